@@ -1,0 +1,1 @@
+"""The Dash dashboard: pages, figures and callbacks; it presents what ``mining`` computes."""

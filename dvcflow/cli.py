@@ -1,0 +1,74 @@
+"""The ``dvcflow`` command: one verb per job, global ``--data-dir``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dvcflow import __version__
+from dvcflow.settings import get_settings
+
+app = typer.Typer(
+    name="dvcflow",
+    help="Event-driven process mining for public administrative procedures.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"dvcflow {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            envvar="DVCFLOW_DATA_DIR",
+            help="where the event store lives (default ./data)",
+            show_default=False,
+        ),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="show version")
+    ] = False,
+) -> None:
+    if data_dir is not None:
+        os.environ["DVCFLOW_DATA_DIR"] = str(data_dir)
+    get_settings.cache_clear()
+
+
+def _register_all() -> None:
+    from dvcflow.commands import (
+        analyze_cmd,
+        demo_cmd,
+        generate_cmd,
+        import_cmd,
+        reform_cmds,
+        store_cmds,
+        stream_cmds,
+        web_cmds,
+    )
+
+    for module in (
+        generate_cmd,
+        import_cmd,
+        store_cmds,
+        stream_cmds,
+        web_cmds,
+        analyze_cmd,
+        reform_cmds,
+        demo_cmd,
+    ):
+        module.register(app)
+
+
+_register_all()

@@ -1,0 +1,96 @@
+"""What every CLI verb shares: the console, errors as one line, JSON output, filters."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import Annotated, Any, NoReturn
+
+import orjson
+import typer
+from rich.console import Console
+
+from dvcflow.errors import DvcflowError
+from dvcflow.settings import SettingsError
+from mining.filters import LogFilter
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn errors the user can act on into one clear line and exit code 2."""
+    try:
+        yield
+    except (DvcflowError, SettingsError) as exc:
+        fail(str(exc))
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, datetime | date):
+        return obj.isoformat()
+    if hasattr(obj, "item"):  # numpy scalars
+        return obj.item()
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def print_json(obj: Any) -> None:
+    """One JSON document on stdout, for machines."""
+    sys.stdout.write(
+        orjson.dumps(
+            obj, default=_default, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY
+        ).decode()
+        + "\n"
+    )
+
+
+# Typed option declarations shared by every analysing verb.
+ProcedureOpt = Annotated[
+    str | None, typer.Option("--procedure", help="procedure code, e.g. 1.001193")
+]
+ProvinceOpt = Annotated[str | None, typer.Option("--province", help="province code")]
+CommuneOpt = Annotated[str | None, typer.Option("--commune", help="commune code")]
+OrgUnitOpt = Annotated[str | None, typer.Option("--org-unit", help="org unit code")]
+FromOpt = Annotated[
+    datetime | None,
+    typer.Option("--from", formats=["%Y-%m-%d"], help="dossiers received on or after this date"),
+]
+ToOpt = Annotated[
+    datetime | None,
+    typer.Option("--to", formats=["%Y-%m-%d"], help="dossiers received on or before this date"),
+]
+ChannelOpt = Annotated[
+    str | None, typer.Option("--channel", help="submission channel: online, counter, postal")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="one JSON document on stdout")]
+
+
+def make_filter(
+    procedure: str | None = None,
+    province: str | None = None,
+    commune: str | None = None,
+    org_unit: str | None = None,
+    date_from: datetime | None = None,
+    date_to: datetime | None = None,
+    channel: str | None = None,
+) -> LogFilter:
+    with user_errors():
+        return LogFilter(
+            procedure=procedure,
+            province=province,
+            commune=commune,
+            org_unit=org_unit,
+            date_from=date_from.date() if date_from else None,
+            date_to=date_to.date() if date_to else None,
+            channel=channel,
+        )

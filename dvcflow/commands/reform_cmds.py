@@ -1,0 +1,7 @@
+"""CLI verbs of this area (being built)."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this area's verbs to ``app``."""

@@ -1,0 +1,103 @@
+"""All configuration, read from the environment (prefix ``DVCFLOW_``) or a ``.env`` file.
+
+Rules that DOMAIN.md marks uncertain live here as settings, never as constants in code.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or wrong; the message names it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DVCFLOW_", env_file=".env", extra="ignore")
+
+    # --- store -------------------------------------------------------------------------
+    data_dir: Path = Path("./data")
+    timezone: str = Field("Asia/Ho_Chi_Minh", description="local time zone of the procedures")
+    pseudonym_key: SecretStr | None = Field(
+        None, description="HMAC key that turns applicant ids into applicant_ref"
+    )
+    compact_min_files: int = Field(
+        64, description="the sink compacts a partition once it holds this many batch files"
+    )
+
+    # --- event contract limits -----------------------------------------------------------
+    max_attributes: int = 64
+    max_attributes_bytes: int = 8192
+
+    # --- Kafka ---------------------------------------------------------------------------
+    kafka_bootstrap: str | None = None
+    kafka_security_protocol: str | None = None  # PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL
+    kafka_sasl_mechanism: str | None = None  # PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_ca_location: str | None = None
+    topic_events: str = "dvc.events"
+    topic_dlq: str = "dvc.events.dlq"
+    topic_partitions: int = 6
+    consumer_group: str = "dvcflow-sink"
+    sink_batch_size: int = 20_000
+    sink_batch_seconds: float = 2.0
+
+    # --- web -----------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 8050
+    gateway_max_request_bytes: int = 10 * 1024 * 1024
+    api_keys_file: Path | None = Field(
+        None, description="JSON file of gateway API keys and read tokens with their scopes"
+    )
+
+    # --- deadlines and on-time rules (DOMAIN.md marks these uncertain) -------------------
+    max_supplements_on_time: int = Field(
+        1, description="a dossier with more supplement requests than this counts as late"
+    )
+    exclude_supplement_wait: bool = Field(
+        True, description="time waiting for the citizen's supplements does not count"
+    )
+    at_risk_share: float = Field(
+        0.8, description="an open dossier past this share of its deadline is 'at risk'"
+    )
+    same_day_cutoff_hour: int = Field(
+        15, description="same-day procedures received after this hour are due the next day"
+    )
+
+    def require_pseudonym_key(self) -> bytes:
+        """The HMAC key; ingest never runs without one.
+
+        Taken from ``DVCFLOW_PSEUDONYM_KEY``, else from the key file that ``dvcflow demo``
+        left under the data dir.
+        """
+        key_file = self.data_dir / ".pseudonym_key"
+        if self.pseudonym_key is None and key_file.exists():
+            self.pseudonym_key = SecretStr(key_file.read_text().strip())
+        if self.pseudonym_key is None or not self.pseudonym_key.get_secret_value():
+            raise SettingsError(
+                "DVCFLOW_PSEUDONYM_KEY is not set: ingest needs a secret key to pseudonymise "
+                "applicant ids (or run `dvcflow demo`, which creates one under the data dir)."
+            )
+        return self.pseudonym_key.get_secret_value().encode()
+
+    def ensure_demo_key(self) -> None:
+        """Demo mode only: create (once) and use a key file under the data dir."""
+        if self.pseudonym_key is not None:
+            return
+        key_file = self.data_dir / ".pseudonym_key"
+        if not key_file.exists():
+            key_file.parent.mkdir(parents=True, exist_ok=True)
+            key_file.write_text(secrets.token_hex(32))
+            key_file.chmod(0o600)
+        self.pseudonym_key = SecretStr(key_file.read_text().strip())
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

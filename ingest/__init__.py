@@ -1,0 +1,1 @@
+"""Ingest: the event contract, pseudonymisation, importers, Kafka and HTTP ingest, the store."""

@@ -1,0 +1,191 @@
+"""The event store: a Parquet dataset partitioned by procedure and month.
+
+Writers call ``EventStore.write(table, name)``: one file per partition, written to a temp
+name, fsynced and renamed, so a reader never sees half a file and a batch written again
+under the same name (a redelivery after a crash) replaces itself instead of doubling.
+Readers go through DuckDB (``EventStore.connect``/``scan_sql``); duplicate ``event_id``s
+are dropped there, so producers' retries never reach an analysis.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ingest.schema import STORE_COLUMNS, STORE_SCHEMA, conform_table
+
+_SAFE = re.compile(r"[^0-9A-Za-z._\-]")
+_COLUMNS_SQL = ", ".join(STORE_COLUMNS)
+
+
+def _safe(value: str) -> str:
+    return _SAFE.sub("_", value)[:100] or "_"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_parquet_atomic(table: pa.Table, path: Path) -> None:
+    """Write ``table`` to ``path`` so that the file appears whole or not at all."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    pq.write_table(table, tmp, compression="zstd", row_group_size=256_000)
+    with open(tmp, "rb+") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+@dataclass(frozen=True)
+class CompactStats:
+    partitions: int
+    files_before: int
+    files_after: int
+    rows_before: int
+    rows_after: int
+
+
+class EventStore:
+    """The Parquet dataset under ``<data_dir>/events``."""
+
+    def __init__(self, data_dir: Path | str):
+        self.data_dir = Path(data_dir)
+        self.root = self.data_dir / "events"
+
+    # --- writing -------------------------------------------------------------------------
+    def write(self, table: pa.Table, name: str) -> list[Path]:
+        """Write validated rows (``STORE_SCHEMA``) as ``name`` in each partition they touch."""
+        table = conform_table(table)
+        if table.num_rows == 0:
+            return []
+        month = pc.strftime(table["timestamp"], format="%Y-%m")
+        keys = pa.table({"p": table["procedure_code"], "m": month})
+        written = []
+        for group in keys.group_by(["p", "m"]).aggregate([]).to_pylist():
+            mask = pc.and_(pc.equal(keys["p"], group["p"]), pc.equal(keys["m"], group["m"]))
+            part = table.filter(mask)
+            path = self.partition_dir(group["p"], group["m"]) / f"{_safe(name)}.parquet"
+            write_parquet_atomic(part, path)
+            written.append(path)
+        return written
+
+    def partition_dir(self, procedure_code: str, month: str) -> Path:
+        return self.root / f"procedure={_safe(procedure_code)}" / f"month={month}"
+
+    # --- listing -------------------------------------------------------------------------
+    def files(self) -> list[Path]:
+        if not self.root.exists():
+            return []
+        return sorted(
+            p for p in self.root.glob("procedure=*/month=*/*.parquet") if not p.name.startswith(".")
+        )
+
+    def version(self) -> str:
+        """Changes whenever a file is added, replaced or removed; caches key on it."""
+        h = hashlib.sha1()
+        for path in self.files():
+            st = path.stat()
+            h.update(f"{path.relative_to(self.root)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+        return h.hexdigest()[:16]
+
+    def is_empty(self) -> bool:
+        return not self.files()
+
+    # --- reading -------------------------------------------------------------------------
+    def scan_sql(self, where: str | None = None, procedures: Sequence[str] | None = None) -> str:
+        """A SELECT over the store with duplicate ``event_id``s dropped.
+
+        ``where`` (SQL over the store columns, may use ``$name`` parameters) is applied
+        before the dedup so DuckDB reads only what it needs; ``procedures`` also prunes
+        whole partitions by directory.
+        """
+        files = self.files()
+        if procedures is not None:
+            wanted = {f"procedure={_safe(p)}" for p in procedures}
+            files = [f for f in files if f.parent.parent.name in wanted]
+        if not files:
+            return f"SELECT {_COLUMNS_SQL} FROM _dvc_empty_events"
+        file_list = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+        conditions = f"WHERE {where}" if where else ""
+        return (
+            f"SELECT {_COLUMNS_SQL} FROM read_parquet([{file_list}], "
+            f"hive_partitioning = false, union_by_name = true) {conditions} "
+            f"QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY ingested_at) = 1"
+        )
+
+    def connect(self, con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection with a view ``events`` (deduplicated) over the store."""
+        con = con or duckdb.connect()
+        con.register("_dvc_empty_events", STORE_SCHEMA.empty_table())
+        con.execute(f"CREATE OR REPLACE TEMP VIEW events AS {self.scan_sql()}")
+        return con
+
+    def read_table(self, where: str | None = None, params: dict | None = None) -> pa.Table:
+        """The deduplicated events (optionally filtered) as an Arrow table."""
+        con = duckdb.connect()
+        con.register("_dvc_empty_events", STORE_SCHEMA.empty_table())
+        return con.sql(self.scan_sql(where), params=params or None).to_arrow_table()
+
+    def summary(self) -> list[dict]:
+        """Per procedure: events, cases, first and last timestamp."""
+        con = self.connect()
+        return (
+            con.sql(
+                "SELECT procedure_code, count(*) AS events, count(DISTINCT case_id) AS cases, "
+                "min(timestamp) AS first, max(timestamp) AS last FROM events "
+                "GROUP BY procedure_code ORDER BY procedure_code"
+            )
+            .to_arrow_table()
+            .to_pylist()
+        )
+
+    # --- compaction ----------------------------------------------------------------------
+    def compact(self, min_files: int = 2, partitions: Iterable[Path] | None = None) -> CompactStats:
+        """Merge each partition's files into one: same rows, duplicates dropped.
+
+        The merged file appears (atomically) before the old ones are removed, so a reader
+        may for a moment see both; the dedup on read makes that harmless.
+        """
+        dirs = sorted(set(partitions) if partitions else {f.parent for f in self.files()})
+        stats = dict(partitions=0, files_before=0, files_after=0, rows_before=0, rows_after=0)
+        con = duckdb.connect()
+        for part in dirs:
+            files = sorted(p for p in part.glob("*.parquet") if not p.name.startswith("."))
+            if len(files) < min_files:
+                continue
+            file_list = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+            rows_before = con.execute(
+                f"SELECT count(*) FROM read_parquet([{file_list}])"
+            ).fetchone()[0]
+            merged = con.sql(
+                f"SELECT {_COLUMNS_SQL} FROM read_parquet([{file_list}], union_by_name = true) "
+                "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY ingested_at) = 1 "
+                "ORDER BY case_id, timestamp"
+            ).to_arrow_table()
+            digest = hashlib.sha1("|".join(f.name for f in files).encode()).hexdigest()[:12]
+            target = part / f"compact-{digest}.parquet"
+            write_parquet_atomic(conform_table(merged), target)
+            for f in files:
+                if f != target:
+                    f.unlink(missing_ok=True)
+            _fsync_dir(part)
+            stats["partitions"] += 1
+            stats["files_before"] += len(files)
+            stats["files_after"] += 1
+            stats["rows_before"] += rows_before
+            stats["rows_after"] += merged.num_rows
+        return CompactStats(**stats)

@@ -1,0 +1,1 @@
+"""Mining: reads the event store and discovers how procedures really run."""

@@ -1,0 +1,1 @@
+"""The procedure catalog, the synthetic log generator and shipped sample logs."""
