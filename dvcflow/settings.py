@@ -30,6 +30,17 @@ class Settings(BaseSettings):
         64, description="the sink compacts a partition once it holds this many batch files"
     )
 
+    catalog_dir: Path | None = Field(
+        None, description="folder of procedure catalog JSON files (default: the packaged one)"
+    )
+    extra_holidays: list[str] = Field(
+        default_factory=list,
+        description="extra days off (YYYY-MM-DD), e.g. the yearly swapped days around Tết",
+    )
+    extra_workdays: list[str] = Field(
+        default_factory=list, description="weekend days declared working days (YYYY-MM-DD)"
+    )
+
     # --- event contract limits -----------------------------------------------------------
     max_attributes: int = 64
     max_attributes_bytes: int = 8192
