@@ -81,6 +81,49 @@ class Settings(BaseSettings):
         15, description="same-day procedures received after this hour are due the next day"
     )
 
+    # --- reform and service index (DOMAIN.md: the index weights are unofficial) ----------
+    service_index_weights: dict[str, float] = Field(
+        default_factory=lambda: {
+            "on_time": 15.0,
+            "processing_time": 5.0,
+            "online_submission": 8.0,
+            "full_online": 4.0,
+            "online_payment": 10.0,
+            "e_result": 6.0,
+            "digitised": 8.0,
+            "data_reuse": 4.0,
+            "vneid": 4.0,
+            "satisfaction": 9.0,
+            "no_overdue_no_complaint": 9.0,
+            "published": 9.0,
+            "synchronised": 9.0,
+        },
+        description="points per service-index component (groups of Decision 766/QĐ-TTg)",
+    )
+    service_index_full_at: dict[str, float] = Field(
+        default_factory=lambda: {
+            "online_submission": 0.5,
+            "digitised": 0.8,
+            "no_overdue_no_complaint": 0.9,
+        },
+        description="share at which a component earns full points (others: 1.0)",
+    )
+    impact_window_days: int = Field(
+        90, description="reform impact compares this many days before and after the date"
+    )
+    impact_alpha: float = Field(
+        0.05, description="significance level of reform impact tests (Holm-corrected)"
+    )
+    impact_bootstrap: int = Field(2000, description="bootstrap resamples for impact intervals")
+    reform_seed: int = Field(20250701, description="seed of every resampling, for repeatability")
+    candidate_max_failure: float = Field(
+        0.05,
+        description="a check leading to a supplement or refusal at most this often rarely fails",
+    )
+    automated_step_minutes: float = Field(
+        1.0, description="what-if: how long an automated step takes (minutes)"
+    )
+
     def require_pseudonym_key(self) -> bytes:
         """The HMAC key; ingest never runs without one.
 
