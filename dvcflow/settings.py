@@ -81,6 +81,20 @@ class Settings(BaseSettings):
         15, description="same-day procedures received after this hour are due the next day"
     )
 
+    # --- mining ----------------------------------------------------------------------------
+    mining_threads: int | None = Field(
+        None, description="DuckDB threads for analyses (default: all cores)"
+    )
+    mining_memory_limit: str | None = Field(
+        None, description="DuckDB memory limit for analyses, e.g. '4GB' (default: DuckDB's)"
+    )
+    mining_cache_size: int = Field(
+        32, description="analyses kept in memory per process, keyed by store version and filter"
+    )
+    noise_threshold: float = Field(
+        0.2, description="inductive miner noise threshold (0 = every path, IMf above 0)"
+    )
+
     # --- reform and service index (DOMAIN.md: the index weights are unofficial) ----------
     service_index_weights: dict[str, float] = Field(
         default_factory=lambda: {

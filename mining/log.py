@@ -1,0 +1,205 @@
+"""Load a filtered log from the store into DuckDB: the one place mining reads events.
+
+``load_log`` returns a DuckDB connection holding three temp tables that every analysis
+shares, so the store is scanned once per analysis whatever its size:
+
+- ``log``: the filtered, deduplicated events, with ``ord`` = position inside the dossier;
+- ``steps``: one row per activity instance (a ``start`` paired with its ``complete``), with
+  the waiting time since the previous instance ended, as pm4py's performance DFG measures it;
+- ``cases``: one row per dossier.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from dvcflow.errors import FilterError
+from dvcflow.settings import get_settings
+from ingest.schema import STORE_SCHEMA
+from ingest.store import EventStore
+from mining.filters import LogFilter
+
+# Columns of ``cases`` (documented in docs/internals.md; reform and KPIs read them).
+CASE_COLUMNS = (
+    "case_id",
+    "procedure_code",
+    "province_code",
+    "commune_code",
+    "org_unit",  # the receiving unit: org unit of the first event
+    "channel",  # the submission channel: channel of the first event
+    "first_ts",
+    "last_ts",
+    "duration_s",
+    "outcome",  # last non-null outcome
+    "finished",  # has an outcome, or the log carries no outcome at all (historical logs)
+    "events",
+    "steps",
+    "trace",  # list of activities, in step order
+    "due_attr",  # the source's due date (attribute due_date), when given
+)
+
+
+def _case_filter_sql(flt: LogFilter) -> tuple[list[str], dict[str, object]]:
+    """HAVING conditions that keep whole dossiers, and their parameters."""
+    conds: list[str] = []
+    params: dict[str, object] = {}
+    if flt.province is not None:
+        conds.append("bool_or(province_code = $province)")
+        params["province"] = flt.province
+    if flt.commune is not None:
+        conds.append("bool_or(commune_code = $commune)")
+        params["commune"] = flt.commune
+    if flt.org_unit is not None:
+        conds.append("bool_or(org_unit = $org_unit)")
+        params["org_unit"] = flt.org_unit
+    if flt.date_from is not None:
+        conds.append("min(timestamp)::DATE >= $date_from")
+        params["date_from"] = flt.date_from
+    if flt.date_to is not None:
+        conds.append("min(timestamp)::DATE <= $date_to")
+        params["date_to"] = flt.date_to
+    if flt.channel is not None:
+        conds.append("arg_min(channel, ord) = $channel")
+        params["channel"] = flt.channel
+    return conds, params
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection in the procedures' local time zone (dates are local dates)."""
+    settings = get_settings()
+    con = duckdb.connect()
+    con.execute(f"SET TimeZone = '{settings.timezone}'")
+    if settings.mining_threads:
+        con.execute(f"SET threads = {int(settings.mining_threads)}")
+    if settings.mining_memory_limit:
+        con.execute(f"SET memory_limit = '{settings.mining_memory_limit}'")
+    con.execute("SET preserve_insertion_order = false")
+    con.register("_dvc_empty_events", STORE_SCHEMA.empty_table())
+    return con
+
+
+def load_log(
+    store: EventStore, flt: LogFilter, con: duckdb.DuckDBPyConnection | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Temp tables ``log``, ``steps`` and ``cases`` for the dossiers ``flt`` selects.
+
+    Raises ``FilterError`` (one sentence naming the filter) when the store is empty, the
+    procedure is not in it, or nothing matches.
+    """
+    if store.is_empty():
+        raise FilterError(f"the event store at {store.data_dir} is empty: import or stream events.")
+    procedures = [flt.procedure] if flt.procedure else None
+    if flt.procedure and not any(
+        f.parent.parent.name == f"procedure={flt.procedure}" for f in store.files()
+    ):
+        known = sorted({f.parent.parent.name.removeprefix("procedure=") for f in store.files()})
+        shown = ", ".join(known[:10]) + (" …" if len(known) > 10 else "")
+        raise FilterError(
+            f"--procedure {flt.procedure}: no such procedure in the store at {store.data_dir} "
+            f"(it has: {shown})."
+        )
+    con = con or connect()
+    where = "procedure_code = $procedure" if flt.procedure else None
+    scan = store.scan_sql(where, procedures)
+    scan_params = {"procedure": flt.procedure} if flt.procedure else {}
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE log AS
+        SELECT *, row_number() OVER (
+                   PARTITION BY case_id
+                   ORDER BY timestamp, CASE WHEN lifecycle = 'start' THEN 0 ELSE 1 END, event_id
+               ) AS ord
+        FROM ({scan})
+        """,
+        scan_params,
+    )
+    conds, params = _case_filter_sql(flt)
+    if conds:
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE log AS
+            SELECT * FROM log WHERE case_id IN (
+                SELECT case_id FROM log GROUP BY case_id HAVING {" AND ".join(conds)}
+            )
+            """,
+            params,
+        )
+    n = con.execute("SELECT count(*) FROM log").fetchone()[0]
+    if n == 0:
+        raise FilterError(f"no dossier matches the filter ({flt.describe()}).")
+    _build_steps(con)
+    _build_cases(con)
+    return con
+
+
+def _build_steps(con: duckdb.DuckDBPyConnection) -> None:
+    """Activity instances: a ``complete`` pairs with the ``start`` right before it (same
+    activity, same dossier); a ``start`` with no ``complete`` yet is an open instance."""
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE steps AS
+        WITH marked AS (
+            SELECT case_id, activity, org_unit, resource, channel, lifecycle, timestamp, ord,
+                   lag(lifecycle) OVER w AS prev_lc, lag(timestamp) OVER w AS prev_ts,
+                   lead(lifecycle) OVER w AS next_lc
+            FROM log
+            WINDOW w AS (PARTITION BY case_id, activity ORDER BY ord)
+        ), inst AS (
+            SELECT case_id, activity, org_unit, resource, channel, ord,
+                   CASE WHEN prev_lc = 'start' THEN prev_ts ELSE timestamp END AS start_ts,
+                   timestamp AS end_ts,
+                   prev_lc = 'start' AS has_start
+            FROM marked WHERE lifecycle IS DISTINCT FROM 'start'
+            UNION ALL
+            SELECT case_id, activity, org_unit, resource, channel, ord,
+                   timestamp AS start_ts, NULL AS end_ts, true AS has_start
+            FROM marked WHERE lifecycle = 'start' AND next_lc IS DISTINCT FROM 'complete'
+        ), ordered AS (
+            SELECT *, row_number() OVER (PARTITION BY case_id ORDER BY start_ts, ord) AS seq
+            FROM inst
+        )
+        SELECT case_id, activity, org_unit, resource, channel, start_ts, end_ts, has_start,
+               seq,
+               CASE WHEN has_start THEN epoch(end_ts - start_ts) END AS service_s,
+               lag(activity) OVER c AS prev_activity,
+               lag(org_unit) OVER c AS prev_org_unit,
+               lag(end_ts) OVER c AS prev_end_ts,
+               epoch(greatest(start_ts, lag(end_ts) OVER c) - lag(end_ts) OVER c) AS wait_s
+        FROM ordered
+        WINDOW c AS (PARTITION BY case_id ORDER BY seq)
+        """
+    )
+
+
+def _build_cases(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE cases AS
+        WITH ev AS (
+            SELECT case_id,
+                   any_value(procedure_code) AS procedure_code,
+                   arg_min(province_code, ord) FILTER (WHERE province_code IS NOT NULL)
+                       AS province_code,
+                   arg_min(commune_code, ord) FILTER (WHERE commune_code IS NOT NULL)
+                       AS commune_code,
+                   arg_min(org_unit, ord) AS org_unit,
+                   arg_min(channel, ord) AS channel,
+                   min(timestamp) AS first_ts,
+                   max(timestamp) AS last_ts,
+                   arg_max(outcome, ord) FILTER (WHERE outcome IS NOT NULL) AS outcome,
+                   count(*) AS events,
+                   arg_min(TRY_CAST(attributes->>'$.due_date' AS TIMESTAMPTZ), ord)
+                       FILTER (WHERE attributes->>'$.due_date' IS NOT NULL) AS due_attr
+            FROM log GROUP BY case_id
+        ), st AS (
+            SELECT case_id, count(*) AS steps, list(activity ORDER BY seq) AS trace
+            FROM steps GROUP BY case_id
+        )
+        SELECT ev.case_id, procedure_code, province_code, commune_code, org_unit, channel,
+               first_ts, last_ts, epoch(last_ts - first_ts) AS duration_s, outcome,
+               outcome IS NOT NULL
+                   OR NOT (SELECT bool_or(outcome IS NOT NULL) FROM log) AS finished,
+               events, st.steps, st.trace, due_attr
+        FROM ev JOIN st USING (case_id)
+        """
+    )
