@@ -134,6 +134,9 @@ class Settings(BaseSettings):
         0.05,
         description="a check leading to a supplement or refusal at most this often rarely fails",
     )
+    visit_cost_days: float = Field(
+        0.5, description="reform ranking: one in-person visit costs the citizen this many days"
+    )
     automated_step_minutes: float = Field(
         1.0, description="what-if: how long an automated step takes (minutes)"
     )

@@ -1,0 +1,260 @@
+"""Step candidates: every step of a procedure scored with its evidence and a recommendation.
+
+The saving of removing a step is what it costs the dossiers that have it: its completion
+minus the completion of the step before it (waiting before it plus its service time),
+summed per dossier and averaged over those dossiers. The ranking score is that saving spread
+over all dossiers, in working days, plus ``visit_cost_days`` per in-person visit saved.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from dvcflow.settings import get_settings
+from ingest.store import EventStore
+from mining.filters import LogFilter
+from mining.reform.catalog_view import StepInfo, database_label, procedure_name
+from mining.reform.source import load_steps, require_procedure
+from mining.reform.steps import StepLog
+from mining.reform.text import label, num, pct, sentence
+
+MIN_SKIPPERS = 10  # fewer dossiers skipping a step say nothing about skipping it
+SKIP_TOLERANCE = 0.02  # skippers' approval rate may be this much lower and still "no worse"
+CHECK_KINDS = ("verification", "appraisal")
+
+
+def _mean(series: pd.Series) -> float | None:
+    return None if series.empty else round(float(series.mean()), 4)
+
+
+def _recommend(si: StepInfo, ev: dict, max_failure: float) -> str:
+    kind = si.kind
+    low_fail = ev["failure_rate"] is not None and ev["failure_rate"] <= max_failure
+    if si.is_request_supplement or kind == "supplement":
+        return "keep"
+    if kind in CHECK_KINDS or (kind is None and low_fail):
+        if si.replaceable_by_data:
+            return "replace_by_data"
+        if low_fail and (si.optional or ev["skip_no_worse"]):
+            return "remove"
+        if si.actor == "system":
+            return "keep"
+        if ev["same_unit_as_previous"] >= 0.9 and low_fail and ev["previous_step"]:
+            return "merge"
+    if kind == "transfer":
+        return "automate"
+    if si.citizen_facing and (si.requires_presence or ev["in_person_share"] >= 0.2):
+        return "make_online"
+    if kind == "payment" and ev["paid_offline_share"] >= 0.2:
+        return "make_online"
+    return "keep"
+
+
+def _saving(rec: str, ev: dict, automated_h: float) -> tuple[float, float]:
+    """(hours, working days) saved per dossier that has the step."""
+    if rec in ("remove", "replace_by_data"):
+        return ev["segment_hours"], ev["segment_working_days"]
+    if rec == "automate":
+        cut = max(ev["segment_hours"] - automated_h, 0.0)
+        share = cut / ev["segment_hours"] if ev["segment_hours"] else 0.0
+        return cut, ev["segment_working_days"] * share
+    if rec == "merge":
+        share = ev["wait_hours"] / ev["segment_hours"] if ev["segment_hours"] else 0.0
+        return ev["wait_hours"], ev["segment_working_days"] * min(share, 1.0)
+    return 0.0, 0.0
+
+
+def _reasons(si: StepInfo, ev: dict, rec: str) -> list[dict[str, str]]:
+    out = [
+        sentence(
+            f"Có ở {pct(ev['dossier_share'], 'vi')} hồ sơ; hồ sơ chờ trung bình "
+            f"{num(ev['wait_hours'], 1, 'vi')} giờ trước bước này và bước này mất "
+            f"{num(ev['service_hours'], 1, 'vi')} giờ xử lý.",
+            f"Occurs in {pct(ev['dossier_share'])} of dossiers; they wait "
+            f"{num(ev['wait_hours'])} hours before it on average and it takes "
+            f"{num(ev['service_hours'])} hours of work.",
+        )
+    ]
+    if ev["failure_rate"] is not None and si.kind in CHECK_KINDS:
+        out.append(
+            sentence(
+                f"Bước kiểm tra này chỉ dẫn tới yêu cầu bổ sung hoặc từ chối ở "
+                f"{pct(ev['failure_rate'], 'vi')} trường hợp.",
+                f"This check led to a supplement request or a refusal in only "
+                f"{pct(ev['failure_rate'])} of cases.",
+            )
+            if ev["failure_rate"] <= get_settings().candidate_max_failure
+            else sentence(
+                f"Bước kiểm tra này dẫn tới yêu cầu bổ sung hoặc từ chối ở "
+                f"{pct(ev['failure_rate'], 'vi')} trường hợp.",
+                f"This check led to a supplement request or a refusal in "
+                f"{pct(ev['failure_rate'])} of cases.",
+            )
+        )
+    sk = ev["skipped"]
+    if sk["dossiers"] >= MIN_SKIPPERS:
+        out.append(
+            sentence(
+                f"{sk['dossiers']} hồ sơ không qua bước này: {pct(sk['approved_share'], 'vi')} "
+                f"được chấp thuận (so với {pct(ev['with_step']['approved_share'], 'vi')}), "
+                f"thời gian {num(sk['mean_working_days'], 1, 'vi')} so với "
+                f"{num(ev['with_step']['mean_working_days'], 1, 'vi')} ngày làm việc.",
+                f"{sk['dossiers']} dossiers skipped it: {pct(sk['approved_share'])} approved "
+                f"(vs {pct(ev['with_step']['approved_share'])}), "
+                f"{num(sk['mean_working_days'])} vs "
+                f"{num(ev['with_step']['mean_working_days'])} working days.",
+            )
+        )
+    if si.requires_presence or ev["in_person_share"] > 0:
+        out.append(
+            sentence(
+                f"{pct(ev['in_person_share'], 'vi')} lần thực hiện người dân phải đến trực tiếp"
+                + ("; danh mục quy định phải có mặt." if si.requires_presence else "."),
+                f"{pct(ev['in_person_share'])} of occurrences needed the citizen in person"
+                + ("; the catalog requires presence." if si.requires_presence else "."),
+            )
+        )
+    if si.paper:
+        out.append(sentence("Bước này dùng giấy tờ bản giấy.", "This step works on paper."))
+    db = database_label(si.replaceable_by_data)
+    if db is not None:
+        out.append(
+            sentence(
+                f"Thông tin có thể lấy từ {db[0]} thay cho giấy tờ người dân nộp.",
+                f"The information can be taken from the {db[1]} instead of the citizen's papers.",
+            )
+        )
+    if rec == "merge":
+        out.append(
+            sentence(
+                f"Cùng đơn vị với bước trước ({ev['previous_step']}) ở "
+                f"{pct(ev['same_unit_as_previous'], 'vi')} trường hợp.",
+                f"Done by the same unit as the previous step ({ev['previous_step']}) in "
+                f"{pct(ev['same_unit_as_previous'])} of cases.",
+            )
+        )
+    return out
+
+
+def _evidence(log: StepLog, proc: str, act: str) -> dict:
+    st = log.steps[(log.steps["procedure_code"] == proc) & (log.steps["activity"] == act)]
+    cases = log.cases[log.cases["procedure_code"] == proc]
+    finished = cases[cases["finished"].astype(bool)]
+    having = set(st["case_id"])
+    with_step = finished[finished.index.isin(having)]
+    skipped = finished[~finished.index.isin(having)]
+    per_case = st.groupby("case_id")[["segment_h", "segment_wd"]].sum()
+    prev = st["prev_activity"].dropna()
+    previous_step = str(prev.mode().iloc[0]) if not prev.empty else None
+    same_unit = (st["prev_org_unit"] == st["org_unit"]) & (st["prev_activity"] == previous_step)
+    payments = st[st["kind"] == "payment"]
+
+    def group(frame: pd.DataFrame) -> dict:
+        return {
+            "dossiers": len(frame),
+            "approved_share": _mean((frame["outcome"] == "approved").astype(float)),
+            "mean_working_days": _mean(frame["cycle_wd"].dropna()),
+        }
+
+    ev = {
+        "occurrences": len(st),
+        "dossiers": len(having),
+        "dossier_share": round(len(having) / len(cases), 4) if len(cases) else 0.0,
+        "wait_hours": _mean(st["wait_h"]) or 0.0,
+        "service_hours": _mean(st["service_h"]) or 0.0,
+        "segment_hours": _mean(per_case["segment_h"]) or 0.0,
+        "segment_working_days": _mean(per_case["segment_wd"]) or 0.0,
+        "failure_rate": _mean(st["failed"].astype(float)),
+        "in_person_share": _mean((st["channel"] == "counter").astype(float)) or 0.0,
+        "visits_per_dossier": round((st["channel"] == "counter").sum() / len(having), 4)
+        if having
+        else 0.0,
+        "paid_offline_share": _mean(
+            payments["attrs"].map(lambda a: a.get("fee_paid_online") is False).astype(float)
+        )
+        or 0.0,
+        "previous_step": previous_step,
+        "same_unit_as_previous": _mean(same_unit.astype(float)) or 0.0,
+        "with_step": group(with_step),
+        "skipped": group(skipped),
+    }
+    sk, ws = ev["skipped"], ev["with_step"]
+    ev["skip_no_worse"] = bool(
+        sk["dossiers"] >= MIN_SKIPPERS
+        and sk["approved_share"] is not None
+        and ws["approved_share"] is not None
+        and sk["approved_share"] >= ws["approved_share"] - SKIP_TOLERANCE
+    )
+    return ev
+
+
+def candidates_from(log: StepLog, proc: str) -> dict:
+    settings = get_settings()
+    automated_h = settings.automated_step_minutes / 60.0
+    n_cases = int((log.cases["procedure_code"] == proc).sum())
+    acts = sorted(
+        {a for p, a in log.info if p == proc}, key=lambda a: (log.info[(proc, a)].order, a)
+    )
+    rows = []
+    for act in acts:
+        si = log.info[(proc, act)]
+        ev = _evidence(log, proc, act)
+        rec = _recommend(si, ev, settings.candidate_max_failure)
+        hours, wdays = _saving(rec, ev, automated_h)
+        visits = ev["visits_per_dossier"] if rec in ("remove", "replace_by_data", "make_online") else 0
+        share = ev["dossier_share"]
+        score = share * (wdays + settings.visit_cost_days * visits)
+        rows.append(
+            {
+                "step": act,
+                "label": {"vi": si.label_vi, "en": si.label_en},
+                "kind": si.kind,
+                "in_catalog": si.known,
+                "requires_presence": si.requires_presence,
+                "paper": si.paper,
+                "replaceable_by_data": si.replaceable_by_data,
+                "database": dict(zip(("vi", "en"), database_label(si.replaceable_by_data)))
+                if si.replaceable_by_data
+                else None,
+                "optional": si.optional,
+                "evidence": ev,
+                "recommendation": rec,
+                "recommendation_label": label(rec),
+                "saving": {
+                    "hours_per_affected_dossier": round(hours, 3),
+                    "working_days_per_affected_dossier": round(wdays, 3),
+                    "working_days_per_dossier": round(wdays * share, 3),
+                    "visits_per_affected_dossier": round(visits, 3),
+                    "visits_per_dossier": round(visits * share, 3),
+                    "working_days_total": round(wdays * ev["dossiers"], 1),
+                    "visits_total": round(visits * ev["dossiers"], 1),
+                },
+                "score": round(score, 4),
+                "reasons": _reasons(si, ev, rec),
+            }
+        )
+    rows.sort(key=lambda r: (r["recommendation"] == "keep", -r["score"], r["step"]))
+    for rank, row in enumerate(rows, start=1):
+        row["rank"] = rank
+    return {
+        "procedure": proc,
+        "name": procedure_name(proc),
+        "dossiers": n_cases,
+        "candidates": rows,
+        "method": {
+            "vi": "Tiết kiệm của một bước = thời điểm hoàn thành bước trừ thời điểm hoàn thành "
+            "bước liền trước (thời gian chờ + xử lý), trung bình trên các hồ sơ có bước đó. "
+            f"Một lần đến trực tiếp tính bằng {num(settings.visit_cost_days, 1, 'vi')} ngày.",
+            "en": "A step's saving = its completion minus the completion of the step before "
+            "it (waiting + service), averaged over the dossiers that have it. One in-person "
+            f"visit counts as {num(settings.visit_cost_days)} days.",
+        },
+    }
+
+
+def candidates(store: EventStore, flt: LogFilter) -> dict:
+    """Ranked step candidates of ``flt.procedure`` with evidence and recommendations."""
+    proc = require_procedure(flt, "reform")
+    result = candidates_from(load_steps(store, flt), proc)
+    result["filter"] = flt.describe()
+    return result

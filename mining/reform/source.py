@@ -1,0 +1,72 @@
+"""Where reform reads its log: the mining core's ``steps`` and ``cases`` tables."""
+
+from __future__ import annotations
+
+import duckdb
+
+from dvcflow.errors import FilterError
+from ingest.store import EventStore
+from mining.filters import LogFilter
+from mining.deadlines import build_deadlines
+from mining.log import connect, load_log
+from mining.reform.catalog_view import procedure_deadline
+from mining.reform.steps import StepLog, build_step_log
+
+# Step instances of ``mining.log`` with the fields of their completing event.
+_STEPS_SQL = """
+SELECT s.case_id, s.activity, s.org_unit, s.resource, s.channel, s.start_ts,
+       s.end_ts AS complete_ts, s.prev_end_ts AS prev_complete, s.has_start, s.seq,
+       coalesce(s.service_s, 0) / 3600.0 AS service_h, coalesce(s.wait_s, 0) / 3600.0 AS wait_h,
+       s.prev_activity, s.prev_org_unit,
+       l.procedure_code, l.actor_role, l.outcome, l.attributes
+FROM steps s JOIN log l ON l.case_id = s.case_id AND l.ord = s.ord
+WHERE s.end_ts IS NOT NULL
+ORDER BY s.case_id, s.seq
+"""
+
+_CASES_SQL = """
+SELECT case_id, procedure_code, province_code, commune_code, org_unit AS unit, channel,
+       first_ts AS received, last_ts AS ended, duration_s / 3600.0 AS cycle_h, outcome,
+       finished
+FROM cases ORDER BY case_id
+"""
+
+
+def load_steps(store: EventStore, flt: LogFilter) -> StepLog:
+    """The filtered log (``mining.log.load_log``) as a ``StepLog``."""
+    con = load_log(store, flt)
+    steps = con.sql(_STEPS_SQL).df()
+    cases = con.sql(_CASES_SQL).df().set_index("case_id")
+    if steps.empty:
+        raise FilterError(f"no finished step in the dossiers selected by ({flt.describe()}).")
+    as_of = con.execute("SELECT max(timestamp) FROM log").fetchone()[0]
+    cases["status"] = None
+    procs = sorted(cases["procedure_code"].unique())
+    for proc in procs:
+        # deadlines are per procedure (its catalog deadline): one pass per procedure
+        sub = con if len(procs) == 1 else _procedure_view(con, proc)
+        build_deadlines(sub, procedure_deadline(proc), as_of=as_of)
+        status = sub.sql("SELECT case_id, status FROM deadlines").df().set_index("case_id")
+        cases.loc[status.index, "status"] = status["status"]
+    return build_step_log(steps, cases, as_of=as_of)
+
+
+def _procedure_view(con: duckdb.DuckDBPyConnection, proc: str) -> duckdb.DuckDBPyConnection:
+    """A connection holding only one procedure's ``log``, ``steps`` and ``cases``."""
+    sub = connect()
+    for table in ("log", "steps", "cases"):
+        part = con.sql(
+            f"SELECT * FROM {table} "
+            "WHERE case_id IN (SELECT case_id FROM cases WHERE procedure_code = $p)",
+            params={"p": proc},
+        ).to_arrow_table()
+        sub.register("_part", part)
+        sub.execute(f"CREATE TEMP TABLE {table} AS SELECT * FROM _part")
+        sub.unregister("_part")
+    return sub
+
+
+def require_procedure(flt: LogFilter, verb: str) -> str:
+    if not flt.procedure:
+        raise FilterError(f"`dvcflow {verb}` needs --procedure CODE (one procedure at a time).")
+    return flt.procedure

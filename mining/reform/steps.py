@@ -1,0 +1,95 @@
+"""Step instances with what the catalog says about them: the unit reform reasons about.
+
+``mining.log`` pairs start/complete events into step instances; reform adds, per instance,
+what it cost the dossier (``segment_h``: its completion minus the completion of the step
+before it, i.e. waiting before it plus its service time), whether it blocked full-online
+service, and whether the check failed (led to a supplement request or a refusal).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+import pandas as pd
+
+from mining.reform.catalog_view import StepInfo, step_info
+from mining.reform.timing import working_days
+
+TERMINAL_FAIL = ("rejected", "returned")
+_CITIZEN_CHANNELS = ("online", "counter", "postal")
+
+
+@dataclass(frozen=True)
+class StepLog:
+    """Step instances of a filtered log plus one row per dossier."""
+
+    steps: pd.DataFrame  # one row per finished step instance, ordered by case and seq
+    cases: pd.DataFrame  # one row per dossier, indexed by case_id
+    info: dict[tuple[str, str], StepInfo]  # (procedure, activity) -> catalog facts
+    as_of: object = None  # the log's last event: "now" for open dossiers
+
+
+def _attrs(text: object) -> dict:
+    if not isinstance(text, str) or not text:
+        return {}
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def build_step_log(steps: pd.DataFrame, cases: pd.DataFrame, as_of: object = None) -> StepLog:
+    """``mining.log`` steps (joined with their completing event) and cases -> ``StepLog``."""
+    inst = steps.reset_index(drop=True).copy()
+    inst["segment_h"] = (
+        (inst["complete_ts"] - inst["prev_complete"]).dt.total_seconds() / 3600.0
+    ).fillna(0.0)
+    by_case = inst.groupby("case_id", sort=False)
+    inst["next_activity"] = by_case["activity"].shift(-1)
+    inst["next_outcome"] = by_case["outcome"].shift(-1)
+    inst["attrs"] = inst["attributes"].map(_attrs)
+    inst["segment_wd"] = working_days(inst["prev_complete"], inst["complete_ts"]).fillna(0.0)
+
+    info: dict[tuple[str, str], StepInfo] = {}
+    for proc, act in inst[["procedure_code", "activity"]].drop_duplicates().itertuples(False):
+        info[(proc, act)] = step_info(proc, act)
+    keys = list(zip(inst["procedure_code"], inst["activity"], strict=True))
+    inst["kind"] = [info[k].kind for k in keys]
+    inst["citizen_facing"] = [
+        info[k].citizen_facing if info[k].known else (role == "citizen" or ch in _CITIZEN_CHANNELS)
+        for k, role, ch in zip(keys, inst["actor_role"], inst["channel"], strict=True)
+    ]
+    inst["is_request_supplement"] = [info[k].is_request_supplement for k in keys]
+    inst["blocks_online"] = _blocks_online(inst)
+    requests = {act for (_, act), si in info.items() if si.is_request_supplement}
+    inst["failed"] = (
+        inst["outcome"].isin(TERMINAL_FAIL)
+        | inst["next_activity"].isin(requests)
+        | inst["next_outcome"].isin(TERMINAL_FAIL)
+    ) & ~inst["is_request_supplement"]
+
+    cases = cases.copy()
+    cases["cycle_wd"] = working_days(cases["received"], cases["ended"])
+    per_case = inst.groupby("case_id")
+    cases["blocked"] = per_case["blocks_online"].any().reindex(cases.index, fill_value=False)
+    cases["supplements"] = (
+        per_case["is_request_supplement"].sum().reindex(cases.index, fill_value=0).astype(int)
+    )
+    repeats = inst.groupby(["case_id", "activity"]).size().gt(1).groupby(level=0).any()
+    cases["rework"] = (cases["supplements"] > 0) | repeats.reindex(cases.index, fill_value=False)
+    cases["full_online"] = cases["finished"].astype(bool) & ~cases["blocked"].astype(bool)
+    return StepLog(steps=inst, cases=cases, info=info, as_of=as_of)
+
+
+def _blocks_online(inst: pd.DataFrame) -> pd.Series:
+    """A citizen-facing step that was not online (result: online or by post) blocks."""
+    channel = inst["channel"].fillna("internal")
+    is_result = inst["kind"] == "result"
+    offline_result = is_result & (channel == "counter")
+    offline_step = ~is_result & channel.isin(["counter", "postal"])
+    paid_offline = (inst["kind"] == "payment") & inst["attrs"].map(
+        lambda a: a.get("fee_paid_online") is False
+    )
+    return inst["citizen_facing"] & (offline_result | offline_step | paid_offline)

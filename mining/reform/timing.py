@@ -1,0 +1,21 @@
+"""Durations in working days on whole columns, through the project's one calendar."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from dvcflow.settings import get_settings
+from sample_logs.workdays import default_calendar
+
+
+def working_days(a: pd.Series, b: pd.Series) -> pd.Series:
+    """Working days between instants ``a`` and ``b`` (tz-aware), NaN where either is missing."""
+    ok = (a.notna() & b.notna()).to_numpy()
+    out = np.full(len(a), np.nan)
+    if ok.any():
+        tz = get_settings().timezone
+        la = pd.to_datetime(a[ok]).dt.tz_convert(tz).dt.tz_localize(None).to_numpy()
+        lb = pd.to_datetime(b[ok]).dt.tz_convert(tz).dt.tz_localize(None).to_numpy()
+        out[ok] = default_calendar().working_days_between_arrays(la, lb)
+    return pd.Series(out, index=a.index)
