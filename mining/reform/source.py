@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import duckdb
-
 from dvcflow.errors import FilterError
 from ingest.store import EventStore
 from mining.filters import LogFilter
 from mining.deadlines import build_deadlines
-from mining.log import connect, load_log
+from mining.log import load_log
 from mining.reform.catalog_view import procedure_deadline
 from mining.reform.steps import StepLog, build_step_log
 
@@ -19,7 +17,12 @@ SELECT s.case_id, s.activity, s.org_unit, s.resource, s.channel, s.start_ts,
        coalesce(s.service_s, 0) / 3600.0 AS service_h, coalesce(s.wait_s, 0) / 3600.0 AS wait_h,
        s.prev_activity, s.prev_org_unit,
        l.procedure_code, l.actor_role, l.outcome, l.attributes
-FROM steps s JOIN log l ON l.case_id = s.case_id AND l.ord = s.ord
+FROM steps s JOIN (
+    SELECT case_id, activity, timestamp, any_value(procedure_code) AS procedure_code,
+           arg_max(actor_role, ord) AS actor_role, arg_max(outcome, ord) AS outcome,
+           arg_max(attributes, ord) AS attributes
+    FROM log WHERE lifecycle IS DISTINCT FROM 'start' GROUP BY ALL
+) l ON l.case_id = s.case_id AND l.activity = s.activity AND l.timestamp = s.end_ts
 WHERE s.end_ts IS NOT NULL
 ORDER BY s.case_id, s.seq
 """
@@ -27,7 +30,7 @@ ORDER BY s.case_id, s.seq
 _CASES_SQL = """
 SELECT case_id, procedure_code, province_code, commune_code, org_unit AS unit, channel,
        first_ts AS received, last_ts AS ended, duration_s / 3600.0 AS cycle_h, outcome,
-       finished
+       finished, due_attr
 FROM cases ORDER BY case_id
 """
 
@@ -40,30 +43,11 @@ def load_steps(store: EventStore, flt: LogFilter) -> StepLog:
     if steps.empty:
         raise FilterError(f"no finished step in the dossiers selected by ({flt.describe()}).")
     as_of = con.execute("SELECT max(timestamp) FROM log").fetchone()[0]
-    cases["status"] = None
-    procs = sorted(cases["procedure_code"].unique())
-    for proc in procs:
-        # deadlines are per procedure (its catalog deadline): one pass per procedure
-        sub = con if len(procs) == 1 else _procedure_view(con, proc)
-        build_deadlines(sub, procedure_deadline(proc), as_of=as_of)
-        status = sub.sql("SELECT case_id, status FROM deadlines").df().set_index("case_id")
-        cases.loc[status.index, "status"] = status["status"]
+    deadlines = {p: procedure_deadline(p) for p in cases["procedure_code"].unique()}
+    build_deadlines(con, {p: d for p, d in deadlines.items() if d is not None}, as_of=as_of)
+    status = con.sql("SELECT case_id, status FROM deadlines").df().set_index("case_id")
+    cases["status"] = status["status"].reindex(cases.index)
     return build_step_log(steps, cases, as_of=as_of)
-
-
-def _procedure_view(con: duckdb.DuckDBPyConnection, proc: str) -> duckdb.DuckDBPyConnection:
-    """A connection holding only one procedure's ``log``, ``steps`` and ``cases``."""
-    sub = connect()
-    for table in ("log", "steps", "cases"):
-        part = con.sql(
-            f"SELECT * FROM {table} "
-            "WHERE case_id IN (SELECT case_id FROM cases WHERE procedure_code = $p)",
-            params={"p": proc},
-        ).to_arrow_table()
-        sub.register("_part", part)
-        sub.execute(f"CREATE TEMP TABLE {table} AS SELECT * FROM _part")
-        sub.unregister("_part")
-    return sub
 
 
 def require_procedure(flt: LogFilter, verb: str) -> str:
