@@ -1,0 +1,328 @@
+"""The read API under ``/api/v1``: what ``mining`` computes, for integrators and the dashboard.
+
+Every endpoint takes the filters of ``dvcflow analyze`` as query parameters, checks the read
+token's scope, and answers typed JSON; errors are RFC 9457 problem details whose ``detail`` is
+the one-sentence message of the ``DvcflowError`` behind them.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException
+
+from dashboard import auth
+from dashboard.models import (
+    CaseEvent,
+    CasePage,
+    CaseTimeline,
+    Figure,
+    Filters,
+    MapEdge,
+    MapNode,
+    Problem,
+    ProcedureInfo,
+    ProcessMap,
+    Province,
+    StreamHealth,
+    WhatIfRequest,
+)
+from dashboard.service import NotAvailable, NotFound, Service
+from dvcflow.errors import DvcflowError, FilterError
+from mining.filters import CHANNELS, LogFilter
+
+log = logging.getLogger("dvcflow.web")
+router = APIRouter(prefix="/v1", tags=["read"])
+_bearer = HTTPBearer(auto_error=False, description="a read token (role official/reform_team)")
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "description": title}
+    for status, title in (
+        (401, "no or unknown token"),
+        (403, "outside the token's scope"),
+        (422, "invalid filters or body"),
+        (501, "the figure's computing function is not installed"),
+    )
+}
+
+Code = Annotated[str, Query(max_length=64, pattern=r"^[0-9A-Za-z._\-]+$")]
+
+
+def service(request: Request) -> Service:
+    return request.app.state.service
+
+
+def principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Any | None:
+    token = credentials.credentials if credentials else None
+    return auth.authenticate(request.app.state.settings, token)
+
+
+def filters(
+    who: Annotated[Any | None, Depends(principal)],
+    procedure: Code | None = None,
+    province: Code | None = None,
+    commune: Code | None = None,
+    org_unit: Code | None = None,
+    date_from: Annotated[date | None, Query(alias="from")] = None,
+    date_to: Annotated[date | None, Query(alias="to")] = None,
+    channel: Annotated[Literal[CHANNELS] | None, Query()] = None,  # type: ignore[valid-type]
+) -> LogFilter:
+    """The shared filters, narrowed to what the token may read."""
+    flt = LogFilter(procedure, province, commune, org_unit, date_from, date_to, channel)
+    return auth.scoped(flt, who)
+
+
+Svc = Annotated[Service, Depends(service)]
+Flt = Annotated[LogFilter, Depends(filters)]
+
+
+def echo(flt: LogFilter) -> Filters:
+    return Filters(**{k: v for k, v in flt.key()})
+
+
+def figure(svc: Service, flt: LogFilter, data: Any) -> Figure:
+    return Figure(store_version=svc.version(), filters=echo(flt), data=data)
+
+
+@router.get("/procedures", response_model=list[ProcedureInfo], responses=PROBLEMS)
+def procedures(svc: Svc, who: Annotated[Any | None, Depends(principal)]) -> Any:
+    """Procedures in the store, with catalog names (vi, en), dossier and event counts."""
+    return svc.procedures()
+
+
+@router.get("/units", response_model=list[Province], responses=PROBLEMS)
+def units(svc: Svc, who: Annotated[Any | None, Depends(principal)]) -> Any:
+    """The province → commune tree with dossier counts (only units the token may read)."""
+    out = []
+    for prov in svc.units():
+        communes = [
+            c
+            for c in prov["communes"]
+            if auth.may_read_unit(who, prov["province_code"], c["commune_code"])
+        ]
+        if communes or auth.may_read_unit(who, prov["province_code"], None):
+            out.append({**prov, "communes": communes})
+    return out
+
+
+@router.get("/process-map", response_model=ProcessMap, responses=PROBLEMS)
+def process_map(svc: Svc, flt: Flt) -> ProcessMap:
+    """Directly-follows graph: nodes with frequencies, edges with frequency and time."""
+    nodes, edges = process_map_parts(svc.section(flt, "dfg"))
+    return ProcessMap(store_version=svc.version(), filters=echo(flt), nodes=nodes, edges=edges)
+
+
+def _analysis_endpoint(path: str, key: str, summary: str) -> None:
+    def endpoint(svc: Svc, flt: Flt) -> Figure:
+        return figure(svc, flt, svc.section(flt, key))
+
+    endpoint.__name__ = key
+    endpoint.__doc__ = summary
+    router.get(path, response_model=Figure, responses=PROBLEMS, summary=summary)(endpoint)
+
+
+_analysis_endpoint("/bottlenecks", "bottlenecks", "Waiting and service time per step and handoff")
+_analysis_endpoint("/deadlines", "sla", "On time, early, late; open dossiers overdue or at risk")
+_analysis_endpoint("/rework", "rework", "Repeated steps and supplement loops")
+_analysis_endpoint("/variants", "variants", "The most frequent paths")
+_analysis_endpoint("/conformance", "conformance", "Fitness against the catalog reference model")
+
+
+@router.get("/reform/readiness", response_model=Figure, responses=PROBLEMS)
+def readiness(svc: Svc, flt: Flt) -> Figure:
+    """Full-online readiness and the steps that stopped the other dossiers."""
+    return figure(svc, flt, svc.reform("readiness", flt))
+
+
+@router.get("/reform/candidates", response_model=Figure, responses=PROBLEMS)
+def candidates(svc: Svc, flt: Flt) -> Figure:
+    """Steps to remove, merge, make online or replace by data reuse, with their evidence."""
+    return figure(svc, flt, svc.reform("candidates", flt))
+
+
+@router.post("/reform/whatif", response_model=Figure, responses=PROBLEMS)
+def whatif(svc: Svc, flt: Flt, body: WhatIfRequest) -> Figure:
+    """The log replayed without the given steps: cycle time, on-time and full-online rates."""
+    options: dict[str, Any] = {"remove": body.remove}
+    if body.automate:
+        options["automate"] = body.automate
+    return figure(svc, flt, svc.reform("whatif", flt, **options))
+
+
+@router.get("/reform/impact", response_model=Figure, responses=PROBLEMS)
+def impact(svc: Svc, flt: Flt, reform_date: Annotated[date, Query(alias="date")]) -> Figure:
+    """Before versus after a reform date, with confidence intervals."""
+    return figure(svc, flt, svc.reform("impact", flt, date=reform_date))
+
+
+@router.get("/service-index", response_model=Figure, responses=PROBLEMS)
+def service_index(
+    svc: Svc,
+    flt: Flt,
+    by: Literal["procedure", "org_unit", "province", "commune"] = "procedure",
+) -> Figure:
+    """The national service index (Decision 766/QĐ-TTg) per procedure, agency or unit."""
+    return figure(svc, flt, svc.reform("service_index", flt, by=by))
+
+
+@router.get("/cases", response_model=CasePage, responses=PROBLEMS)
+def cases(
+    svc: Svc,
+    flt: Flt,
+    activity: Annotated[str | None, Query(max_length=200)] = None,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    sort: Annotated[str, Query(max_length=64, pattern=r"^[a-z_]+$")] = "first_ts",
+    descending: bool = False,
+) -> CasePage:
+    """Dossiers, paged; ``activity`` keeps those that went through that step."""
+    page = svc.cases(
+        flt, activity=activity, offset=offset, limit=limit, sort=sort, descending=descending
+    )
+    return CasePage(store_version=svc.version(), filters=echo(flt), **page)
+
+
+@router.get("/cases/{case_id}", response_model=CaseTimeline, responses={404: PROBLEMS[401]})
+def case(
+    svc: Svc,
+    who: Annotated[Any | None, Depends(principal)],
+    case_id: Annotated[str, ...],
+) -> CaseTimeline:
+    """One dossier's timeline, step by step."""
+    if len(case_id) > 128:
+        raise NotFound("a dossier code has at most 128 characters.")
+    events = svc.case(case_id)
+    first = events[0]
+    if not auth.may_read_unit(who, first["province_code"], first["commune_code"]):
+        raise auth.Forbidden(f"this token may not read dossier {case_id!r}.")
+    return CaseTimeline(
+        case_id=case_id,
+        procedure_code=first["procedure_code"],
+        province_code=first["province_code"],
+        commune_code=first["commune_code"],
+        events=[CaseEvent(**e) for e in events],
+    )
+
+
+@router.get("/stream/health", response_model=StreamHealth, responses=PROBLEMS)
+def stream_health(svc: Svc, who: Annotated[Any | None, Depends(principal)]) -> StreamHealth:
+    """The live stream: events/s in and out, consumer lag, dead letters, last write."""
+    try:
+        return StreamHealth(available=True, data=svc.stream_health())
+    except NotAvailable:
+        return StreamHealth(available=False)
+
+
+def process_map_parts(dfg: Any) -> tuple[list[MapNode], list[MapEdge]]:
+    """Mining's DFG (edges with frequency and waiting statistics) as nodes and edges."""
+    raw_edges = dfg.get("edges", []) if isinstance(dfg, dict) else list(dfg)
+    edges = [MapEdge(**_edge_fields(e)) for e in raw_edges]
+    raw_nodes = dfg.get("nodes", dfg.get("activities")) if isinstance(dfg, dict) else None
+    if isinstance(raw_nodes, dict):
+        nodes = [MapNode(id=str(k), frequency=int(v)) for k, v in raw_nodes.items()]
+    elif raw_nodes:
+        nodes = [
+            MapNode(id=str(n.get("id", n.get("activity"))), frequency=int(n.get("frequency", 0)))
+            for n in raw_nodes
+        ]
+    else:
+        counts: dict[str, int] = {}
+        for e in edges:
+            counts[e.target] = counts.get(e.target, 0) + e.frequency
+            counts.setdefault(e.source, 0)
+        nodes = [MapNode(id=k, frequency=v) for k, v in counts.items()]
+    return nodes, edges
+
+
+def _edge_fields(edge: dict[str, Any]) -> dict[str, Any]:
+    def hours(*names: str) -> float | None:
+        for name in names:
+            if edge.get(name) is not None:
+                value = float(edge[name])
+                return value / 3600 if name.endswith(("_s", "_seconds")) else value
+        return None
+
+    return {
+        "source": str(edge.get("source", edge.get("from"))),
+        "target": str(edge.get("target", edge.get("to"))),
+        "frequency": int(edge.get("frequency", edge.get("count", 0))),
+        "mean_hours": hours("mean_hours", "wait_mean_hours", "mean_s", "wait_mean_s"),
+        "median_hours": hours("median_hours", "wait_median_hours", "median_s", "wait_median_s"),
+        "p90_hours": hours("p90_hours", "wait_p90_hours", "p90_s", "wait_p90_s"),
+    }
+
+
+# --- errors as problem details ---------------------------------------------------------
+_STATUS: tuple[tuple[type[Exception], int, str], ...] = (
+    (auth.Unauthorized, 401, "Unauthorized"),
+    (auth.Forbidden, 403, "Forbidden"),
+    (NotFound, 404, "Not found"),
+    (FilterError, 422, "Invalid filter"),
+    (NotAvailable, 501, "Not available"),
+    (DvcflowError, 400, "Bad request"),
+)
+
+
+def problem(status: int, title: str, detail: str, instance: str | None = None) -> JSONResponse:
+    body = Problem(title=title, status=status, detail=detail, instance=instance)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(
+        body.model_dump(exclude_none=True),
+        status_code=status,
+        media_type="application/problem+json",
+        headers=headers,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error of the API answers as problem details with one clear sentence."""
+
+    async def on_dvcflow(request: Request, exc: Exception) -> JSONResponse:
+        for kind, status, title in _STATUS:
+            if isinstance(exc, kind):
+                return problem(status, title, str(exc), request.url.path)
+        return problem(400, "Bad request", str(exc), request.url.path)
+
+    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+        errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+        parts = [
+            f"{'.'.join(str(p) for p in e.get('loc', ()) if p not in ('query', 'body'))}: "
+            f"{e.get('msg')}"
+            for e in errors[:5]
+        ]
+        return problem(422, "Invalid request", "; ".join(parts) or str(exc), request.url.path)
+
+    async def on_http(request: Request, exc: Exception) -> JSONResponse:
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        detail = exc.detail if isinstance(exc, HTTPException) else "internal error"
+        return problem(status, "Error", str(detail), request.url.path)
+
+    async def on_bug(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("error on %s", request.url.path)
+        detail = f"internal error ({type(exc).__name__}); the server log has the details."
+        return problem(500, "Internal error", detail, request.url.path)
+
+    app.add_exception_handler(DvcflowError, on_dvcflow)
+    app.add_exception_handler(Exception, on_bug)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(HTTPException, on_http)
+
+
+def not_found_router() -> APIRouter:
+    """Unknown paths under /api answer 404 (the Dash catch-all would answer its page)."""
+    tail = APIRouter(include_in_schema=False)
+
+    @tail.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    def unknown(path: str) -> JSONResponse:
+        return problem(404, "Not found", f"/api/{path} is not an endpoint: see /api/docs.")
+
+    return tail

@@ -1,0 +1,167 @@
+"""The Dash app: the shell (navigation, filters, language, live refresh) and page routing.
+
+Every page reads the same filter bar and the ``version`` store. A timer polls the store
+version; when the sink writes new data, ``version`` changes and every page on screen
+recomputes, so the dashboard is live without a restart.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from dash import Dash, Input, Output, State, dcc, html
+from fastapi import FastAPI
+
+from dashboard.i18n import pick, t
+from dashboard.pages import PAGES
+from dashboard.service import Service
+from mining.filters import CHANNELS
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+REFRESH_MS = 5_000
+
+
+def create_dash(server: FastAPI, svc: Service, refresh_ms: int = REFRESH_MS) -> Dash:
+    """Build the Dash app on ``server`` (FastAPI) and register every page's callbacks."""
+    app = Dash(
+        "dvcflow",
+        server=server,
+        title="dvcflow",
+        assets_folder=str(ASSETS),
+        suppress_callback_exceptions=True,
+        update_title=None,
+    )
+    app.layout = _shell(refresh_ms)
+    _register_shell(app, svc)
+    for page in PAGES.values():
+        page.register(app, svc)
+    return app
+
+
+def _shell(refresh_ms: int) -> html.Div:
+    return html.Div(
+        [
+            dcc.Location(id="url"),
+            dcc.Interval(id="tick", interval=refresh_ms),
+            dcc.Store(id="version"),
+            html.Header(
+                [
+                    html.H1(id="title"),
+                    html.Nav(id="nav"),
+                    dcc.RadioItems(
+                        id="lang",
+                        options=[
+                            {"label": "Tiếng Việt", "value": "vi"},
+                            {"label": "English", "value": "en"},
+                        ],
+                        value="vi",
+                        persistence=True,
+                        persistence_type="local",
+                        inline=True,
+                    ),
+                ],
+                className="top",
+            ),
+            html.Section(
+                [
+                    _filter("f-procedure", dcc.Dropdown(id="f-procedure")),
+                    _filter("f-province", dcc.Dropdown(id="f-province")),
+                    _filter("f-commune", dcc.Dropdown(id="f-commune")),
+                    _filter(
+                        "f-dates",
+                        dcc.DatePickerRange(id="f-dates", display_format="YYYY-MM-DD"),
+                    ),
+                    _filter("f-channel", dcc.Dropdown(id="f-channel")),
+                ],
+                className="filters",
+            ),
+            html.Main(dcc.Loading(html.Div(id="page"), type="circle", delay_show=150)),
+        ]
+    )
+
+
+def _filter(key: str, control: Any) -> html.Div:
+    return html.Div([html.Label(id=f"{key}-label", htmlFor=key), control], className="filter")
+
+
+def _register_shell(app: Dash, svc: Service) -> None:
+    @app.callback(Output("version", "data"), Input("tick", "n_intervals"), State("version", "data"))
+    def poll_version(_n: int | None, current: str | None) -> Any:
+        """Store version; unchanged versions do not trigger the pages again."""
+        from dash import no_update
+
+        version = svc.version()
+        return no_update if version == current else version
+
+    @app.callback(
+        Output("title", "children"),
+        Output("nav", "children"),
+        Output("f-procedure-label", "children"),
+        Output("f-province-label", "children"),
+        Output("f-commune-label", "children"),
+        Output("f-dates-label", "children"),
+        Output("f-channel-label", "children"),
+        Output("f-channel", "options"),
+        Input("lang", "value"),
+        Input("url", "pathname"),
+    )
+    def chrome(lang: str, path: str | None) -> tuple:
+        nav = [
+            dcc.Link(
+                t(f"nav.{name}", lang),
+                href=page.PATH,
+                id=f"nav-{name}",
+                className="active" if path == page.PATH else "",
+            )
+            for name, page in PAGES.items()
+        ]
+        channels = [{"label": t(f"ch.{c}", lang), "value": c} for c in CHANNELS[:3]]
+        labels = [t(k, lang) for k in ("f.procedure", "f.province", "f.commune", "f.dates")]
+        return t("app.title", lang), nav, *labels, t("f.channel", lang), channels
+
+    @app.callback(
+        Output("f-procedure", "options"),
+        Output("f-province", "options"),
+        Input("version", "data"),
+        Input("lang", "value"),
+    )
+    def filter_options(_version: str | None, lang: str) -> tuple[list, list]:
+        procedures = [
+            {
+                "label": f"{p['procedure_code']} · {pick(p['name'], lang)}"
+                if p.get("name")
+                else p["procedure_code"],
+                "value": p["procedure_code"],
+            }
+            for p in svc.procedures()
+        ]
+        provinces = [
+            {"label": f"{u['province_code']} ({u['cases']:,})", "value": u["province_code"]}
+            for u in svc.units()
+        ]
+        return procedures, provinces
+
+    @app.callback(
+        Output("f-commune", "options"),
+        Output("f-commune", "value"),
+        Input("f-province", "value"),
+        Input("version", "data"),
+        State("f-commune", "value"),
+    )
+    def commune_options(province: str | None, _version: str | None, current: str | None):
+        units = [u for u in svc.units() if province in (None, u["province_code"])]
+        options = [
+            {"label": f"{c['commune_code']} ({c['cases']:,})", "value": c["commune_code"]}
+            for u in units
+            for c in u["communes"]
+        ]
+        keep = current if any(o["value"] == current for o in options) else None
+        return options, keep
+
+    @app.callback(Output("page", "children"), Input("url", "pathname"), Input("lang", "value"))
+    def route(path: str | None, lang: str) -> Any:
+        for page in PAGES.values():
+            if path == page.PATH:
+                return page.layout(lang)
+        return PAGES["overview"].layout(lang)

@@ -1,0 +1,177 @@
+"""Small building blocks every page uses: cards, tables, notices, the filter reader."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from dash import dash_table, html
+
+from dashboard.i18n import pick, t
+from dashboard.service import NotAvailable
+from dvcflow.errors import DvcflowError
+from mining.filters import LogFilter
+
+log = logging.getLogger("dvcflow.web")
+
+
+def notice(kind: str, lang: str, detail: str = "") -> html.Div:
+    """A visible "not available" or error box (never a blank page)."""
+    title = t("na.title" if kind == "na" else "err.title", lang)
+    body = t("na.body", lang) if kind == "na" else ""
+    return html.Div(
+        [html.Strong(title), html.P(body), html.Small(detail, className="detail")],
+        className=f"notice notice-{kind}",
+        **{"data-kind": kind},
+    )
+
+
+def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a page callback off the event loop; turn errors into notices, not crashes.
+
+    The callback's last argument must be the language.
+    """
+
+    @functools.wraps(fn)
+    async def wrapper(*args: Any) -> Any:
+        lang = args[-1] if args and args[-1] in ("vi", "en") else "vi"
+        try:
+            return await asyncio.to_thread(fn, *args)
+        except NotAvailable as exc:
+            return notice("na", lang, str(exc))
+        except DvcflowError as exc:
+            return notice("err", lang, str(exc))
+        except Exception as exc:  # a bug elsewhere must not blank the page
+            log.exception("dashboard callback %s failed", fn.__name__)
+            return notice("err", lang, f"{type(exc).__name__}: {exc}")
+
+    return wrapper
+
+
+def make_filter(
+    procedure: str | None,
+    province: str | None,
+    commune: str | None,
+    start: str | None,
+    end: str | None,
+    channel: str | None,
+) -> LogFilter:
+    """The page filters as the shared ``LogFilter`` (FilterError when they are wrong)."""
+    return LogFilter(
+        procedure=procedure or None,
+        province=province or None,
+        commune=commune or None,
+        date_from=date.fromisoformat(start[:10]) if start else None,
+        date_to=date.fromisoformat(end[:10]) if end else None,
+        channel=channel or None,
+    )
+
+
+def fmt(value: Any, digits: int = 1) -> str:
+    """A number as a reader wants it: thousands separated, a few decimals."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "✓" if value else "✗"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return str(value)
+
+
+def pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
+
+
+def card(label: str, value: str, test_id: str) -> html.Div:
+    return html.Div(
+        [html.Div(label, className="card-label"), html.Div(value, className="card-value")],
+        className="card",
+        id=test_id,
+    )
+
+
+def _cell(value: Any, lang: str) -> Any:
+    if isinstance(value, dict):
+        return pick(value, lang) if ("vi" in value or "en" in value) else str(value)
+    if isinstance(value, list | tuple):
+        return " → ".join(pick(v, lang) for v in value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return round(value, 3)
+    return value
+
+
+def table(
+    rows: list[dict[str, Any]],
+    table_id: str,
+    lang: str,
+    columns: list[str] | None = None,
+    page_size: int = 15,
+    selectable: bool = False,
+) -> Any:
+    """A sortable table of records; nested bilingual labels shown in ``lang``."""
+    if not rows:
+        return html.P(t("empty", lang), className="empty")
+    columns = columns or [k for k in rows[0] if not isinstance(rows[0][k], dict | list)][:12]
+    data = [{c: _cell(r.get(c), lang) for c in columns} for r in rows]
+    return dash_table.DataTable(
+        id=table_id,
+        data=data,
+        columns=[{"name": c.replace("_", " "), "id": c} for c in columns],
+        page_size=page_size,
+        sort_action="native",
+        row_selectable="single" if selectable else False,
+        style_table={"overflowX": "auto"},
+        style_cell={"fontFamily": "inherit", "fontSize": "13px", "padding": "4px 8px"},
+        style_header={"fontWeight": "600"},
+    )
+
+
+def records(value: Any) -> list[dict[str, Any]]:
+    """Mining's lists of records, wherever they sit (a list, or a dict holding one)."""
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, dict)]
+    if isinstance(value, dict):
+        for key in ("items", "rows", "steps", "candidates", "units", "results", "variants"):
+            if isinstance(value.get(key), list):
+                return records(value[key])
+    return []
+
+
+def filter_inputs() -> list[Any]:
+    """Inputs every page's content callback takes, in ``make_filter`` order + version, lang."""
+    from dash import Input
+
+    return [
+        Input("f-procedure", "value"),
+        Input("f-province", "value"),
+        Input("f-commune", "value"),
+        Input("f-dates", "start_date"),
+        Input("f-dates", "end_date"),
+        Input("f-channel", "value"),
+        Input("version", "data"),
+        Input("lang", "value"),
+    ]
+
+
+def section(title: str, body: Any, section_id: str) -> html.Section:
+    return html.Section([html.H2(title), body], className="panel", id=section_id)
+
+
+def get(value: Any, *names: str) -> Any:
+    """The first of ``names`` present in a mining dict (names vary between figures)."""
+    if not isinstance(value, dict):
+        return None
+    for name in names:
+        if value.get(name) is not None:
+            return value[name]
+    return None

@@ -1,0 +1,104 @@
+"""Vietnamese and English labels of the dashboard; ``t(key, lang)`` picks one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+LANGS = ("vi", "en")
+
+TEXT: dict[str, tuple[str, str]] = {
+    # key: (vi, en)
+    "app.title": ("dvcflow — Khai phá quy trình thủ tục hành chính", "dvcflow — Procedure mining"),
+    "nav.overview": ("Tổng quan", "Overview"),
+    "nav.explorer": ("Quy trình", "Procedure explorer"),
+    "nav.bottlenecks": ("Điểm nghẽn", "Bottlenecks"),
+    "nav.reform": ("Cải cách", "Reform"),
+    "nav.compare": ("So sánh đơn vị", "Compare units"),
+    "nav.case": ("Hồ sơ", "Case"),
+    "f.procedure": ("Thủ tục", "Procedure"),
+    "f.province": ("Tỉnh/thành", "Province"),
+    "f.commune": ("Xã/phường", "Commune"),
+    "f.dates": ("Ngày tiếp nhận", "Received between"),
+    "f.channel": ("Kênh nộp", "Channel"),
+    "f.all": ("Tất cả", "All"),
+    "f.token": ("Mã truy cập", "Access token"),
+    "ch.online": ("Trực tuyến", "Online"),
+    "ch.counter": ("Trực tiếp", "Counter"),
+    "ch.postal": ("Bưu chính", "Postal"),
+    "ch.internal": ("Nội bộ", "Internal"),
+    "ch.system": ("Hệ thống", "System"),
+    "na.title": ("Chưa có số liệu", "Not available"),
+    "na.body": (
+        "Chức năng tính số liệu này chưa được cài đặt.",
+        "The function that computes this figure is not installed yet.",
+    ),
+    "err.title": ("Không hiển thị được", "Cannot show this"),
+    "loading": ("Đang tải…", "Loading…"),
+    "empty": ("Không có dữ liệu cho bộ lọc này.", "No data for these filters."),
+    "card.cases": ("Hồ sơ", "Dossiers"),
+    "card.events": ("Sự kiện", "Events"),
+    "card.service_index": ("Chỉ số phục vụ", "Service index"),
+    "card.on_time": ("Đúng hạn", "On time"),
+    "card.full_online": ("Toàn trình", "Full online"),
+    "card.cycle": ("Thời gian xử lý TB (ngày)", "Mean cycle time (days)"),
+    "ov.trend": ("Hồ sơ theo tháng", "Dossiers per month"),
+    "ov.ranking": ("Xếp hạng đơn vị", "Ranking of units"),
+    "ov.stream": ("Luồng sự kiện trực tiếp", "Live event stream"),
+    "ov.stream_off": (
+        "Chưa có luồng sự kiện (sink chưa chạy).",
+        "No stream yet (no sink running).",
+    ),
+    "ov.procedures": ("Thủ tục trong kho dữ liệu", "Procedures in the store"),
+    "st.in": ("Sự kiện/giây vào", "Events/s in"),
+    "st.out": ("Sự kiện/giây ghi", "Events/s written"),
+    "st.lag": ("Độ trễ", "Lag"),
+    "st.dlq": ("Thư lỗi (DLQ)", "Dead letters"),
+    "st.last": ("Ghi lần cuối", "Last write"),
+    "ex.map": ("Bản đồ quy trình", "Process map"),
+    "ex.overlay": ("Hiển thị", "Overlay"),
+    "ex.freq": ("Tần suất", "Frequency"),
+    "ex.time": ("Thời gian", "Time"),
+    "ex.share": ("Tỷ lệ luồng hiển thị", "Share of paths shown"),
+    "ex.variants": ("Biến thể quy trình", "Variants"),
+    "ex.conformance": ("Tuân thủ quy trình chuẩn", "Conformance"),
+    "ex.pick": ("Chọn một thủ tục để xem bản đồ quy trình.", "Pick a procedure to see its map."),
+    "bn.steps": ("Bước chờ lâu nhất", "Steps ranked by delay"),
+    "bn.handoffs": ("Chuyển giao giữa đơn vị", "Handoffs between units"),
+    "bn.drill": ("Hồ sơ đằng sau con số", "Dossiers behind the number"),
+    "bn.hint": ("Chọn một dòng để xem các hồ sơ.", "Select a row to see its dossiers."),
+    "rf.candidates": ("Bước đề xuất cắt giảm", "Step candidates"),
+    "rf.whatif": ("Giả lập: bỏ các bước", "What-if: remove steps"),
+    "rf.run": ("Tính toán", "Compute"),
+    "rf.pick": (
+        "Đánh dấu các bước cần bỏ rồi bấm Tính toán.",
+        "Tick steps to remove, then Compute.",
+    ),
+    "rf.baseline": ("Hiện tại", "Baseline"),
+    "rf.projected": ("Dự kiến", "Projected"),
+    "rf.readiness": ("Sẵn sàng toàn trình", "Full-online readiness"),
+    "cmp.by": ("So sánh theo", "Compare by"),
+    "cmp.province": ("Tỉnh/thành", "Province"),
+    "cmp.commune": ("Xã/phường", "Commune"),
+    "case.id": ("Mã hồ sơ", "Dossier code"),
+    "case.show": ("Xem", "Show"),
+    "case.pick": (
+        "Nhập mã hồ sơ để xem dòng thời gian.",
+        "Enter a dossier code to see its timeline.",
+    ),
+    "case.timeline": ("Dòng thời gian", "Timeline"),
+}
+
+
+def t(key: str, lang: str | None) -> str:
+    """The label of ``key`` in ``lang`` (Vietnamese by default; the key itself if unknown)."""
+    pair = TEXT.get(key)
+    if pair is None:
+        return key
+    return pair[1] if lang == "en" else pair[0]
+
+
+def pick(value: Any, lang: str | None) -> str:
+    """A bilingual value from mining ({"vi": …, "en": …}) in ``lang``; other values as text."""
+    if isinstance(value, dict) and ("vi" in value or "en" in value):
+        return str(value.get(lang or "vi") or value.get("vi") or value.get("en"))
+    return "" if value is None else str(value)

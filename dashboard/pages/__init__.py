@@ -1,0 +1,12 @@
+"""The dashboard's pages: each module has ``PATH``, ``layout(lang)`` and ``register(app, svc)``."""
+
+from dashboard.pages import bottlenecks, case, compare, explorer, overview, reform
+
+PAGES = {
+    "overview": overview,
+    "explorer": explorer,
+    "bottlenecks": bottlenecks,
+    "reform": reform,
+    "compare": compare,
+    "case": case,
+}

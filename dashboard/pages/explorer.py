@@ -1,0 +1,175 @@
+"""Procedure explorer: the process map (frequency / time overlay, share of paths), variants and
+conformance."""
+
+from __future__ import annotations
+
+import dash_cytoscape as cyto
+from dash import Dash, Input, Output, dcc, html
+
+from dashboard.api import process_map_parts
+from dashboard.components import (
+    filter_inputs,
+    fmt,
+    guarded,
+    make_filter,
+    notice,
+    records,
+    section,
+    table,
+)
+from dashboard.i18n import t
+from dashboard.service import NotAvailable, Service
+
+PATH = "/explorer"
+
+STYLE = [
+    {
+        "selector": "node",
+        "style": {
+            "label": "data(label)",
+            "shape": "round-rectangle",
+            "width": "label",
+            "height": 28,
+            "padding": "8px",
+            "text-valign": "center",
+            "font-size": 11,
+            "background-color": "#dbe8f6",
+            "border-color": "#2a5d9f",
+            "border-width": 1,
+        },
+    },
+    {
+        "selector": "edge",
+        "style": {
+            "label": "data(label)",
+            "curve-style": "bezier",
+            "target-arrow-shape": "triangle",
+            "font-size": 10,
+            "width": "data(width)",
+            "line-color": "data(color)",
+            "target-arrow-color": "data(color)",
+            "text-background-color": "#ffffff",
+            "text-background-opacity": 0.8,
+        },
+    },
+]
+
+
+def layout(lang: str) -> html.Div:
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.Label(t("ex.overlay", lang), htmlFor="ex-overlay"),
+                    dcc.RadioItems(
+                        id="ex-overlay",
+                        options=[
+                            {"label": t("ex.freq", lang), "value": "frequency"},
+                            {"label": t("ex.time", lang), "value": "time"},
+                        ],
+                        value="frequency",
+                        inline=True,
+                    ),
+                    html.Label(t("ex.share", lang), htmlFor="ex-share"),
+                    dcc.Slider(
+                        id="ex-share",
+                        min=10,
+                        max=100,
+                        step=10,
+                        value=100,
+                        marks={v: f"{v}%" for v in (10, 50, 80, 100)},
+                    ),
+                ],
+                className="toolbar",
+            ),
+            html.Div(id="ex-map"),
+            html.Div(id="ex-details"),
+        ],
+        id="page-explorer",
+    )
+
+
+def map_elements(nodes: list, edges: list, overlay: str, share: float) -> list[dict]:
+    """Cytoscape elements: the most frequent edges covering ``share`` of all transitions."""
+    ranked = sorted(edges, key=lambda e: -e.frequency)
+    total = sum(e.frequency for e in ranked) or 1
+    kept, covered = [], 0
+    for e in ranked:
+        if covered / total >= share and kept:
+            break
+        kept.append(e)
+        covered += e.frequency
+    top = max((e.frequency for e in kept), default=1)
+    slow = max((e.mean_hours or 0 for e in kept), default=1) or 1
+    shown = {e.source for e in kept} | {e.target for e in kept}
+    elements: list[dict] = [
+        {"data": {"id": n.id, "label": f"{n.id} ({n.frequency:,})"}} for n in nodes if n.id in shown
+    ]
+    for e in kept:
+        hours = e.mean_hours or 0
+        if overlay == "time":
+            label, weight = f"{fmt(e.mean_hours)} h", hours / slow
+        else:
+            label, weight = f"{e.frequency:,}", e.frequency / top
+        red = int(60 + 180 * (hours / slow)) if overlay == "time" else 60
+        elements.append(
+            {
+                "data": {
+                    "source": e.source,
+                    "target": e.target,
+                    "label": label,
+                    "width": 1 + 7 * weight,
+                    "color": f"rgb({red},90,{200 - red // 2})",
+                }
+            }
+        )
+    return elements
+
+
+def register(app: Dash, svc: Service) -> None:
+    @app.callback(
+        Output("ex-map", "children"),
+        Input("ex-overlay", "value"),
+        Input("ex-share", "value"),
+        *filter_inputs(),
+    )
+    @guarded
+    def draw(overlay, share, procedure, province, commune, start, end, channel, _v, lang):
+        if not procedure:
+            return html.P(t("ex.pick", lang), className="hint")
+        flt = make_filter(procedure, province, commune, start, end, channel)
+        nodes, edges = process_map_parts(svc.section(flt, "dfg"))
+        elements = map_elements(nodes, edges, overlay or "frequency", (share or 100) / 100)
+        graph = cyto.Cytoscape(
+            id="ex-cytoscape",
+            elements=elements,
+            layout={"name": "breadthfirst", "directed": True, "spacingFactor": 1.1},
+            stylesheet=STYLE,
+            style={"width": "100%", "height": "520px"},
+        )
+        return section(t("ex.map", lang), graph, "ex-map-panel")
+
+    @app.callback(Output("ex-details", "children"), *filter_inputs())
+    @guarded
+    def details(procedure, province, commune, start, end, channel, _v, lang):
+        if not procedure:
+            return None
+        flt = make_filter(procedure, province, commune, start, end, channel)
+        parts = []
+        for key, title, table_id in (
+            ("variants", "ex.variants", "ex-variants"),
+            ("conformance", "ex.conformance", "ex-conformance"),
+        ):
+            try:
+                value = svc.section(flt, key)
+                body = table(records(value), table_id, lang, page_size=10)
+                summary = (
+                    {k: v for k, v in value.items() if isinstance(v, int | float | str)}
+                    if isinstance(value, dict)
+                    else {}
+                )
+                head = html.P(", ".join(f"{k}: {fmt(v, 3)}" for k, v in summary.items()))
+                parts.append(section(t(title, lang), html.Div([head, body]), f"{table_id}-p"))
+            except NotAvailable as exc:
+                parts.append(section(t(title, lang), notice("na", lang, str(exc)), table_id))
+        return html.Div(parts)

@@ -1,0 +1,69 @@
+"""The web process: one FastAPI app with the read API and gateway at ``/api`` and Dash at ``/``.
+
+Dash 4 runs natively on FastAPI (``Dash(server=fastapi_app)``), so uvicorn serves one ASGI
+app: no WSGI bridge, one port, one process.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+from fastapi import APIRouter, FastAPI
+
+from dashboard import api
+from dashboard.auth import access_configured
+from dashboard.service import Service
+from dvcflow import __version__
+from dvcflow.settings import Settings, get_settings
+
+log = logging.getLogger("dvcflow.web")
+
+
+def _gateway_router() -> APIRouter | None:
+    """The HTTP ingest gateway (POST /v1/events), when the streaming package ships it."""
+    try:
+        from ingest.gateway import router
+    except ImportError:
+        return None
+    return router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The whole web process as an ASGI app (``uvicorn --factory dashboard.server:create_app``)."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="dvcflow read API",
+        version=__version__,
+        description=(
+            "Process-mining figures of Vietnamese administrative procedures. Every figure "
+            "endpoint takes the filters of `dvcflow analyze`. Errors are RFC 9457 problem "
+            "details. Send a read token as `Authorization: Bearer <token>`."
+        ),
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        swagger_ui_oauth2_redirect_url="/api/docs/oauth2-redirect",
+    )
+    app.state.settings = settings
+    app.state.service = Service(settings)
+    api.install_error_handlers(app)
+    app.include_router(api.router, prefix="/api")
+    gateway = _gateway_router()
+    if gateway is not None:
+        app.include_router(gateway, prefix="/api")
+    app.include_router(api.not_found_router(), prefix="/api")
+
+    from dashboard.app import create_dash
+
+    create_dash(app, app.state.service)
+    if not access_configured(settings):
+        log.warning("no DVCFLOW_API_KEYS_FILE: the API and dashboard are open (local mode)")
+    return app
+
+
+def run(settings: Settings | None = None) -> None:
+    """Serve the web process until interrupted (``dvcflow serve``, ``dvcflow demo``)."""
+    settings = settings or get_settings()
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")

@@ -1,0 +1,256 @@
+"""The one door from the web to ``mining``: every figure the API and the pages show.
+
+The read API and the Dash callbacks both call this class, so a number on a page is the number
+the API returns for the same filters. It computes nothing itself beyond listing what the store
+holds: analyses come from ``mining`` (and ``mining.reform``), cached per store version. A
+function another package has not shipped yet raises ``NotAvailable``, which the API answers as
+501 and the pages show as a "not available" notice.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import duckdb
+
+from dvcflow.errors import DvcflowError
+from dvcflow.settings import Settings
+from ingest.schema import STORE_SCHEMA
+from ingest.store import EventStore
+from mining.filters import LogFilter
+
+
+class NotAvailable(DvcflowError):
+    """A figure whose computing function is not installed (yet)."""
+
+
+class NotFound(DvcflowError):
+    """A dossier or other named thing is not in the store."""
+
+
+def _function(module: str, *names: str) -> Callable[..., Any]:
+    """The first of ``names`` found in ``module``; NotAvailable when none is."""
+    try:
+        mod = importlib.import_module(module)
+    except ImportError as exc:
+        missing = getattr(exc, "name", None) or module
+        if missing != module and not module.startswith(missing):
+            raise  # a real import error inside the module: let it show
+        message = f"{module} is not installed yet, so this figure is unavailable."
+        raise NotAvailable(message) from None
+    for name in names:
+        fn = getattr(mod, name, None)
+        if callable(fn):
+            return fn
+    raise NotAvailable(f"{module} has no {names[0]}(), so this figure is unavailable.")
+
+
+class _Cache:
+    """A small LRU keyed by (store version, what, filter, options); thread-safe."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._data: OrderedDict[tuple, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_compute(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                return self._data[key]
+        value = compute()
+        with self._lock:
+            self._data[key] = value
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+        return value
+
+
+class Service:
+    """Figures for one store, cached per store version."""
+
+    def __init__(self, settings: Settings, cache_size: int = 256):
+        self.settings = settings
+        self.store = EventStore(settings.data_dir)
+        self._cache = _Cache(cache_size)
+
+    # --- plumbing ----------------------------------------------------------------------
+    def version(self) -> str:
+        return self.store.version()
+
+    def _cached(self, what: str, flt: LogFilter | None, options: tuple, fn: Callable[[], Any]):
+        key = (self.version(), what, flt.key() if flt else None, options)
+        return self._cache.get_or_compute(key, fn)
+
+    def _sql(self, query: str, params: dict | None = None) -> list[dict[str, Any]]:
+        con = duckdb.connect()
+        con.register("_dvc_empty_events", STORE_SCHEMA.empty_table())
+        return con.sql(query, params=params or None).to_arrow_table().to_pylist()
+
+    # --- what the store holds ----------------------------------------------------------
+    def procedures(self) -> list[dict[str, Any]]:
+        """Procedures with data, with their catalog names where the catalog knows them."""
+
+        def compute() -> list[dict[str, Any]]:
+            rows = self.store.summary()
+            names = _catalog_names()
+            for row in rows:
+                row["name"] = names.get(row["procedure_code"])
+            return rows
+
+        return self._cached("procedures", None, (), compute)
+
+    def units(self) -> list[dict[str, Any]]:
+        """Province → commune tree with dossier counts."""
+
+        def compute() -> list[dict[str, Any]]:
+            rows = self._sql(
+                "WITH firsts AS (SELECT case_id, arg_min(province_code, timestamp) AS province, "
+                "arg_min(commune_code, timestamp) AS commune "
+                f"FROM ({self.store.scan_sql()}) GROUP BY case_id) "
+                "SELECT province, commune, count(*) AS cases FROM firsts "
+                "WHERE province IS NOT NULL GROUP BY ALL ORDER BY province, commune"
+            )
+            tree: dict[str, dict[str, Any]] = {}
+            for r in rows:
+                node = tree.setdefault(
+                    r["province"], {"province_code": r["province"], "cases": 0, "communes": []}
+                )
+                node["cases"] += r["cases"]
+                if r["commune"] is not None:
+                    node["communes"].append({"commune_code": r["commune"], "cases": r["cases"]})
+            return list(tree.values())
+
+        return self._cached("units", None, (), compute)
+
+    # --- mining ------------------------------------------------------------------------
+    def analysis(self, flt: LogFilter) -> dict[str, Any]:
+        """The full analysis of ``mining.analysis.analyze`` (process map, bottlenecks, …)."""
+        analyze = _function("mining.analysis", "analyze")
+        options_cls = _function("mining.analysis", "AnalysisOptions")
+        options = options_cls(discover=False)  # pm4py models: the CLI's job, not a page's
+        return self._cached("analysis", flt, (), lambda: analyze(self.store, flt, options))
+
+    def section(self, flt: LogFilter, key: str) -> Any:
+        """One key of the full analysis, e.g. ``dfg`` or ``bottlenecks``."""
+        result = self.analysis(flt)
+        if key not in result:
+            raise NotAvailable(f"mining.analysis.analyze() returned no {key!r} for these filters.")
+        return result[key]
+
+    def cases(
+        self,
+        flt: LogFilter,
+        *,
+        activity: str | None = None,
+        offset: int = 0,
+        limit: int = 50,
+        sort: str = "first_ts",
+        descending: bool = False,
+    ) -> dict[str, Any]:
+        """One page of dossiers (``mining.log`` ``cases``), optionally only those with a step."""
+        load_log = _function("mining.log", "load_log")
+
+        def compute() -> dict[str, Any]:
+            con = load_log(self.store, flt)
+            columns = [r[0] for r in con.sql("DESCRIBE cases").fetchall()]
+            order = sort if sort in columns else columns[0]
+            where, params = "", {}
+            if activity:
+                where = "WHERE case_id IN (SELECT case_id FROM log WHERE activity = $activity)"
+                params["activity"] = activity
+            total = con.sql(f"SELECT count(*) FROM cases {where}", params=params).fetchone()[0]
+            params.update(limit=limit, offset=offset)
+            rows = (
+                con.sql(
+                    f'SELECT * FROM cases {where} ORDER BY "{order}" '
+                    f"{'DESC' if descending else 'ASC'}, case_id LIMIT $limit OFFSET $offset",
+                    params=params,
+                )
+                .to_arrow_table()
+                .to_pylist()
+            )
+            return {"total": total, "offset": offset, "limit": limit, "items": rows}
+
+        options = (activity, offset, limit, sort, descending)
+        return self._cached("cases", flt, options, compute)
+
+    def trend(self, flt: LogFilter) -> list[dict[str, Any]]:
+        """Dossiers received per month (local time), from ``mining.log``'s ``cases``."""
+        load_log = _function("mining.log", "load_log")
+
+        def compute() -> list[dict[str, Any]]:
+            con = load_log(self.store, flt)
+            return (
+                con.sql(
+                    "SELECT strftime(first_ts, '%Y-%m') AS month, count(*) AS cases "
+                    "FROM cases GROUP BY 1 ORDER BY 1"
+                )
+                .to_arrow_table()
+                .to_pylist()
+            )
+
+        return self._cached("trend", flt, (), compute)
+
+    def case(self, case_id: str) -> list[dict[str, Any]]:
+        """One dossier's events in time order; NotFound when the store has none."""
+
+        def compute() -> list[dict[str, Any]]:
+            return self._sql(
+                f"SELECT * EXCLUDE (applicant_ref, ingested_at) FROM "
+                f"({self.store.scan_sql('case_id = $case_id')}) ORDER BY timestamp, event_id",
+                {"case_id": case_id},
+            )
+
+        events = self._cached("case", None, (case_id,), compute)
+        if not events:
+            raise NotFound(f"dossier {case_id!r} is not in the store.")
+        return events
+
+    # --- reform ------------------------------------------------------------------------
+    def reform(self, what: str, flt: LogFilter, **options: Any) -> Any:
+        """A ``mining.reform`` figure: readiness, candidates, what-if, impact, service index."""
+        module, names = _REFORM[what]
+        fn = _function(module, *names)
+        frozen = tuple(sorted((k, _freeze(v)) for k, v in options.items()))
+        return self._cached(f"reform.{what}", flt, frozen, lambda: fn(self.store, flt, **options))
+
+    # --- stream ------------------------------------------------------------------------
+    def stream_health(self) -> dict[str, Any]:
+        """The sink's counters (events/s, lag, dead letters); never cached: it is live."""
+        read = _function("ingest.health", "read_stream_health")
+        return read(self.settings.data_dir)
+
+
+_REFORM: dict[str, tuple[str, tuple[str, ...]]] = {
+    "readiness": ("mining.reform", ("readiness", "full_online_readiness")),
+    "candidates": ("mining.reform", ("candidates", "step_candidates")),
+    "whatif": ("mining.reform", ("whatif", "what_if")),
+    "impact": ("mining.reform", ("impact", "reform_impact")),
+    "service_index": ("mining.reform", ("service_index",)),
+}
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, list | tuple | set):
+        return tuple(sorted(_freeze(v) for v in value))
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _catalog_names() -> dict[str, dict[str, str]]:
+    try:
+        from sample_logs.catalog import load_catalog
+    except ImportError:
+        return {}
+    try:
+        catalog = load_catalog()
+    except DvcflowError:
+        return {}
+    return {code: {"vi": p.name.vi, "en": p.name.en} for code, p in catalog.items()}
