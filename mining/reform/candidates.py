@@ -188,6 +188,11 @@ def _evidence(log: StepLog, proc: str, act: str) -> dict:
     return ev
 
 
+def _database(code: str | None) -> dict[str, str] | None:
+    names = database_label(code)
+    return None if names is None else {"vi": names[0], "en": names[1]}
+
+
 def candidates_from(log: StepLog, proc: str) -> dict:
     settings = get_settings()
     automated_h = settings.automated_step_minutes / 60.0
@@ -201,7 +206,9 @@ def candidates_from(log: StepLog, proc: str) -> dict:
         ev = _evidence(log, proc, act)
         rec = _recommend(si, ev, settings.candidate_max_failure)
         hours, wdays = _saving(rec, ev, automated_h)
-        visits = ev["visits_per_dossier"] if rec in ("remove", "replace_by_data", "make_online") else 0
+        visits = (
+            ev["visits_per_dossier"] if rec in ("remove", "replace_by_data", "make_online") else 0
+        )
         share = ev["dossier_share"]
         score = share * (wdays + settings.visit_cost_days * visits)
         rows.append(
@@ -213,9 +220,7 @@ def candidates_from(log: StepLog, proc: str) -> dict:
                 "requires_presence": si.requires_presence,
                 "paper": si.paper,
                 "replaceable_by_data": si.replaceable_by_data,
-                "database": dict(zip(("vi", "en"), database_label(si.replaceable_by_data)))
-                if si.replaceable_by_data
-                else None,
+                "database": _database(si.replaceable_by_data),
                 "optional": si.optional,
                 "evidence": ev,
                 "recommendation": rec,

@@ -80,8 +80,12 @@ def readiness_from(log: StepLog, by: str = "unit") -> dict:
                 }
             )
         structural = [
-            {"step": si.code, "label": {"vi": si.label_vi, "en": si.label_en},
-             "requires_presence": si.requires_presence, "paper": si.paper}
+            {
+                "step": si.code,
+                "label": {"vi": si.label_vi, "en": si.label_en},
+                "requires_presence": si.requires_presence,
+                "paper": si.paper,
+            }
             for (p, _), si in sorted(log.info.items(), key=lambda kv: kv[1].order)
             if p == proc and si.citizen_facing and (si.requires_presence or si.paper)
         ]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dvcflow.errors import FilterError
 from ingest.store import EventStore
-from mining.filters import LogFilter
 from mining.deadlines import build_deadlines
+from mining.filters import LogFilter
 from mining.log import load_log
 from mining.reform.catalog_view import procedure_deadline
 from mining.reform.steps import StepLog, build_step_log
