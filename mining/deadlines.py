@@ -16,6 +16,7 @@ make a dossier late whatever its dates (the national index rule). Open dossiers 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -54,21 +55,24 @@ class DeadlineRules:
 
 
 def due_days(
-    received_local: pd.Series, deadline_days: int, cutoff_hour: int, calendar: WorkCalendar
+    received_local: pd.Series,
+    deadline_days: np.ndarray | int,
+    cutoff_hour: int,
+    calendar: WorkCalendar,
 ) -> np.ndarray:
     """Due day (local date) per receipt moment, as ``WorkCalendar.add_working_days`` does:
-    the receipt day (rolled to a working day) plus n working days."""
+    the receipt day (rolled to a working day) plus n working days; n = 0 moves to the next
+    working day when received after the cut-off hour."""
     days = received_local.dt.tz_localize(None).to_numpy().astype("datetime64[D]")
+    n = np.broadcast_to(np.asarray(deadline_days, dtype=np.int64), days.shape)
     receipt = calendar.roll_forward(days)
-    if deadline_days > 0:
-        return calendar.offset_days(receipt, deadline_days)
     late = (receipt == days) & (received_local.dt.hour.to_numpy() >= cutoff_hour)
-    return calendar.offset_days(receipt, late.astype(np.int64))
+    return calendar.offset_days(receipt, np.where(n > 0, n, late.astype(np.int64)))
 
 
 def build_deadlines(
     con: duckdb.DuckDBPyConnection,
-    deadline_working_days: int | None,
+    deadline_working_days: int | Mapping[str, int] | None,
     rules: DeadlineRules | None = None,
     as_of: datetime | None = None,
 ) -> bool:
@@ -76,7 +80,8 @@ def build_deadlines(
 
     Columns: case_id, received_at, due_at, supplement_requests, supplement_wait_s,
     finished, finished_at, elapsed_share, status (NULL when no due date is known).
-    ``deadline_working_days`` is the catalog's deadline (None without a catalog entry);
+    ``deadline_working_days`` is the catalog's deadline, or one per procedure code (None
+    or a missing code: no catalog entry, so only a ``due_date`` attribute gives a due date);
     ``as_of`` (default: the log's last event) is "now" for open dossiers.
     Returns whether any dossier has a due date.
     """
@@ -87,7 +92,8 @@ def build_deadlines(
     _build_supplement_waits(con, as_of)
     df = con.execute(
         """
-        SELECT c.case_id, c.first_ts AS received_at, c.last_ts AS finished_at, c.finished,
+        SELECT c.case_id, c.procedure_code, c.first_ts AS received_at,
+               c.last_ts AS finished_at, c.finished,
                c.due_attr, coalesce(w.requests, 0) AS supplement_requests,
                coalesce(w.wait_s, 0.0) AS supplement_wait_s
         FROM cases c LEFT JOIN _supplement_waits w USING (case_id)
@@ -95,12 +101,19 @@ def build_deadlines(
     ).df()
     received = pd.to_datetime(df["received_at"], utc=True).dt.tz_convert(tz)
     due_at = pd.Series(pd.NaT, index=df.index, dtype=f"datetime64[ns, {tz.key}]")
-    if deadline_working_days is not None and len(df):
+    if isinstance(deadline_working_days, Mapping):
+        n = df["procedure_code"].map(dict(deadline_working_days))
+    else:
+        n = pd.Series(deadline_working_days, index=df.index, dtype="float64")
+    known = n.notna().to_numpy()
+    if known.any():
         cal = WorkCalendar(cutoff_hour=rules.same_day_cutoff_hour)
-        day = due_days(received, deadline_working_days, rules.same_day_cutoff_hour, cal)
+        day = due_days(
+            received[known], n[known].to_numpy().astype(np.int64), rules.same_day_cutoff_hour, cal
+        )
         # due moment = end of the due day, local time
         end_of_day = pd.to_datetime(day + np.timedelta64(86399, "s")).tz_localize(tz)
-        due_at = pd.Series(end_of_day, index=df.index)
+        due_at[known] = end_of_day
     given = pd.to_datetime(df["due_attr"], utc=True).dt.tz_convert(tz)
     due_at = given.where(given.notna(), due_at)
 
@@ -120,9 +133,9 @@ def build_deadlines(
     fin = finished.to_numpy()
     too_many = (df["supplement_requests"] > rules.max_supplements_on_time).to_numpy()
     late = (effective_end > due_at).to_numpy() | too_many
-    end_day = effective_end.dt.date.to_numpy()
-    due_day = due_at.dt.date.to_numpy()
-    early = end_day < due_day
+    end_day = effective_end.dt.tz_localize(None).dt.normalize()
+    due_day = due_at.dt.tz_localize(None).dt.normalize()
+    early = (end_day < due_day).to_numpy()
     status[has_due & fin] = np.where(
         late[has_due & fin], "late", np.where(early[has_due & fin], "early", "on_time")
     )
@@ -144,7 +157,15 @@ def build_deadlines(
         }
     )
     con.register("_deadlines_df", out)
-    con.execute("CREATE OR REPLACE TEMP TABLE deadlines AS SELECT * FROM _deadlines_df")
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE deadlines AS
+           SELECT case_id::VARCHAR AS case_id, received_at::TIMESTAMPTZ AS received_at,
+                  due_at::TIMESTAMPTZ AS due_at, supplement_requests::BIGINT AS supplement_requests,
+                  supplement_wait_s::DOUBLE AS supplement_wait_s, finished::BOOLEAN AS finished,
+                  finished_at::TIMESTAMPTZ AS finished_at, elapsed_share::DOUBLE AS elapsed_share,
+                  status::VARCHAR AS status
+           FROM _deadlines_df"""
+    )
     con.unregister("_deadlines_df")
     return bool(has_due.any())
 

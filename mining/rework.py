@@ -1,0 +1,106 @@
+"""Rework: steps done again and supplement loops, how many dossiers, how much time.
+
+The time a repeated step adds is what its second and later executions cost: the wait
+before each and its service time. A supplement loop costs the time from the request to the
+citizen's answer; the cycle time of dossiers with a loop is shown next to those without.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+
+from mining.deadlines import SUPPLEMENT_REQUEST, SUPPLEMENT_SUBMIT
+
+
+def repeated_steps(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Per activity: dossiers doing it more than once, their share, the time repeats add."""
+    return (
+        con.execute(
+            """
+            WITH k AS (
+                SELECT case_id, activity, wait_s, service_s,
+                       row_number() OVER (PARTITION BY case_id, activity ORDER BY seq) AS k
+                FROM steps
+            ), per_case AS (
+                SELECT case_id, activity, count(*) - 1 AS repeats,
+                       sum(coalesce(wait_s, 0) + coalesce(service_s, 0)) FILTER (WHERE k > 1)
+                           AS added_s
+                FROM k GROUP BY ALL HAVING count(*) > 1
+            )
+            SELECT activity, count(*) AS cases,
+                   count(*) / (SELECT count(*) FROM cases) AS share,
+                   sum(repeats) AS repeats, median(added_s) AS median_added_s,
+                   avg(added_s) AS mean_added_s, sum(added_s) AS total_added_s
+            FROM per_case GROUP BY activity ORDER BY total_added_s DESC, activity
+            """
+        )
+        .to_arrow_table()
+        .to_pylist()
+    )
+
+
+def supplement_loops(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Dossiers sent back to the citizen for supplements, and the time the loops take."""
+    row = con.execute(
+        """
+        WITH s AS (
+            SELECT case_id, activity, start_ts, end_ts,
+                   lead(activity) OVER w AS next_activity, lead(start_ts) OVER w AS next_start
+            FROM steps WHERE activity IN ($req, $sub)
+            WINDOW w AS (PARTITION BY case_id ORDER BY seq)
+        ), loops AS (
+            SELECT case_id, count(*) AS loops,
+                   sum(epoch(next_start - coalesce(end_ts, start_ts)))
+                       FILTER (WHERE next_activity = $sub) AS wait_s
+            FROM s WHERE activity = $req GROUP BY case_id
+        ), c AS (
+            SELECT c.case_id, c.duration_s, c.finished, l.loops, l.wait_s
+            FROM cases c LEFT JOIN loops l USING (case_id)
+        )
+        SELECT count(*) FILTER (WHERE loops > 0) AS cases,
+               avg((loops > 0)::INT) AS share,
+               coalesce(sum(loops), 0) AS loops,
+               median(wait_s) AS median_wait_s, avg(wait_s) AS mean_wait_s,
+               median(duration_s) FILTER (WHERE finished AND loops > 0)
+                   AS median_duration_with_s,
+               median(duration_s) FILTER (WHERE finished AND loops IS NULL)
+                   AS median_duration_without_s
+        FROM c
+        """,
+        {"req": SUPPLEMENT_REQUEST, "sub": SUPPLEMENT_SUBMIT},
+    ).fetchone()
+    keys = (
+        "cases",
+        "share",
+        "loops",
+        "median_wait_s",
+        "mean_wait_s",
+        "median_duration_with_s",
+        "median_duration_without_s",
+    )
+    return dict(zip(keys, row, strict=True))
+
+
+def rework_share(con: duckdb.DuckDBPyConnection) -> float:
+    """Share of dossiers with any rework: a step done twice or a supplement request."""
+    return con.execute(
+        """
+        WITH r AS (
+            SELECT case_id FROM steps GROUP BY case_id, activity HAVING count(*) > 1
+            UNION
+            SELECT case_id FROM steps WHERE activity = $req
+        )
+        SELECT (SELECT count(*) FROM r) / count(*) FROM cases
+        """,
+        {"req": SUPPLEMENT_REQUEST},
+    ).fetchone()[0]
+
+
+def rework(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    return {
+        "share": rework_share(con),
+        "repeated_steps": repeated_steps(con),
+        "supplements": supplement_loops(con),
+    }
