@@ -1,7 +1,263 @@
-"""CLI verbs of this area (being built)."""
+"""Reform verbs: ``reform``, ``whatif``, ``impact``, ``kpi`` and ``report``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
 
 import typer
+from rich.table import Table
+
+from dvcflow.commands.common import (
+    ChannelOpt,
+    CommuneOpt,
+    FromOpt,
+    JsonOpt,
+    OrgUnitOpt,
+    ProcedureOpt,
+    ProvinceOpt,
+    ToOpt,
+    console,
+    make_filter,
+    print_json,
+    user_errors,
+)
+from dvcflow.settings import get_settings
+from ingest.store import EventStore
+
+
+class KpiBy(StrEnum):
+    procedure = "procedure"
+    org_unit = "org-unit"
+    province = "province"
+    commune = "commune"
+
+
+class ReportFormat(StrEnum):
+    html = "html"
+    xlsx = "xlsx"
+
+
+def _store() -> EventStore:
+    return EventStore(get_settings().data_dir)
+
+
+def _fmt(value: object, digits: int = 2) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def reform(
+    procedure: ProcedureOpt = None,
+    province: ProvinceOpt = None,
+    commune: CommuneOpt = None,
+    org_unit: OrgUnitOpt = None,
+    date_from: FromOpt = None,
+    date_to: ToOpt = None,
+    channel: ChannelOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Full-online readiness and the steps to cut, ranked, with their evidence."""
+    from mining.reform import candidates, readiness
+
+    flt = make_filter(procedure, province, commune, org_unit, date_from, date_to, channel)
+    with user_errors():
+        if not flt.procedure:
+            from dvcflow.errors import FilterError
+
+            raise FilterError("`dvcflow reform` needs --procedure CODE (one procedure at a time).")
+        store = _store()
+        result = {"readiness": readiness(store, flt), "candidates": candidates(store, flt)}
+    if as_json:
+        print_json(result)
+        return
+    proc = result["readiness"]["procedures"][0]
+    console.print(
+        f"[bold]{proc['procedure']} {proc['name']['en']}[/] — full-online "
+        f"{_fmt(proc['full_online_share'])} of {proc['finished']} finished dossiers"
+    )
+    blockers = Table("blocking step", "reason", "dossiers", "share of blocked")
+    for b in proc["blockers"]:
+        blockers.add_row(
+            b["step"], b["reason_label"]["en"], str(b["dossiers"]), _fmt(b["share_of_blocked"])
+        )
+    console.print(blockers)
+    table = Table("#", "step", "recommendation", "days/dossier", "visits/dossier", "score")
+    for c in result["candidates"]["candidates"]:
+        s = c["saving"]
+        table.add_row(
+            str(c["rank"]),
+            c["step"],
+            c["recommendation_label"]["en"],
+            _fmt(s["working_days_per_dossier"], 3),
+            _fmt(s["visits_per_dossier"], 3),
+            _fmt(c["score"], 3),
+        )
+    console.print(table)
+    top = result["candidates"]["candidates"][0]
+    for reason in top["reasons"]:
+        console.print(f"  • {reason['en']}")
+
+
+def whatif(
+    remove: Annotated[
+        list[str] | None, typer.Option("--remove", help="step to remove (repeatable)")
+    ] = None,
+    automate: Annotated[
+        list[str] | None, typer.Option("--automate", help="step to automate (repeatable)")
+    ] = None,
+    procedure: ProcedureOpt = None,
+    province: ProvinceOpt = None,
+    commune: CommuneOpt = None,
+    org_unit: OrgUnitOpt = None,
+    date_from: FromOpt = None,
+    date_to: ToOpt = None,
+    channel: ChannelOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Replay the log without some steps: new cycle time, on-time and full-online rates."""
+    from mining.reform import whatif as run
+
+    flt = make_filter(procedure, province, commune, org_unit, date_from, date_to, channel)
+    with user_errors():
+        result = run(_store(), flt, remove=remove or [], automate=automate or [])
+    if as_json:
+        print_json(result)
+        return
+    console.print(
+        f"[bold]{result['procedure']}[/] without {', '.join(result['remove']) or '–'}"
+        f", automated {', '.join(result['automate']) or '–'}: "
+        f"{result['affected_dossiers']} dossiers affected, "
+        f"{_fmt(result['saving_hours_per_affected_dossier'], 1)} h saved each"
+    )
+    table = Table("unit", "dossiers", "median days", "→", "on-time", "→", "full-online", "→")
+    rows = [("all", result)] + [(u[result["by"]], u) for u in result["units"]]
+    for name, r in rows:
+        b, s = r["baseline"], r["scenario"]
+        table.add_row(
+            name,
+            str(b["dossiers"]),
+            _fmt(b["cycle_working_days"]["median"]),
+            _fmt(s["cycle_working_days"]["median"]),
+            _fmt(b["on_time_rate"]),
+            _fmt(s["on_time_rate"]),
+            _fmt(b["full_online_share"]),
+            _fmt(s["full_online_share"]),
+        )
+    console.print(table)
+    for a in result["assumptions"]:
+        console.print(f"  • {a['en']}")
+
+
+def impact(
+    when: Annotated[datetime, typer.Option("--date", formats=["%Y-%m-%d"], help="the reform date")],
+    window: Annotated[
+        int | None, typer.Option("--window", help="days compared on each side (setting)")
+    ] = None,
+    procedure: ProcedureOpt = None,
+    province: ProvinceOpt = None,
+    commune: CommuneOpt = None,
+    org_unit: OrgUnitOpt = None,
+    channel: ChannelOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Did a reform help? Before versus after a date, with confidence intervals."""
+    from mining.reform import impact as run
+
+    flt = make_filter(procedure, province, commune, org_unit, None, None, channel)
+    with user_errors():
+        result = run(_store(), flt, when.date(), window)
+    if as_json:
+        print_json(result)
+        return
+    console.print(
+        f"[bold]{result['procedure']}[/] around {result['date']} (±{result['window_days']} days):"
+        f" {result['dossiers_before']} before, {result['dossiers_after']} after — "
+        f"[bold]{result['verdict']}[/]"
+    )
+    table = Table("measure", "before", "after", "difference", "95% CI", "p (Holm)", "verdict")
+    for m in result["measures"].values():
+        if not m["supported"]:
+            table.add_row(m["label"]["en"], "–", "–", "–", "–", "–", "not enough data")
+            continue
+        table.add_row(
+            m["label"]["en"],
+            _fmt(m["before"], 3),
+            _fmt(m["after"], 3),
+            _fmt(m["difference"], 3),
+            f"[{m['ci95'][0]:.3f}, {m['ci95'][1]:.3f}]",
+            _fmt(m["p_holm"], 4),
+            m["verdict"],
+        )
+    console.print(table)
+
+
+def kpi(
+    by: Annotated[KpiBy, typer.Option("--by", help="grouping")] = KpiBy.procedure,
+    procedure: ProcedureOpt = None,
+    province: ProvinceOpt = None,
+    commune: CommuneOpt = None,
+    org_unit: OrgUnitOpt = None,
+    date_from: FromOpt = None,
+    date_to: ToOpt = None,
+    channel: ChannelOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The national service index per procedure, org unit, province or commune."""
+    from mining.reform import kpi as run
+
+    flt = make_filter(procedure, province, commune, org_unit, date_from, date_to, channel)
+    with user_errors():
+        result = run(_store(), flt, by.value)
+    if as_json:
+        print_json(result)
+        return
+    names = [c["component"] for c in result["overall"]["components"]]
+    table = Table(by.value, "dossiers", "index /100", *names)
+    for row in [{by.value: "all", **result["overall"]}, *result["rows"]]:
+        shares = [_fmt(c["share"]) for c in row["components"]]
+        table.add_row(str(row[by.value]), str(row["dossiers"]), _fmt(row["index_100"]), *shares)
+    console.print(table)
+    unsupported = [c for c in result["overall"]["components"] if not c["supported"]]
+    for c in unsupported:
+        console.print(f"  • {c['label']['en']}: not scored — {c['note']['en']}")
+
+
+def report(
+    procedure: ProcedureOpt = None,
+    fmt: Annotated[ReportFormat, typer.Option("--format", help="html or xlsx")] = (
+        ReportFormat.html
+    ),
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="file to write (default: reform-CODE.*)")
+    ] = None,
+    province: ProvinceOpt = None,
+    commune: CommuneOpt = None,
+    org_unit: OrgUnitOpt = None,
+    date_from: FromOpt = None,
+    date_to: ToOpt = None,
+    channel: ChannelOpt = None,
+) -> None:
+    """A reform brief an official can forward: map, bottlenecks, candidates, what-if, KPIs."""
+    from mining.report import build_brief, write_html, write_xlsx
+
+    flt = make_filter(procedure, province, commune, org_unit, date_from, date_to, channel)
+    with user_errors():
+        brief = build_brief(_store(), flt)
+        path = output or Path(f"reform-{brief['procedure']}.{fmt.value}")
+        (write_html if fmt is ReportFormat.html else write_xlsx)(brief, path)
+    console.print(f"wrote {path}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this area's verbs to ``app``."""
+    app.command("reform")(reform)
+    app.command("whatif")(whatif)
+    app.command("impact")(impact)
+    app.command("kpi")(kpi)
+    app.command("report")(report)

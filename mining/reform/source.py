@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import duckdb
+
 from dvcflow.errors import FilterError
 from ingest.store import EventStore
 from mining.deadlines import build_deadlines
@@ -37,7 +39,11 @@ FROM cases ORDER BY case_id
 
 def load_steps(store: EventStore, flt: LogFilter) -> StepLog:
     """The filtered log (``mining.log.load_log``) as a ``StepLog``."""
-    con = load_log(store, flt)
+    return steps_from(load_log(store, flt), flt)
+
+
+def steps_from(con: duckdb.DuckDBPyConnection, flt: LogFilter) -> StepLog:
+    """A ``StepLog`` from a connection that ``load_log`` filled."""
     steps = con.sql(_STEPS_SQL).df()
     cases = con.sql(_CASES_SQL).df().set_index("case_id")
     if steps.empty:
