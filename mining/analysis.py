@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 
@@ -194,6 +194,7 @@ def export_model(
     path: Path,
     miner: Miner = "inductive",
     noise: float | None = None,
+    fmt: Literal["bpmn", "pnml"] | None = None,
 ) -> Path:
-    """Discover and write the model as BPMN or PNML (by ``path``'s suffix)."""
-    return discover(store, flt, miner, noise).export(path)
+    """Discover and write the model as BPMN or PNML (``fmt``, else by ``path``'s suffix)."""
+    return discover(store, flt, miner, noise).export(path, fmt)

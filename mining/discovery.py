@@ -8,6 +8,7 @@ miner from the DFG with its activity, start and end counts.
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,16 +73,23 @@ class Model:
             return pm4py.convert_to_bpmn(self.tree)
         return pm4py.convert_to_bpmn(self.net, self.initial_marking, self.final_marking)
 
-    def export(self, path: Path) -> Path:
-        """Write BPMN (``.bpmn``) or PNML (``.pnml``), chosen by the file's suffix."""
+    def export(self, path: Path, fmt: Literal["bpmn", "pnml"] | None = None) -> Path:
+        """Write BPMN or PNML (``fmt``, else chosen by the file's suffix)."""
         import pm4py
 
-        suffix = path.suffix.lower()
-        if suffix not in (".bpmn", ".pnml"):
-            raise DvcflowError(f"{path}: export needs a .bpmn or .pnml file name.")
+        fmt = fmt or path.suffix.lower().lstrip(".")  # type: ignore[assignment]
+        if fmt not in ("bpmn", "pnml"):
+            raise DvcflowError(f"{path}: say the format: a .bpmn or .pnml file name.")
         path.parent.mkdir(parents=True, exist_ok=True)
-        if suffix == ".bpmn":
-            pm4py.write_bpmn(self.bpmn(), str(path))
+        if fmt == "bpmn":
+            from pm4py.objects.bpmn.exporter import exporter
+
+            bpmn = self.bpmn()
+            if shutil.which("dot"):  # pm4py lays diagrams out with Graphviz when it can
+                from pm4py.objects.bpmn.layout import layouter
+
+                bpmn = layouter.apply(bpmn)
+            exporter.apply(bpmn, str(path))
         else:
             pm4py.write_pnml(self.net, self.initial_marking, self.final_marking, str(path))
         return path
