@@ -1,0 +1,369 @@
+"""From a file's columns to wire-format columns: which column is which field, and the fill-ins.
+
+pm4py's standard names (``case:concept:name``, ``concept:name``, ``time:timestamp``,
+``org:resource``, ``lifecycle:transition``) and our own wire names are recognised without a
+mapping; ``--map COLUMN=FIELD`` says the rest. Columns that are no field become
+``attributes``. Missing ``procedure_code`` / ``org_unit`` come from the options (default: the
+file's stem) and a missing ``event_id`` is derived from the event's content and its position
+in its case, so the same file always gives the same ids. Every fill-in is reported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dvcflow.errors import DvcflowError, InputFileError
+from ingest.importers.options import ImportOptions
+from ingest.importers.source import SourceFrame, base_name
+from ingest.schema import PROCEDURE_CODE, Event
+
+WIRE_FIELDS: tuple[str, ...] = tuple(Event.model_fields)
+TEXT_FIELDS = tuple(f for f in WIRE_FIELDS if f not in ("timestamp", "attributes"))
+
+# Source names recognised without --map, best first; matched exactly, then ignoring case
+# and punctuation.
+KNOWN_NAMES: dict[str, tuple[str, ...]] = {
+    "case_id": ("case:concept:name", "case_id", "caseid"),
+    "activity": ("concept:name", "activity"),
+    "timestamp": ("time:timestamp", "timestamp"),
+    "resource": ("org:resource", "resource"),
+    "lifecycle": ("lifecycle:transition", "lifecycle"),
+}
+PM4PY_FIELDS = {names[0]: f for f, names in KNOWN_NAMES.items()}
+IGNORE = "ignore"
+
+# Text cells that mean "no value" in attribute columns of CSV exports (R, pandas, Excel).
+MISSING_TEXT = frozenset({"NA", "N/A", "NaN", "nan", "null", "NULL", "None", "#N/A"})
+
+_AWARE = r"\d:\d\d(?::\d\d(?:\.\d+)?)?\s*(?:Z|z|UTC|[+-]\d\d(?::?\d\d)?)$"
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", name.lower())
+
+
+@dataclass
+class WireFrame:
+    """Wire-format columns (``WIRE_FIELDS``) in file order, with the rows that failed early."""
+
+    frame: pd.DataFrame
+    label: Any  # Callable[[int], str]
+    bad: dict[int, tuple[str, str]] = field(default_factory=dict)  # row -> (field, reason)
+    filled: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def parse_map(items: list[str] | None) -> dict[str, str]:
+    """``["CaseID=case_id", ...]`` -> ``{"CaseID": "case_id"}``; names the bad item."""
+    out: dict[str, str] = {}
+    for item in items or []:
+        column, eq, target = item.rpartition("=")
+        if not eq or not column or not target:
+            raise DvcflowError(f"--map {item!r}: write COLUMN=FIELD, e.g. --map CaseID=case_id.")
+        target = PM4PY_FIELDS.get(target.strip(), target.strip())
+        if target not in WIRE_FIELDS and target != IGNORE:
+            raise DvcflowError(
+                f"--map {item!r}: {target!r} is not a field; use one of "
+                f"{', '.join(WIRE_FIELDS)} or {IGNORE!r}."
+            )
+        out[column] = target
+    return out
+
+
+def resolve_columns(columns: list[str], mapping: Mapping[str, str], path: Path) -> dict[str, str]:
+    """Which source column feeds which wire field (``{field: column}``)."""
+    for column in mapping:
+        if column not in columns:
+            raise InputFileError(
+                f"{path}: column {column!r} given in --map is not in the file "
+                f"(columns: {', '.join(columns)})."
+            )
+    chosen = {target: column for column, target in mapping.items() if target != IGNORE}
+    taken = set(mapping)
+    by_norm: dict[str, str] = {}
+    for column in columns:
+        by_norm.setdefault(_norm(column), column)
+    for name in WIRE_FIELDS:
+        if name in chosen:
+            continue
+        candidates = KNOWN_NAMES.get(name, (name,))
+        hit = next((c for c in candidates if c in columns and c not in taken), None)
+        if hit is None:
+            hit = next(
+                (by_norm[_norm(c)] for c in candidates if by_norm.get(_norm(c), None)
+                 and by_norm[_norm(c)] not in taken),
+                None,
+            )
+        if hit is not None:
+            chosen[name] = hit
+            taken.add(hit)
+    for required, hint in (("case_id", "case id"), ("activity", "activity"),
+                           ("timestamp", "timestamp")):
+        if required not in chosen:
+            raise InputFileError(
+                f"{path}: no {hint} column; pass --map COLUMN={required} "
+                f"(columns: {', '.join(columns)})."
+            )
+    return chosen
+
+
+# --- values ------------------------------------------------------------------------------
+def _text_value(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float | np.floating):
+        if math.isnan(value):
+            return None
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if value is pd.NaT:
+        return None
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+def as_text(series: pd.Series) -> list[str | None]:
+    """A column as Python text (ids keep their digits: 3.0 -> "3"), None for missing."""
+    if series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) in (
+        "string",
+        "empty",
+    ):
+        return [None if v is None or v is pd.NA or v != v else v for v in series.tolist()]
+    return [_text_value(v) for v in series.tolist()]
+
+
+def _scalar(value: Any) -> Any:
+    """An attribute value as a JSON scalar; None drops it."""
+    if value is None or value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return None if math.isnan(value) or math.isinf(value) else float(value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dict | list | tuple | np.ndarray):
+        return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY, default=str).decode()
+    return str(value)
+
+
+def _typed_text(values: pa.Array) -> list[Any]:
+    """Text cells of one attribute column as ints, floats, booleans or text."""
+    values = pc.if_else(pc.is_in(values, pa.array(sorted(MISSING_TEXT))), None, values)
+    for target in (pa.int64(), pa.float64()):
+        try:
+            return [_scalar(v) for v in pc.cast(values, target).to_pylist()]
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+    lowered = pc.utf8_lower(values)
+    if pc.all(pc.is_in(lowered, pa.array(["true", "false"])), skip_nulls=True).as_py():
+        return pc.equal(lowered, "true").to_pylist()
+    return values.to_pylist()
+
+
+def attribute_column(series: pd.Series, text_cells: bool) -> list[Any]:
+    if text_cells:
+        return _typed_text(pa.array(series, type=pa.string(), from_pandas=True))
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return [None if pd.isna(v) else v.isoformat() for v in series]
+    return [_scalar(v) for v in series.tolist()]
+
+
+# --- timestamps --------------------------------------------------------------------------
+def parse_timestamps(
+    series: pd.Series, timezone: str | None
+) -> tuple[pd.Series, dict[int, str]]:
+    """A column as UTC instants; rows that are missing, unreadable or naive get a reason."""
+    reasons: dict[int, str] = {}
+    n = len(series)
+    hint = "pass --timezone (e.g. --timezone Asia/Ho_Chi_Minh) to say how to read them"
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        out = series.dt.tz_convert("UTC")
+    elif pd.api.types.is_datetime64_any_dtype(series):
+        if timezone is None:
+            for i in range(n):
+                reasons[i] = f"naive timestamp (no UTC offset) in the file; {hint}"
+            return pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns, UTC]"), reasons
+        out = series.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
+        out = out.dt.tz_convert("UTC")
+    else:
+        text = pd.Series(as_text(series), index=series.index, dtype=object)
+        text = text.where(text.isna(), text.str.strip())
+        aware = text.str.contains(_AWARE, regex=True, na=False)
+        out = pd.to_datetime(text.where(aware), utc=True, format="ISO8601", errors="coerce")
+        naive = text.notna() & ~aware
+        if naive.any():
+            if timezone is None:
+                for i in np.flatnonzero(naive.to_numpy()):
+                    reasons[int(i)] = f"naive timestamp {text.iat[i]!r} (no UTC offset); {hint}"
+            else:
+                local = pd.to_datetime(text.where(naive), format="ISO8601", errors="coerce")
+                local = local.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
+                out = out.where(~naive, local.dt.tz_convert("UTC"))
+        for i in np.flatnonzero((out.isna() & text.notna()).to_numpy()):
+            reasons.setdefault(
+                int(i),
+                f"cannot read {text.iat[i]!r} as a date-time "
+                "(use ISO 8601, e.g. 2025-07-01T08:15:00+07:00)"
+                + (f" in {timezone}" if timezone and naive.iat[i] else ""),
+            )
+        return out, _missing(out, reasons)
+    for i in np.flatnonzero(out.isna().to_numpy()):
+        reasons.setdefault(
+            int(i), "missing" if pd.isna(series.iat[i]) else f"does not exist in {timezone}"
+        )
+    return out, reasons
+
+
+def _missing(out: pd.Series, reasons: dict[int, str]) -> dict[int, str]:
+    for i in np.flatnonzero(out.isna().to_numpy()):
+        reasons.setdefault(int(i), "missing")
+    return reasons
+
+
+# --- fill-ins ----------------------------------------------------------------------------
+def code_from_stem(path: Path) -> str:
+    code = re.sub(r"[^0-9A-Za-z._\-]", "_", base_name(path)).lstrip("._-")[:64]
+    if not code or not PROCEDURE_CODE.match(code):
+        raise InputFileError(
+            f"{path}: cannot make a code from the file name; pass --procedure and --org-unit."
+        )
+    return code
+
+
+def derive_event_ids(frame: pd.DataFrame, raw_lifecycle: list[Any]) -> list[str]:
+    """A stable id per event: its procedure, case, position in the case and content."""
+    position = frame.groupby("case_id", sort=False, dropna=False).cumcount().tolist()
+    stamps = frame["timestamp"]
+    iso = [("" if pd.isna(t) else t.isoformat()) for t in stamps.tolist()]
+    out = []
+    for proc, case, pos, act, ts, life in zip(
+        frame["procedure_code"].tolist(),
+        frame["case_id"].tolist(),
+        position,
+        frame["activity"].tolist(),
+        iso,
+        raw_lifecycle,
+        strict=True,
+    ):
+        key = f"{proc}\x1f{case}\x1f{pos}\x1f{act}\x1f{ts}\x1f{life}".encode()
+        out.append("imp-" + hashlib.sha256(key).hexdigest()[:32])
+    return out
+
+
+def _fill(
+    frame: pd.DataFrame, name: str, given: str | None, default: str, option: str, filled: dict
+) -> None:
+    value = given or default
+    source = f"{option} {value}" if given else f"the file's stem; pass {option} to choose"
+    missing = frame[name].isna()
+    count = int(missing.sum())
+    if count:
+        frame.loc[missing, name] = value
+        filled[name] = f"{value!r} in {count} row(s) ({source})"
+
+
+def to_wire(src: SourceFrame, path: Path, options: ImportOptions, timezone: str | None) -> WireFrame:
+    """Map a source table to wire-format columns and fill what is missing."""
+    columns = [str(c) for c in src.frame.columns]
+    source = src.frame.set_axis(columns, axis=1).reset_index(drop=True)
+    chosen = resolve_columns(columns, options.mapping, path)
+    n = len(source)
+    frame = pd.DataFrame(index=pd.RangeIndex(n))
+    notes = list(src.notes)
+
+    for name in TEXT_FIELDS:
+        values = as_text(source[chosen[name]]) if name in chosen else [None] * n
+        frame[name] = pd.Series(values, dtype=object)
+
+    raw_lifecycle = list(frame["lifecycle"])
+    extra_lifecycle: list[Any] = [None] * n
+    if "lifecycle" in chosen:
+        kept = []
+        for i, value in enumerate(raw_lifecycle):
+            low = value.strip().lower() if isinstance(value, str) else None
+            if low in ("start", "complete"):
+                kept.append(low)
+            else:
+                kept.append(None)
+                extra_lifecycle[i] = value
+        frame["lifecycle"] = pd.Series(kept, dtype=object)
+
+    stamps, bad_times = parse_timestamps(source[chosen["timestamp"]], timezone)
+    frame["timestamp"] = stamps.reset_index(drop=True)
+
+    attr_columns = [c for c in columns if c not in chosen.values()
+                    and options.mapping.get(c) != IGNORE and c != "attributes"]
+    base = (
+        source["attributes"].tolist()
+        if "attributes" in columns and "attributes" not in chosen
+        else [None] * n
+    )
+    if "attributes" in chosen:
+        base = source[chosen["attributes"]].tolist()
+    keyed = [(c, attribute_column(source[c], src.text_cells)) for c in attr_columns]
+    if any(v is not None for v in extra_lifecycle):
+        keyed.append((chosen["lifecycle"], extra_lifecycle))
+    keys = [k for k, _ in keyed]
+    attrs: list[Any] = []
+    for start, row in zip(base, zip(*(v for _, v in keyed), strict=True) if keyed
+                          else ([()] * n), strict=True):
+        extra = {k: v for k, v in zip(keys, row, strict=True) if v is not None}
+        if isinstance(start, dict):
+            merged = {**start, **extra}
+            attrs.append(merged or None)
+        elif start is not None and not extra:
+            attrs.append(start)  # not an object: the contract check names it
+        else:
+            attrs.append(extra or None)
+    frame["attributes"] = pd.Series(attrs, dtype=object)
+    if keys:
+        notes.append(f"kept {len(keys)} column(s) as attributes: {', '.join(keys[:12])}"
+                     + (" ..." if len(keys) > 12 else ""))
+
+    filled: dict[str, str] = {}
+    stem_code = None
+    if frame["procedure_code"].isna().any() and not options.procedure:
+        stem_code = code_from_stem(path)
+    _fill(frame, "procedure_code", options.procedure, stem_code or "", "--procedure", filled)
+    if frame["org_unit"].isna().any() and not options.org_unit:
+        stem_code = stem_code or code_from_stem(path)
+    _fill(frame, "org_unit", options.org_unit, stem_code or "", "--org-unit", filled)
+
+    missing_ids = frame["event_id"].isna()
+    if missing_ids.any():
+        derived = pd.Series(derive_event_ids(frame, raw_lifecycle), dtype=object)
+        frame["event_id"] = frame["event_id"].where(~missing_ids, derived)
+        filled["event_id"] = (
+            f"derived from content and position in case in {int(missing_ids.sum())} row(s)"
+        )
+
+    bad = {i: ("timestamp", reason) for i, reason in bad_times.items()}
+    return WireFrame(frame=frame[list(WIRE_FIELDS)], label=src.label, bad=bad, filled=filled,
+                     notes=notes)

@@ -1,0 +1,57 @@
+"""XES and XES.gz through ``pm4py.read_xes``.
+
+pm4py picks the Rust parser (rustxes) when it is installed: several times faster. It keeps
+``lifecycle:transition`` and ``org:resource``; should a file make it fail, or drop the
+lifecycle that the file has, the pure-Python ``iterparse`` parser reads it instead.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+from dvcflow.errors import InputFileError
+from ingest.importers.source import SourceFrame, open_bytes
+
+CASE = "case:concept:name"
+
+
+def _pm4py_read(path: Path, variant: str | None) -> pd.DataFrame:
+    import pm4py  # heavy: imported only when an XES file is read
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pm4py.read_xes(str(path), variant=variant)
+
+
+def read_xes(path: Path) -> SourceFrame:
+    notes = []
+    try:
+        frame = _pm4py_read(path, None)
+    except Exception as exc:  # noqa: BLE001 - any parser failure: try the other parser
+        notes.append(f"the fast XES parser failed ({type(exc).__name__}); used iterparse")
+        frame = None
+    if frame is not None and "lifecycle:transition" not in frame.columns:
+        if b'"lifecycle:transition"' in open_bytes(path, 1 << 20):
+            notes.append("the fast XES parser lost lifecycle:transition; used iterparse")
+            frame = None
+    if frame is None:
+        try:
+            frame = _pm4py_read(path, "iterparse")
+        except Exception as exc:  # noqa: BLE001 - report any parser error as a user error
+            raise InputFileError(f"{path}: not a readable XES file ({exc}).") from None
+    if not isinstance(frame, pd.DataFrame):
+        raise InputFileError(f"{path}: pm4py did not return an event table for this file.")
+    frame = frame.drop(columns=[c for c in frame.columns if str(c).startswith("@@")])
+    frame = frame.reset_index(drop=True)
+    cases = frame[CASE] if CASE in frame.columns else None
+    position = frame.groupby(CASE, sort=False).cumcount() if cases is not None else None
+
+    def label(i: int) -> str:
+        if cases is None or position is None:
+            return f"event {i + 1}"
+        return f"trace {cases.iat[i]!r} event {int(position.iat[i]) + 1}"
+
+    return SourceFrame(frame=frame, label=label, notes=notes)
