@@ -161,14 +161,14 @@ def whatif(svc: Svc, flt: Flt, body: WhatIfRequest) -> Figure:
 @router.get("/reform/impact", response_model=Figure, responses=PROBLEMS)
 def impact(svc: Svc, flt: Flt, reform_date: Annotated[date, Query(alias="date")]) -> Figure:
     """Before versus after a reform date, with confidence intervals."""
-    return figure(svc, flt, svc.reform("impact", flt, date=reform_date))
+    return figure(svc, flt, svc.reform("impact", flt, when=reform_date))
 
 
 @router.get("/service-index", response_model=Figure, responses=PROBLEMS)
 def service_index(
     svc: Svc,
     flt: Flt,
-    by: Literal["procedure", "org_unit", "province", "commune"] = "procedure",
+    by: Literal["procedure", "org-unit", "province", "commune"] = "procedure",
 ) -> Figure:
     """The national service index (Decision 766/QĐ-TTg) per procedure, agency or unit."""
     return figure(svc, flt, svc.reform("service_index", flt, by=by))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 from dash import Dash, Input, Output, State, dcc, html
 from fastapi import FastAPI
@@ -65,20 +66,29 @@ def _shell(refresh_ms: int) -> html.Div:
             ),
             html.Section(
                 [
-                    _filter("f-procedure", dcc.Dropdown(id="f-procedure")),
-                    _filter("f-province", dcc.Dropdown(id="f-province")),
-                    _filter("f-commune", dcc.Dropdown(id="f-commune")),
+                    _filter("f-procedure", _dropdown("f-procedure")),
+                    _filter("f-province", _dropdown("f-province")),
+                    _filter("f-commune", _dropdown("f-commune")),
                     _filter(
                         "f-dates",
-                        dcc.DatePickerRange(id="f-dates", display_format="YYYY-MM-DD"),
+                        dcc.DatePickerRange(
+                            id="f-dates",
+                            display_format="YYYY-MM-DD",
+                            persistence=True,
+                            persistence_type="session",
+                        ),
                     ),
-                    _filter("f-channel", dcc.Dropdown(id="f-channel")),
+                    _filter("f-channel", _dropdown("f-channel")),
                 ],
                 className="filters",
             ),
             html.Main(dcc.Loading(html.Div(id="page"), type="circle", delay_show=150)),
         ]
     )
+
+
+def _dropdown(key: str) -> dcc.Dropdown:
+    return dcc.Dropdown(id=key, persistence=True, persistence_type="session")
 
 
 def _filter(key: str, control: Any) -> html.Div:
@@ -158,6 +168,24 @@ def _register_shell(app: Dash, svc: Service) -> None:
         ]
         keep = current if any(o["value"] == current for o in options) else None
         return options, keep
+
+    @app.callback(
+        Output("f-procedure", "value"),
+        Output("f-province", "value"),
+        Output("f-dates", "start_date"),
+        Output("f-dates", "end_date"),
+        Output("f-channel", "value"),
+        Input("url", "search"),
+    )
+    def filters_from_url(search: str | None) -> tuple:
+        """A link such as ``/?procedure=1.001193&province=79`` opens with those filters."""
+        from dash import no_update
+
+        query = parse_qs((search or "").lstrip("?"))
+        names = ("procedure", "province", "from", "to", "channel")
+        if not any(n in query for n in names):
+            return (no_update,) * len(names)
+        return tuple(query.get(n, [None])[0] for n in names)
 
     @app.callback(Output("page", "children"), Input("url", "pathname"), Input("lang", "value"))
     def route(path: str | None, lang: str) -> Any:

@@ -141,7 +141,7 @@ def records(value: Any) -> list[dict[str, Any]]:
     if isinstance(value, list):
         return [v for v in value if isinstance(v, dict)]
     if isinstance(value, dict):
-        for key in ("items", "rows", "steps", "candidates", "units", "results", "variants"):
+        for key in ("items", "rows", "top", "steps", "candidates", "units", "results"):
             if isinstance(value.get(key), list):
                 return records(value[key])
     return []
@@ -175,3 +175,15 @@ def get(value: Any, *names: str) -> Any:
         if value.get(name) is not None:
             return value[name]
     return None
+
+
+def in_hours(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mining's seconds (``*_s``) shown as hours (``*_h``) with one decimal."""
+    out = []
+    for row in rows:
+        shown = dict(row)
+        for key, value in row.items():
+            if key.endswith("_s") and isinstance(value, int | float):
+                shown[key[:-2] + "_h"] = round(value / 3600, 1)
+        out.append(shown)
+    return out

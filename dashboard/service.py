@@ -137,11 +137,11 @@ class Service:
         return self._cached("analysis", flt, (), lambda: analyze(self.store, flt, options))
 
     def section(self, flt: LogFilter, key: str) -> Any:
-        """One key of the full analysis, e.g. ``dfg`` or ``bottlenecks``."""
+        """One key of the full analysis, e.g. ``dfg`` or ``bottlenecks`` (may be None)."""
         result = self.analysis(flt)
         if key not in result:
             raise NotAvailable(f"mining.analysis.analyze() returned no {key!r} for these filters.")
-        return result[key]
+        return result[key]  # None: not computable here (no catalog entry, no due dates)
 
     def cases(
         self,
@@ -232,7 +232,7 @@ _REFORM: dict[str, tuple[str, tuple[str, ...]]] = {
     "candidates": ("mining.reform", ("candidates", "step_candidates")),
     "whatif": ("mining.reform", ("whatif", "what_if")),
     "impact": ("mining.reform", ("impact", "reform_impact")),
-    "service_index": ("mining.reform", ("service_index",)),
+    "service_index": ("mining.reform", ("kpi", "service_index")),
 }
 
 

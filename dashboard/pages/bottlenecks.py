@@ -3,16 +3,14 @@ dossiers behind a number."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from dash import Dash, Input, Output, State, dcc, html
+from dash import Dash, Input, Output, html
 
 from dashboard.components import (
     filter_inputs,
-    get,
     guarded,
+    in_hours,
     make_filter,
-    records,
+    notice,
     section,
     table,
 )
@@ -20,6 +18,17 @@ from dashboard.i18n import t
 from dashboard.service import Service
 
 PATH = "/bottlenecks"
+STEP_COLUMNS = ["activity", "count", "median_h", "mean_h", "p90_h", "total_h"]
+HANDOFF_COLUMNS = [
+    "province_code",
+    "from_unit",
+    "to_unit",
+    "from_activity",
+    "to_activity",
+    "count",
+    "mean_h",
+    "total_h",
+]
 DRILL_COLUMNS = [
     "case_id",
     "province_code",
@@ -27,7 +36,7 @@ DRILL_COLUMNS = [
     "channel",
     "first_ts",
     "last_ts",
-    "duration_s",
+    "duration_h",
     "outcome",
 ]
 
@@ -35,7 +44,6 @@ DRILL_COLUMNS = [
 def layout(lang: str) -> html.Div:
     return html.Div(
         [
-            dcc.Store(id="bn-rows"),
             html.Div(id="bn-body"),
             section(
                 t("bn.drill", lang),
@@ -47,41 +55,28 @@ def layout(lang: str) -> html.Div:
     )
 
 
-def split(value: Any) -> tuple[list[dict], list[dict]]:
-    """Mining's bottlenecks as (steps, handoffs), each ranked by total delay."""
-    if isinstance(value, dict):
-        steps = records(get(value, "steps", "activities", "waits") or [])
-        handoffs = records(get(value, "handoffs", "transfers") or [])
-        return steps, handoffs
-    return records(value), []
-
-
 def register(app: Dash, svc: Service) -> None:
-    @app.callback(Output("bn-body", "children"), Output("bn-rows", "data"), *filter_inputs())
-    async def body(procedure, province, commune, start, end, channel, version, lang):
-        inner = guarded(_body)
-        out = await inner(procedure, province, commune, start, end, channel, version, lang)
-        return out if isinstance(out, tuple) else (out, None)
-
-    def _body(procedure, province, commune, start, end, channel, _version, lang):
+    @app.callback(Output("bn-body", "children"), *filter_inputs())
+    @guarded
+    def body(procedure, province, commune, start, end, channel, _version, lang):
         flt = make_filter(procedure, province, commune, start, end, channel)
-        steps, handoffs = split(svc.section(flt, "bottlenecks"))
-        return (
-            html.Div(
-                [
-                    section(
-                        t("bn.steps", lang),
-                        table(steps, "bn-steps", lang, selectable=True),
-                        "bn-steps-p",
-                    ),
-                    section(
-                        t("bn.handoffs", lang),
-                        table(handoffs, "bn-handoffs", lang, selectable=True),
-                        "bn-handoffs-p",
-                    ),
-                ]
-            ),
-            {"steps": steps[:200], "handoffs": handoffs[:200]},
+        found = svc.section(flt, "bottlenecks")
+        if not found:
+            return notice("na", lang)
+        waits, handoffs = in_hours(found.get("waits", [])), in_hours(found.get("handoffs", []))
+        return html.Div(
+            [
+                section(
+                    t("bn.steps", lang),
+                    table(waits, "bn-steps", lang, columns=STEP_COLUMNS, selectable=True),
+                    "bn-steps-p",
+                ),
+                section(
+                    t("bn.handoffs", lang),
+                    table(handoffs, "bn-handoffs", lang, columns=HANDOFF_COLUMNS),
+                    "bn-handoffs-p",
+                ),
+            ]
         )
 
     @app.callback(
@@ -92,17 +87,18 @@ def register(app: Dash, svc: Service) -> None:
     )
     @guarded
     def drill(selected, shown, procedure, province, commune, start, end, channel, _v, lang):
-        if not selected or not shown:
+        if not selected or not shown or selected[0] >= len(shown):
             return t("bn.hint", lang)
-        row = shown[selected[0]]
-        activity = get(row, "activity", "step", "target")
+        activity = shown[selected[0]]["activity"]
         flt = make_filter(procedure, province, commune, start, end, channel)
         page = svc.cases(flt, activity=activity, limit=100, sort="duration_s", descending=True)
         return html.Div(
             [
-                html.P(f"{activity}: {page['total']:,}", id="bn-drill-total"),
-                table(page["items"], "bn-drill-table", lang, columns=DRILL_COLUMNS),
+                html.P(
+                    [html.Strong(activity), f": {page['total']:,}"],
+                    id="bn-drill-total",
+                    **{"data-total": str(page["total"])},
+                ),
+                table(in_hours(page["items"]), "bn-drill-table", lang, columns=DRILL_COLUMNS),
             ]
         )
-
-    _ = State  # kept for symmetry with other pages

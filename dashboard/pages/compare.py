@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import plotly.express as px
+import plotly.graph_objects as go
 from dash import Dash, Input, Output, dcc, html
 
-from dashboard.components import filter_inputs, guarded, make_filter, records, section, table
+from dashboard.components import filter_inputs, guarded, make_filter, section, table
 from dashboard.i18n import t
+from dashboard.pages.overview import RANK_COLUMNS, kpi_rows
 from dashboard.service import Service
 
 PATH = "/compare"
@@ -40,14 +41,27 @@ def register(app: Dash, svc: Service) -> None:
     @app.callback(Output("cmp-body", "children"), Input("cmp-by", "value"), *filter_inputs())
     @guarded
     def body(by, procedure, province, commune, start, end, channel, _v, lang):
+        by = by or "province"
         flt = make_filter(procedure, province, commune, start, end, channel)
-        rows = records(svc.reform("service_index", flt, by=by or "province"))
-        parts = [table(rows, "cmp-table", lang, page_size=40)]
+        rows = kpi_rows(svc.reform("service_index", flt, by=by), by)
+        columns = [by, *RANK_COLUMNS]
+        parts: list = [table(rows, "cmp-table", lang, columns=columns, page_size=40)]
         if rows:
-            key = next((k for k in ("unit", by, f"{by}_code") if k in rows[0]), None)
-            value = next((k for k in ("total", "score", "index") if k in rows[0]), None)
-            if key and value:
-                fig = px.bar(rows, x=key, y=value)
-                fig.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=300)
-                parts.insert(0, dcc.Graph(figure=fig, id="cmp-chart"))
+            fig = go.Figure()
+            for measure in ("on_time", "online_submission", "full_online"):
+                fig.add_trace(
+                    go.Bar(
+                        x=[str(r[by]) for r in rows],
+                        y=[r.get(measure) for r in rows],
+                        name=measure,
+                    )
+                )
+            fig.update_layout(
+                barmode="group",
+                margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                height=320,
+                yaxis={"tickformat": ".0%"},
+                legend={"orientation": "h"},
+            )
+            parts.insert(0, dcc.Graph(figure=fig, id="cmp-chart"))
         return section(t("nav.compare", lang), html.Div(parts), "cmp-panel")

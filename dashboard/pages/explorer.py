@@ -11,16 +11,17 @@ from dashboard.components import (
     filter_inputs,
     fmt,
     guarded,
+    in_hours,
     make_filter,
     notice,
-    records,
     section,
     table,
 )
 from dashboard.i18n import t
-from dashboard.service import NotAvailable, Service
+from dashboard.service import Service
 
 PATH = "/explorer"
+VARIANT_COLUMNS = ["activities", "count", "share", "median_duration_h", "on_time_rate"]
 
 STYLE = [
     {
@@ -155,21 +156,31 @@ def register(app: Dash, svc: Service) -> None:
         if not procedure:
             return None
         flt = make_filter(procedure, province, commune, start, end, channel)
-        parts = []
-        for key, title, table_id in (
-            ("variants", "ex.variants", "ex-variants"),
-            ("conformance", "ex.conformance", "ex-conformance"),
-        ):
-            try:
-                value = svc.section(flt, key)
-                body = table(records(value), table_id, lang, page_size=10)
-                summary = (
-                    {k: v for k, v in value.items() if isinstance(v, int | float | str)}
-                    if isinstance(value, dict)
-                    else {}
-                )
-                head = html.P(", ".join(f"{k}: {fmt(v, 3)}" for k, v in summary.items()))
-                parts.append(section(t(title, lang), html.Div([head, body]), f"{table_id}-p"))
-            except NotAvailable as exc:
-                parts.append(section(t(title, lang), notice("na", lang, str(exc)), table_id))
-        return html.Div(parts)
+        found = svc.section(flt, "variants") or {}
+        rows = in_hours(found.get("top", []))
+        variants = html.Div(
+            [
+                html.P(f"{t('ex.distinct', lang)}: {fmt(found.get('distinct'))}"),
+                table(rows, "ex-variants", lang, columns=VARIANT_COLUMNS, page_size=10),
+            ]
+        )
+        conf = svc.section(flt, "conformance")
+        if conf is None:
+            checked = notice("na", lang, t("ex.no_reference", lang))
+        else:
+            scalars = {k: v for k, v in conf.items() if isinstance(v, int | float)}
+            checked = html.Div(
+                [
+                    html.P(
+                        ", ".join(f"{k}: {fmt(v, 3)}" for k, v in scalars.items()),
+                        id="ex-fitness",
+                    ),
+                    table(conf.get("steps", []), "ex-conformance", lang, page_size=20),
+                ]
+            )
+        return html.Div(
+            [
+                section(t("ex.variants", lang), variants, "ex-variants-p"),
+                section(t("ex.conformance", lang), checked, "ex-conformance-p"),
+            ]
+        )

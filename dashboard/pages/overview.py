@@ -16,15 +16,16 @@ from dashboard.components import (
     make_filter,
     notice,
     pct,
-    records,
     section,
     table,
 )
 from dashboard.i18n import t
 from dashboard.service import NotAvailable, Service
 from dvcflow.errors import DvcflowError
+from mining.filters import LogFilter
 
 PATH = "/"
+RANK_COLUMNS = ["dossiers", "finished", "index_100", "on_time", "online_submission", "full_online"]
 
 
 def layout(lang: str) -> html.Div:
@@ -44,16 +45,37 @@ def _try(fn: Any) -> Any:
         return None
 
 
-def kpis(svc: Service, flt: Any) -> dict[str, Any]:
-    """The headline figures, each from its own mining function (None when unavailable)."""
+def component_share(kpi: dict | None, name: str) -> float | None:
+    """The share of one service-index component (e.g. ``full_online``) in mining's KPI."""
+    for comp in get(kpi, "components") or []:
+        if comp.get("component") == name:
+            return comp.get("share")
+    return None
+
+
+def kpi_rows(result: dict, by: str) -> list[dict[str, Any]]:
+    """Mining's KPI rows with each component's share as its own column (for tables)."""
+    rows = []
+    for row in result.get("rows", []):
+        flat = {by: row.get(by), **{k: row.get(k) for k in RANK_COLUMNS[:3]}}
+        for comp in row.get("components", []):
+            flat[comp["component"]] = comp.get("share")
+        rows.append(flat)
+    return sorted(rows, key=lambda r: -(r.get("index_100") or 0))
+
+
+def headline(svc: Service, flt: LogFilter) -> dict[str, Any]:
+    """The four cards' figures, each straight from its mining function (None if unavailable)."""
+    cases = svc.section(flt, "cases") or {}
     sla = _try(lambda: svc.section(flt, "sla")) or {}
-    ready = _try(lambda: svc.reform("readiness", flt)) or {}
-    index = _try(lambda: svc.reform("service_index", flt, by="procedure"))
+    overall = (_try(lambda: svc.reform("service_index", flt, by="procedure")) or {}).get("overall")
+    mean_s = cases.get("mean_duration_s")
     return {
-        "cases": svc.cases(flt, limit=1)["total"],
-        "on_time_rate": get(sla, "on_time_rate"),
-        "full_online_share": get(ready, "full_online_share", "full_online_rate"),
-        "service_index": get(index, "total", "score", "index") if isinstance(index, dict) else None,
+        "cases": cases.get("count"),
+        "service_index": get(overall, "index_100"),
+        "on_time_rate": sla.get("on_time_rate"),
+        "full_online_share": component_share(overall, "full_online"),
+        "mean_cycle_days": mean_s / 86400 if mean_s is not None else None,
     }
 
 
@@ -62,24 +84,46 @@ def register(app: Dash, svc: Service) -> None:
     @guarded
     def body(procedure, province, commune, start, end, channel, _version, lang) -> Any:
         flt = make_filter(procedure, province, commune, start, end, channel)
-        k = kpis(svc, flt)
+        k = headline(svc, flt)
         cards = html.Div(
             [
                 card(t("card.cases", lang), fmt(k["cases"]), "card-cases"),
-                card(t("card.service_index", lang), fmt(k["service_index"]), "card-index"),
+                card(t("card.service_index", lang), fmt(k["service_index"], 2), "card-index"),
                 card(t("card.on_time", lang), pct(k["on_time_rate"]), "card-on-time"),
                 card(t("card.full_online", lang), pct(k["full_online_share"]), "card-online"),
+                card(t("card.cycle", lang), fmt(k["mean_cycle_days"]), "card-cycle"),
             ],
             className="cards",
         )
         months = svc.trend(flt)
-        fig = go.Figure(go.Bar(x=[m["month"] for m in months], y=[m["cases"] for m in months]))
-        fig.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=260)
+        wip = (svc.section(flt, "bottlenecks") or {}).get("wip") or {}
+        fig = go.Figure(
+            go.Bar(
+                x=[m["month"] + "-15" for m in months],
+                y=[m["cases"] for m in months],
+                name=t("card.cases", lang),
+            )
+        )
+        series = wip.get("series", [])
+        fig.add_trace(
+            go.Scatter(
+                x=[p["period"] for p in series],
+                y=[p["open"] for p in series],
+                name="WIP",
+                yaxis="y2",
+            )
+        )
+        fig.update_layout(
+            margin={"l": 10, "r": 10, "t": 10, "b": 10},
+            height=280,
+            yaxis2={"overlaying": "y", "side": "right", "showgrid": False},
+            legend={"orientation": "h"},
+        )
         trend = section(t("ov.trend", lang), dcc.Graph(figure=fig, id="ov-trend"), "ov-trend-p")
         by = "commune" if flt.province else "province"
         try:
-            ranking = records(svc.reform("service_index", flt, by=by))
-            ranked = table(ranking, "ov-ranking-table", lang, page_size=10)
+            rows = kpi_rows(svc.reform("service_index", flt, by=by), by)
+            ranked = table(rows, "ov-ranking-table", lang, columns=[by, *RANK_COLUMNS])
         except NotAvailable as exc:
             ranked = notice("na", lang, str(exc))
         return html.Div([cards, trend, section(t("ov.ranking", lang), ranked, "ov-ranking")])

@@ -10,12 +10,10 @@ from dash import Dash, Input, Output, State, dcc, html
 from dashboard.components import (
     filter_inputs,
     fmt,
-    get,
     guarded,
     make_filter,
     notice,
     pct,
-    records,
     section,
     table,
 )
@@ -24,12 +22,22 @@ from dashboard.service import NotAvailable, Service
 
 PATH = "/reform"
 CANDIDATE_COLUMNS = [
-    "activity",
+    "rank",
+    "step",
     "recommendation",
-    "frequency",
+    "dossier_share",
+    "wait_hours",
+    "failure_rate",
     "saving_working_days",
     "saving_visits",
     "score",
+    "reasons",
+]
+MEASURES = [  # (key in mining's what-if summary, label key, percentage?)
+    ("cycle_mean_wd", "wi.cycle_mean", False),
+    ("cycle_median_wd", "wi.cycle_median", False),
+    ("on_time_rate", "card.on_time", True),
+    ("full_online_share", "card.full_online", True),
 ]
 
 
@@ -53,6 +61,38 @@ def layout(lang: str) -> html.Div:
     )
 
 
+def candidate_rows(result: dict, lang: str) -> list[dict[str, Any]]:
+    """Mining's candidates flattened for a table, labels and reasons in ``lang``."""
+    rows = []
+    for c in result.get("candidates", []):
+        ev, saving = c.get("evidence", {}), c.get("saving", {})
+        rows.append(
+            {
+                "rank": c.get("rank"),
+                "step": pick(c.get("label") or c.get("step"), lang),
+                "recommendation": pick(c.get("recommendation_label"), lang),
+                "dossier_share": ev.get("dossier_share"),
+                "wait_hours": ev.get("wait_hours"),
+                "failure_rate": ev.get("failure_rate"),
+                "saving_working_days": saving.get("working_days_per_affected_dossier"),
+                "saving_visits": saving.get("visits_per_affected_dossier"),
+                "score": c.get("score"),
+                "reasons": " ".join(pick(r, lang) for r in c.get("reasons", [])),
+            }
+        )
+    return rows
+
+
+def summary_values(summary: dict) -> dict[str, Any]:
+    cycle = summary.get("cycle_working_days") or {}
+    return {
+        "cycle_mean_wd": cycle.get("mean"),
+        "cycle_median_wd": cycle.get("median"),
+        "on_time_rate": summary.get("on_time_rate"),
+        "full_online_share": summary.get("full_online_share"),
+    }
+
+
 def register(app: Dash, svc: Service) -> None:
     @app.callback(Output("rf-body", "children"), *filter_inputs())
     @guarded
@@ -62,40 +102,33 @@ def register(app: Dash, svc: Service) -> None:
         flt = make_filter(procedure, province, commune, start, end, channel)
         parts = []
         try:
-            cands = records(svc.reform("candidates", flt))
-            rows = [
-                {**c, "reasons": " ".join(pick(r, lang) for r in c.get("reasons", []))}
-                for c in cands
-            ]
-            cols = [c for c in CANDIDATE_COLUMNS if rows and c in rows[0]] or None
-            if cols:
-                cols.append("reasons")
-            parts.append(
-                section(
-                    t("rf.candidates", lang),
-                    table(rows, "rf-candidates", lang, columns=cols),
-                    "rf-cand",
-                )
-            )
+            rows = candidate_rows(svc.reform("candidates", flt), lang)
+            body = table(rows, "rf-candidates", lang, columns=CANDIDATE_COLUMNS)
         except NotAvailable as exc:
-            parts.append(section(t("rf.candidates", lang), notice("na", lang, str(exc)), "rf-c"))
+            body = notice("na", lang, str(exc))
+        parts.append(section(t("rf.candidates", lang), body, "rf-cand"))
         try:
-            ready = svc.reform("readiness", flt)
-            share = get(ready, "full_online_share", "full_online_rate")
-            parts.append(
-                section(
-                    t("rf.readiness", lang),
-                    html.Div(
-                        [
-                            html.P(f"{t('card.full_online', lang)}: {pct(share)}"),
-                            table(records(get(ready, "blockers") or []), "rf-blockers", lang),
-                        ]
-                    ),
-                    "rf-ready",
-                )
+            procs = svc.reform("readiness", flt).get("procedures") or [{}]
+            ready = procs[0]
+            blockers = [
+                {
+                    "step": pick(b.get("label"), lang),
+                    "reason": pick(b.get("reason_label"), lang),
+                    "dossiers": b.get("dossiers"),
+                    "share_of_blocked": b.get("share_of_blocked"),
+                }
+                for b in ready.get("blockers", [])
+            ]
+            share = pct(ready.get("full_online_share"))
+            body = html.Div(
+                [
+                    html.P(f"{t('card.full_online', lang)}: {share}", id="rf-online-share"),
+                    table(blockers, "rf-blockers", lang),
+                ]
             )
         except NotAvailable as exc:
-            parts.append(section(t("rf.readiness", lang), notice("na", lang, str(exc)), "rf-r"))
+            body = notice("na", lang, str(exc))
+        parts.append(section(t("rf.readiness", lang), body, "rf-ready"))
         return html.Div(parts)
 
     @app.callback(Output("rf-steps", "options"), *filter_inputs())
@@ -104,13 +137,11 @@ def register(app: Dash, svc: Service) -> None:
             return []
         try:
             flt = make_filter(procedure, province, commune, start, end, channel)
-            cands = records(svc.reform("candidates", flt))
-        except Exception:  # no candidates: nothing to tick
+            found = svc.reform("candidates", flt).get("candidates", [])
+        except Exception:  # no candidates, nothing to tick; the body shows why
             return []
         return [
-            {"label": pick(get(c, "label", "activity"), lang), "value": c["activity"]}
-            for c in cands
-            if c.get("activity")
+            {"label": pick(c.get("label") or c["step"], lang), "value": c["step"]} for c in found
         ]
 
     @app.callback(
@@ -124,25 +155,31 @@ def register(app: Dash, svc: Service) -> None:
         if not clicks or not steps:
             return t("rf.pick", lang)
         flt = make_filter(procedure, province, commune, start, end, channel)
-        result = svc.reform("whatif", flt, remove=list(steps))
-        return whatif_view(result, lang)
+        return whatif_view(svc.reform("whatif", flt, remove=sorted(steps)), lang)
 
 
-def whatif_view(result: Any, lang: str) -> html.Div:
-    """Baseline versus projected, for each measure mining reports."""
-    base = get(result, "baseline") or {}
-    proj = get(result, "projected", "scenario", "after") or {}
+def whatif_view(result: dict, lang: str) -> html.Div:
+    """Baseline versus projected for cycle time, on-time and full-online rates."""
+    base = summary_values(result.get("baseline") or {})
+    proj = summary_values(result.get("scenario") or {})
     rows = []
-    for key in sorted(set(base) & set(proj)):
-        b, p = base[key], proj[key]
-        if isinstance(b, int | float) and isinstance(p, int | float):
-            show = pct if "rate" in key or "share" in key else fmt
-            rows.append({"measure": key, "baseline": show(b), "projected": show(p)})
-    notes = get(result, "assumptions") or []
+    for key, label, is_pct in MEASURES:
+        show = pct if is_pct else fmt
+        rows.append(
+            {
+                "measure": t(label, lang),
+                "baseline": show(base[key]),
+                "projected": show(proj[key]),
+                "key": key,
+            }
+        )
+    notes = result.get("assumptions") or []
+    affected = result.get("affected_dossiers")
     return html.Div(
         [
+            html.P(f"{t('wi.affected', lang)}: {fmt(affected)}", id="rf-affected"),
             table(rows, "rf-whatif-table", lang, columns=["measure", "baseline", "projected"]),
-            html.Ul([html.Li(pick(n, lang)) for n in notes]) if isinstance(notes, list) else None,
+            html.Ul([html.Li(pick(n, lang)) for n in notes]),
         ],
         id="rf-whatif-result",
     )

@@ -7,10 +7,11 @@ import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from ingest.pseudonym import Pseudonymizer
-from ingest.schema import rows_to_table, validate_event
+from ingest.schema import conform_table, rows_to_table, validate_event
 from ingest.store import EventStore
 from tests.conftest import TEST_KEY
 
@@ -62,6 +63,24 @@ def hand_made_events(cases: int = 120, seed: int = 3) -> list[dict]:
                 }
             )
     return events
+
+
+def generated_store(data_dir: Path, cases: int = 400, seed: int = 1) -> EventStore:
+    """A store holding ``cases`` dossiers of the synthetic generator (hand-made if absent)."""
+    try:
+        from sample_logs.generator import generate
+    except ImportError:
+        return fill_store(data_dir, cases)
+    table = generate("all", cases, seed, None).table
+    pseudo = Pseudonymizer(TEST_KEY.encode())
+    refs = pa.array([pseudo.ref(a) for a in table["applicant_id"].to_pylist()], pa.string())
+    table = table.drop_columns(["applicant_id"]).append_column("applicant_ref", refs)
+    table = table.append_column(
+        "ingested_at", pa.array([datetime.now(UTC)] * table.num_rows, pa.timestamp("us", "UTC"))
+    )
+    store = EventStore(data_dir)
+    store.write(conform_table(table), "generated")
+    return store
 
 
 def fill_store(data_dir: Path, cases: int = 120) -> EventStore:
