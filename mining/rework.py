@@ -31,7 +31,7 @@ def repeated_steps(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
             )
             SELECT activity, count(*) AS cases,
                    count(*) / (SELECT count(*) FROM cases) AS share,
-                   sum(repeats) AS repeats, median(added_s) AS median_added_s,
+                   sum(repeats)::BIGINT AS repeats, median(added_s) AS median_added_s,
                    avg(added_s) AS mean_added_s, sum(added_s) AS total_added_s
             FROM per_case GROUP BY activity ORDER BY total_added_s DESC, activity
             """
@@ -61,7 +61,7 @@ def supplement_loops(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         )
         SELECT count(*) FILTER (WHERE loops > 0) AS cases,
                avg((loops > 0)::INT) AS share,
-               coalesce(sum(loops), 0) AS loops,
+               coalesce(sum(loops), 0)::BIGINT AS loops,
                median(wait_s) AS median_wait_s, avg(wait_s) AS mean_wait_s,
                median(duration_s) FILTER (WHERE finished AND loops > 0)
                    AS median_duration_with_s,
