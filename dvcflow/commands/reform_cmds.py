@@ -79,7 +79,7 @@ def reform(
     proc = result["readiness"]["procedures"][0]
     console.print(
         f"[bold]{proc['procedure']} {proc['name']['en']}[/] — full-online "
-        f"{_fmt(proc['full_online_share'])} of {proc['finished']} finished dossiers"
+        f"{_fmt(proc['full_online_share'])} of {proc['judged']} dossiers with a returned result"
     )
     blockers = Table("blocking step", "reason", "dossiers", "share of blocked")
     for b in proc["blockers"]:

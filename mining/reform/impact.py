@@ -98,7 +98,8 @@ def impact_from(log: StepLog, proc: str, when: date, window_days: int | None = N
             judged = frame["status"].isin(["early", "on_time", "late"])
             return frame.loc[judged, "status"].isin(["early", "on_time"]).to_numpy(float)
         if measure == "full_online_share":
-            return frame["full_online"].astype(float).to_numpy()
+            judged = frame["judged"].astype(bool)
+            return frame.loc[judged, "full_online"].astype(float).to_numpy()
         return frame["rework"].astype(float).to_numpy()
 
     rows = {}

@@ -3,7 +3,8 @@
 Decree 42/2022: a dossier is full-online (toàn trình) when every citizen-facing step was
 online and the result went back online or by public post. A blocker is a citizen-facing
 step done at the counter (or by post, for anything but the result), or a fee paid offline.
-Only finished dossiers (the last event carries an outcome) are judged.
+Only dossiers whose result was returned are judged (for procedures outside the catalog:
+finished dossiers, i.e. the last event carries an outcome).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def readiness_from(log: StepLog, by: str = "unit") -> dict:
     """Readiness of every procedure in ``log``, overall and per ``by`` (a cases column)."""
     cases = log.cases
     steps = log.steps
-    finished = cases[cases["finished"]]
+    finished = cases[cases["judged"].astype(bool)]
     blockers = steps[steps["blocks_online"] & steps["case_id"].isin(finished.index)].copy()
     if not blockers.empty:
         blockers["reason"] = blockers.apply(_reason, axis=1)
@@ -74,7 +75,7 @@ def readiness_from(log: StepLog, by: str = "unit") -> dict:
             units.append(
                 {
                     by: None if pd.isna(unit) else str(unit),
-                    "finished": len(ucases),
+                    "judged": len(ucases),
                     "full_online": int(ucases["full_online"].sum()),
                     "full_online_share": _share(int(ucases["full_online"].sum()), len(ucases)),
                 }
@@ -95,8 +96,8 @@ def readiness_from(log: StepLog, by: str = "unit") -> dict:
                 "procedure": proc,
                 "name": procedure_name(proc),
                 "dossiers": len(all_cases),
-                "finished": len(pcases),
-                "open": int(len(all_cases) - len(pcases)),
+                "judged": len(pcases),
+                "not_judged": int(len(all_cases) - len(pcases)),
                 "full_online": int(pcases["full_online"].sum()),
                 "full_online_share": _share(int(pcases["full_online"].sum()), len(pcases)),
                 "blocked": blocked_cases,
@@ -109,9 +110,9 @@ def readiness_from(log: StepLog, by: str = "unit") -> dict:
     return {
         "definition": {
             "vi": "Hồ sơ toàn trình: mọi bước người dân thực hiện đều trực tuyến và kết quả "
-            "trả trực tuyến hoặc qua bưu chính (Nghị định 42/2022). Chỉ xét hồ sơ đã kết thúc.",
+            "trả trực tuyến hoặc qua bưu chính (Nghị định 42/2022). Chỉ xét hồ sơ đã trả kết quả.",
             "en": "Full-online dossier: every citizen-facing step online and the result "
-            "returned online or by post (Decree 42/2022). Finished dossiers only.",
+            "returned online or by post (Decree 42/2022). Dossiers with a returned result only.",
         },
         "procedures": procedures,
     }

@@ -112,9 +112,10 @@ def _components(cases: pd.DataFrame, attrs: pd.DataFrame, paid: pd.Series) -> di
     paper_result = cases["procedure_code"].map(_paper_result)
     counted = (cases["channel"] == "online") & (~paper_result | (e_result == True))  # noqa: E712
     out["online_submission"] = (float(counted.mean()), len(cases), None)
+    judged_fo = cases.loc[cases["judged"].astype(bool), "full_online"].astype(bool)
     out["full_online"] = (
-        float(fin["full_online"].astype(bool).mean()) if len(fin) else None,
-        len(fin),
+        float(judged_fo.mean()) if len(judged_fo) else None,
+        len(judged_fo),
         None,
     )
     p = paid.reindex(cases.index)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import orjson
 import pandas as pd
 
@@ -79,7 +80,16 @@ def build_step_log(steps: pd.DataFrame, cases: pd.DataFrame, as_of: object = Non
     )
     repeats = inst.groupby(["case_id", "activity"]).size().gt(1).groupby(level=0).any()
     cases["rework"] = (cases["supplements"] > 0) | repeats.reindex(cases.index, fill_value=False)
-    cases["full_online"] = cases["finished"].astype(bool) & ~cases["blocked"].astype(bool)
+    # Judged for full-online: dossiers whose result was returned (a catalog ``result``
+    # step); for procedures the catalog does not know, every finished dossier.
+    has_result = per_case["kind"].apply(lambda k: (k == "result").any())
+    known = {p for (p, _), si in info.items() if si.known}
+    cases["judged"] = np.where(
+        cases["procedure_code"].isin(known),
+        has_result.reindex(cases.index, fill_value=False).astype(bool),
+        cases["finished"].astype(bool),
+    )
+    cases["full_online"] = cases["judged"] & ~cases["blocked"].astype(bool)
     return StepLog(steps=inst, cases=cases, info=info, as_of=as_of)
 
 

@@ -40,6 +40,7 @@ def _on_time_rate(status: pd.Series) -> float | None:
 
 def _summary(cases: pd.DataFrame, cycle_wd: pd.Series, cycle_h: pd.Series, status, online):
     fin = cases["finished"].astype(bool)
+    judged = cases["judged"].astype(bool)
     wd = cycle_wd[fin].dropna()
     return {
         "dossiers": len(cases),
@@ -51,7 +52,7 @@ def _summary(cases: pd.DataFrame, cycle_wd: pd.Series, cycle_h: pd.Series, statu
         },
         "cycle_hours_mean": round(float(cycle_h[fin].mean()), 3) if fin.any() else None,
         "on_time_rate": _on_time_rate(status[fin]),
-        "full_online_share": round(float(online[fin].mean()), 4) if fin.any() else None,
+        "full_online_share": round(float(online[judged].mean()), 4) if judged.any() else None,
     }
 
 
@@ -124,7 +125,7 @@ def whatif_from(
     new_cycle_wd = working_days(cases["received"], new_end)
     changed = steps[removed | auto]
     blockers = kept[kept["blocks_online"]].groupby("case_id").size()
-    new_online = cases["finished"].astype(bool) & ~cases.index.isin(blockers.index)
+    new_online = cases["judged"].astype(bool) & ~cases.index.isin(blockers.index)
     new_status = _scenario_status(log, cases, kept, total, proc)
 
     affected = cases.index.isin(changed["case_id"])

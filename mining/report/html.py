@@ -32,8 +32,8 @@ font-size:13px;vertical-align:top}th{background:#eef3fa}.en{color:#666;font-size
 
 <h2>Mức sẵn sàng toàn trình <span class="en">/ Full-online readiness</span></h2>
 <p>{{ pct(b.readiness.full_online_share, 'vi') }} hồ sơ toàn trình
-<span class="en">/ {{ pct(b.readiness.full_online_share) }} of {{ b.readiness.finished }}
-finished dossiers were full-online</span></p>
+<span class="en">/ {{ pct(b.readiness.full_online_share) }} of {{ b.readiness.judged }}
+dossiers with a returned result were full-online</span></p>
 <table id="blockers"><tr><th>Bước cản trở / blocking step</th><th>Lý do / reason</th>
 <th>Hồ sơ / dossiers</th></tr>
 {% for x in b.readiness.blockers %}<tr><td>{{ x.label.vi }}<div class="en">{{ x.label.en }}</div>

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from html import escape
 
-NODE_W, NODE_H, GAP, LEFT = 240, 36, 34, 30
+NODE_W, NODE_H, GAP, LEFT = 330, 36, 34, 30
 
 
 def process_map_svg(nodes: list[dict], edges: list[dict]) -> str:
@@ -59,7 +59,7 @@ def process_map_svg(nodes: list[dict], edges: list[dict]) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="process-map" width="{width}" '
         f'height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif">'
-        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" '
-        'markerHeight="6" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker>'
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" '
+        'markerUnits="userSpaceOnUse" markerWidth="10" markerHeight="10" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker>'
         f"</defs>{''.join(arcs)}{''.join(boxes)}</svg>"
     )

@@ -83,7 +83,7 @@ def write_xlsx(brief: dict, path: Path) -> Path:
         ["name_en", brief["name"]["en"]],
         ["filter", brief["filter"]],
         ["dossiers", brief["dossiers"]],
-        ["finished", r["finished"]],
+        ["judged_for_full_online", r["judged"]],
         ["full_online", r["full_online"]],
         ["full_online_share", r["full_online_share"]],
         ["service_index_100", brief["kpi"]["overall"]["index_100"]],
