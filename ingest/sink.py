@@ -1,0 +1,277 @@
+"""The sink: a consumer-group worker that turns ``dvc.events`` into the event store.
+
+Per partition it collects a batch, validates and pseudonymises it, writes it as one file
+named ``topic-partition-firstoffset-lastoffset`` (atomic; a redelivered batch rewrites the
+same name, and duplicate event ids are dropped on read), sends invalid events to the DLQ
+and only then commits the offsets. A crash at any point therefore loses nothing; a
+stop request (``stop`` event, SIGTERM in the CLI) finishes the batch in hand first.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+
+from dvcflow.settings import Settings, get_settings
+from ingest.health import HealthFile, RateMeter
+from ingest.kafka_config import consumer_config, producer_config
+from ingest.pseudonym import Pseudonymizer
+from ingest.schema import EventError, rows_to_table, validate_event
+from ingest.store import EventStore
+
+log = logging.getLogger("dvcflow.sink")
+
+
+@dataclass
+class Rejected:
+    """An event that broke the contract, on its way to the DLQ."""
+
+    message: Message
+    reason: str
+    errors: list[dict[str, str]]
+
+
+@dataclass
+class SinkStats:
+    consumed: int = 0
+    written: int = 0
+    dlq: int = 0
+    batches: int = 0
+    compactions: int = 0
+    last_write_at: float | None = None
+    lag: int = 0
+    partitions: list[int] = field(default_factory=list)
+
+
+def decode_batch(
+    values: Sequence[bytes | None],
+    pseudonymizer: Pseudonymizer,
+    settings: Settings,
+    ingested_at: datetime | None = None,
+) -> tuple[list[dict], list[tuple[int, str, list[dict[str, str]]]]]:
+    """Raw message values -> (stored rows, [(index, reason, errors)]) with the contract's rules."""
+    ingested_at = ingested_at or datetime.now(UTC)
+    rows: list[dict] = []
+    rejects: list[tuple[int, str, list[dict[str, str]]]] = []
+    for i, value in enumerate(values):
+        if not value:
+            rejects.append((i, "empty message", [{"field": "event", "reason": "empty message"}]))
+            continue
+        try:
+            raw = orjson.loads(value)
+        except orjson.JSONDecodeError as exc:
+            reason = f"bad JSON: {exc}"
+            rejects.append((i, reason, [{"field": "event", "reason": reason}]))
+            continue
+        try:
+            rows.append(
+                validate_event(
+                    raw,
+                    pseudonymizer,
+                    ingested_at=ingested_at,
+                    max_attributes=settings.max_attributes,
+                    max_attributes_bytes=settings.max_attributes_bytes,
+                )
+            )
+        except EventError as exc:
+            rejects.append((i, str(exc), exc.errors))
+    return rows, rejects
+
+
+def dlq_headers(message: Message, reason: str, errors: list[dict[str, str]]) -> list:
+    """Why the event was refused and where it came from; the value stays the original bytes."""
+    return [
+        ("dvc.error.reason", reason.encode()),
+        ("dvc.error.errors", orjson.dumps(errors)),
+        ("dvc.source.topic", (message.topic() or "").encode()),
+        ("dvc.source.partition", str(message.partition()).encode()),
+        ("dvc.source.offset", str(message.offset()).encode()),
+    ]
+
+
+class Sink:
+    """One sink process's state: consumer, DLQ producer, pending batches, counters."""
+
+    def __init__(self, settings: Settings, bootstrap: str | None = None):
+        self.settings = settings
+        self.store = EventStore(settings.data_dir)
+        self.pseudonymizer = Pseudonymizer(settings.require_pseudonym_key())
+        self.consumer = Consumer(consumer_config(settings, bootstrap))
+        self.producer = Producer(producer_config(settings, bootstrap))
+        self.pending: dict[tuple[str, int], list[Message]] = {}
+        self.pending_count = 0
+        self.pending_since: float | None = None
+        self.stats = SinkStats()
+        self.health = HealthFile(settings.data_dir, "sink")
+        self._in_rate = RateMeter()
+        self._out_rate = RateMeter()
+        self._dlq_errors: list[str] = []
+
+    # --- consumer-group callbacks --------------------------------------------------------
+    def on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        log.info("assigned %s", [p.partition for p in partitions])
+
+    def on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Write and commit what we hold for the partitions we give up."""
+        self.flush({(p.topic, p.partition) for p in partitions})
+
+    def on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Another member owns them now: drop them uncommitted; it will redeliver."""
+        for p in partitions:
+            dropped = self.pending.pop((p.topic, p.partition), [])
+            self.pending_count -= len(dropped)
+
+    # --- the loop ------------------------------------------------------------------------
+    def run(self, stop: threading.Event) -> SinkStats:
+        self.consumer.subscribe(
+            [self.settings.topic_events],
+            on_assign=self.on_assign,
+            on_revoke=self.on_revoke,
+            on_lost=self.on_lost,
+        )
+        try:
+            while not stop.is_set():
+                self.poll_once()
+            self.flush()
+        finally:
+            self.report_health()
+            self.consumer.close()  # leaves the group now, so the others rebalance at once
+            self.producer.flush(10)
+        return self.stats
+
+    def poll_once(self) -> None:
+        batch_size = self.settings.sink_batch_size
+        messages = self.consumer.consume(num_messages=min(batch_size, 10_000), timeout=0.2)
+        for message in messages:
+            err = message.error()
+            if err is not None:
+                if err.code() != KafkaError._PARTITION_EOF:
+                    log.warning("consumer error: %s", err)
+                continue
+            key = (message.topic(), message.partition())
+            self.pending.setdefault(key, []).append(message)
+            self.pending_count += 1
+            self.stats.consumed += 1
+        if self.pending_count and self.pending_since is None:
+            self.pending_since = time.monotonic()
+        age = time.monotonic() - self.pending_since if self.pending_since else 0.0
+        if self.pending_count >= batch_size or age >= self.settings.sink_batch_seconds:
+            self.flush()
+        if self.health.due():
+            self.report_health()
+
+    def flush(self, only: set[tuple[str, int]] | None = None) -> None:
+        """Write each pending partition batch, send rejects to the DLQ, then commit."""
+        keys = [k for k in self.pending if only is None or k in only]
+        if not keys:
+            return
+        offsets: list[TopicPartition] = []
+        touched: set[Path] = set()
+        now = datetime.now(UTC)
+        for key in keys:
+            messages = self.pending.pop(key)
+            self.pending_count -= len(messages)
+            rows, rejects = decode_batch(
+                [m.value() for m in messages], self.pseudonymizer, self.settings, now
+            )
+            first, last = messages[0].offset(), messages[-1].offset()
+            if rows:
+                name = f"{key[0]}-{key[1]}-{first}-{last}"
+                touched.update(p.parent for p in self.store.write(rows_to_table(rows), name))
+                self.stats.written += len(rows)
+                self.stats.last_write_at = time.time()
+            for index, reason, errors in rejects:
+                self.send_dlq(Rejected(messages[index], reason, errors))
+            offsets.append(TopicPartition(key[0], key[1], last + 1))
+        if self.producer.flush(30) > 0 or self._dlq_errors:
+            raise RuntimeError(f"the DLQ did not acknowledge rejected events: {self._dlq_errors}")
+        try:
+            self.consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:
+            # The files are written; whoever owns the partition now redelivers and rewrites.
+            log.warning("offset commit failed (%s); the batch will be redelivered", exc)
+        self.stats.batches += 1
+        if not self.pending_count:
+            self.pending_since = None
+        self.maybe_compact(touched)
+
+    def send_dlq(self, rejected: Rejected) -> None:
+        def delivered(err: KafkaError | None, _msg: Message) -> None:
+            if err is not None:
+                self._dlq_errors.append(str(err))
+
+        message = rejected.message
+        self.producer.produce(
+            self.settings.topic_dlq,
+            value=message.value(),
+            key=message.key(),
+            headers=dlq_headers(message, rejected.reason, rejected.errors),
+            on_delivery=delivered,
+        )
+        self.producer.poll(0)
+        self.stats.dlq += 1
+
+    def maybe_compact(self, partitions: set[Path]) -> None:
+        """Merge a partition once it holds ``compact_min_files`` files (one sink at a time)."""
+        limit = self.settings.compact_min_files
+        full = [p for p in partitions if sum(1 for _ in p.glob("*.parquet")) >= limit]
+        if not full:
+            return
+        lock_path = self.store.data_dir / ".compact.lock"
+        with open(lock_path, "a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return  # another sink is compacting; the next batch will try again
+            self.store.compact(min_files=limit, partitions=full)
+            self.stats.compactions += 1
+
+    def consumer_lag(self) -> int:
+        lag = 0
+        try:
+            assigned = self.consumer.assignment()
+            positions = self.consumer.position(assigned) if assigned else []
+        except KafkaException:
+            return self.stats.lag
+        for tp in positions:
+            try:
+                _low, high = self.consumer.get_watermark_offsets(tp, cached=True)
+            except KafkaException:
+                continue
+            if high >= 0 and tp.offset >= 0:
+                lag += max(0, high - tp.offset)
+        return lag + self.pending_count
+
+    def report_health(self) -> None:
+        self.stats.lag = self.consumer_lag()
+        self.health.write(
+            {
+                "consumed": self.stats.consumed,
+                "written": self.stats.written,
+                "dlq": self.stats.dlq,
+                "batches": self.stats.batches,
+                "lag": self.stats.lag,
+                "in_per_s": round(self._in_rate.rate(self.stats.consumed), 1),
+                "out_per_s": round(self._out_rate.rate(self.stats.written), 1),
+                "last_write_at": self.stats.last_write_at,
+            }
+        )
+
+
+def run_sink(
+    settings: Settings | None = None,
+    stop: threading.Event | None = None,
+    bootstrap: str | None = None,
+) -> SinkStats:
+    """Consume until ``stop`` is set, then finish the batch in hand and leave the group."""
+    settings = settings or get_settings()
+    return Sink(settings, bootstrap).run(stop or threading.Event())
