@@ -60,6 +60,7 @@ def process_map_svg(nodes: list[dict], edges: list[dict]) -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" class="process-map" width="{width}" '
         f'height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif">'
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" '
-        'markerUnits="userSpaceOnUse" markerWidth="10" markerHeight="10" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker>'
+        'markerUnits="userSpaceOnUse" markerWidth="10" markerHeight="10" orient="auto">'
+        '<path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker>'
         f"</defs>{''.join(arcs)}{''.join(boxes)}</svg>"
     )
