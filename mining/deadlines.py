@@ -106,8 +106,8 @@ def build_deadlines(
     else:
         n = pd.Series(deadline_working_days, index=df.index, dtype="float64")
     known = n.notna().to_numpy()
+    cal = WorkCalendar(cutoff_hour=rules.same_day_cutoff_hour)
     if known.any():
-        cal = WorkCalendar(cutoff_hour=rules.same_day_cutoff_hour)
         day = due_days(
             received[known], n[known].to_numpy().astype(np.int64), rules.same_day_cutoff_hour, cal
         )
@@ -124,9 +124,16 @@ def build_deadlines(
     end = pd.to_datetime(df["finished_at"], utc=True).dt.tz_convert(tz)
     now = pd.Timestamp(as_of).tz_convert(tz) if as_of is not None else end.max()
     effective_end = end.where(finished, now) - wait
-    span = (due_at - received).dt.total_seconds()
-    elapsed = (effective_end - received).dt.total_seconds()
-    share = (elapsed / span.where(span > 0)).astype(float)
+    share = pd.Series(np.nan, index=df.index)
+    has = due_at.notna().to_numpy()
+    if has.any():  # elapsed share of the deadline, both in working days
+
+        def local(x: pd.Series) -> np.ndarray:
+            return x[has].dt.tz_localize(None).to_numpy().astype("datetime64[us]")
+
+        span = cal.working_days_between_arrays(local(received), local(due_at))
+        elapsed = cal.working_days_between_arrays(local(received), local(effective_end))
+        share[has] = np.where(span > 0, elapsed / np.where(span > 0, span, 1), np.nan)
 
     status = np.full(len(df), None, dtype=object)
     has_due = due_at.notna().to_numpy()

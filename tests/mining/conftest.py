@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pandas as pd
@@ -63,3 +65,43 @@ def real_store(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Real
         return loaded[name]
 
     return get
+
+
+VN = timezone(timedelta(hours=7))
+
+
+def event(
+    case: str,
+    activity: str,
+    when: datetime,
+    *,
+    procedure: str = "2.001610",
+    lifecycle: str = "complete",
+    org_unit: str = "C00001",
+    province: str | None = "79",
+    commune: str | None = "00001",
+    channel: str = "internal",
+    outcome: str | None = None,
+    attributes: dict | None = None,
+) -> dict:
+    """One stored row of a hand-made log (times are local Vietnamese times when naive)."""
+    ts = when if when.tzinfo else when.replace(tzinfo=VN)
+    return {
+        "event_id": f"{case}|{activity}|{lifecycle}|{ts.isoformat()}",
+        "case_id": case,
+        "procedure_code": procedure,
+        "activity": activity,
+        "timestamp": ts.astimezone(UTC),
+        "lifecycle": lifecycle,
+        "org_unit": org_unit,
+        "province_code": province,
+        "commune_code": commune,
+        "channel": channel,
+        "outcome": outcome,
+        "attributes": json.dumps(attributes) if attributes else None,
+    }
+
+
+def write_rows(store: EventStore, rows: list[dict], name: str = "handmade") -> EventStore:
+    store.write(conform_table(pa.Table.from_pylist(rows)), name)
+    return store

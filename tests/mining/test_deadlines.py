@@ -1,0 +1,162 @@
+"""Due dates and on-time status on a hand-made log with a public holiday inside the deadline,
+checked against a plain-Python computation written from the rules, not from the code."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from mining.analysis import AnalysisOptions, analyze
+from mining.deadlines import DeadlineRules, build_deadlines
+from mining.filters import LogFilter
+from mining.log import load_log
+from tests.mining.conftest import VN, event, write_rows
+
+# 2.001610 (business registration): 3 working days. National Day 2025: Mon 1 + Tue 2 Sept.
+DEADLINE = 3
+HOLIDAYS = {date(2025, 9, 1), date(2025, 9, 2)}
+AS_OF = datetime(2025, 9, 5, 12, 0, tzinfo=VN)
+STEPS = ["submit", "receive", "pay_fee", "check_business_name", "appraise", "approve"]
+
+
+def working(d: date) -> bool:
+    return d.weekday() < 5 and d not in HOLIDAYS
+
+
+def expected_due(received: datetime, n: int) -> datetime:
+    day = received.date()
+    while not working(day):
+        day += timedelta(days=1)
+    for _ in range(n):
+        day += timedelta(days=1)
+        while not working(day):
+            day += timedelta(days=1)
+    return datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=VN)
+
+
+def working_time(a: datetime, b: datetime) -> float:
+    """Working days elapsed from a to b (non-working days cost nothing), minute resolution."""
+    t, total = a, 0.0
+    while t < b:
+        if working(t.date()):
+            total += 1 / 1440
+        t += timedelta(minutes=1)
+    return total
+
+
+def dossier(case, received, finished=None, supplements=(), due_date=None):
+    """A dossier through the statutory steps; supplements = [(requested, answered)]."""
+    rows = [
+        event(
+            case,
+            "submit",
+            received,
+            channel="online",
+            attributes={"due_date": due_date} if due_date else None,
+        ),
+        event(case, "receive", received + timedelta(minutes=30)),
+    ]
+    for req, ans in supplements:
+        rows += [event(case, "request_supplement", req), event(case, "submit_supplement", ans)]
+    if finished:
+        t0 = max([received + timedelta(hours=1)] + [a for _, a in supplements])
+        for i, step in enumerate(STEPS[2:]):
+            rows.append(event(case, step, min(t0 + timedelta(minutes=i + 1), finished)))
+        rows.append(event(case, "return_result", finished, outcome="approved"))
+    return rows
+
+
+FRI = datetime(2025, 8, 29, 10, 0)
+CASES = {
+    "A": dict(received=FRI, finished=datetime(2025, 9, 5, 16, 0)),  # on the due day
+    "B": dict(received=FRI, finished=datetime(2025, 9, 4, 9, 0)),
+    "C": dict(received=FRI, finished=datetime(2025, 9, 8, 9, 0)),
+    "D": dict(  # 5 days waiting for the citizen are not counted
+        received=FRI,
+        finished=datetime(2025, 9, 9, 10, 0),
+        supplements=[(datetime(2025, 8, 29, 14, 0), datetime(2025, 9, 3, 14, 0))],
+    ),
+    "E": dict(  # two supplement requests: late by the national-index rule
+        received=FRI,
+        finished=datetime(2025, 9, 3, 9, 0),
+        supplements=[
+            (datetime(2025, 8, 29, 11, 0), datetime(2025, 8, 29, 12, 0)),
+            (datetime(2025, 8, 29, 13, 0), datetime(2025, 8, 29, 14, 0)),
+        ],
+    ),
+    "F": dict(received=datetime(2025, 8, 29, 16, 0)),  # open
+    "G": dict(received=datetime(2025, 9, 4, 9, 0)),  # open
+    "H": dict(received=datetime(2025, 8, 27, 9, 0)),  # open
+    "I": dict(  # the source's own due date wins over the catalog
+        received=datetime(2025, 8, 28, 9, 0),
+        finished=datetime(2025, 9, 2, 10, 0),
+        due_date="2025-09-01T17:00:00",
+    ),
+}
+
+
+def expected_status(spec: dict, rules: DeadlineRules) -> str:
+    received = spec["received"].replace(tzinfo=VN)
+    if spec.get("due_date"):
+        due = datetime.fromisoformat(spec["due_date"]).replace(tzinfo=VN)
+    else:
+        due = expected_due(received, DEADLINE)
+    sups = spec.get("supplements", ())
+    wait = sum(((a - r) for r, a in sups), timedelta())
+    if spec.get("finished"):
+        end = spec["finished"].replace(tzinfo=VN) - wait
+        if len(sups) > rules.max_supplements_on_time or end > due:
+            return "late"
+        return "early" if end.date() < due.date() else "on_time"
+    end = AS_OF - wait
+    if end > due:
+        return "overdue"
+    share = working_time(received, end) / working_time(received, due)
+    return "at_risk" if share > rules.at_risk_share else "within"
+
+
+@pytest.fixture
+def loaded(store):
+    rows = [r for case, spec in CASES.items() for r in dossier(case, **spec)]
+    write_rows(store, rows)
+    return store
+
+
+def test_status_per_dossier_matches_hand_computation(loaded):
+    rules = DeadlineRules(max_supplements_on_time=1, at_risk_share=0.8)
+    con = load_log(loaded, LogFilter(procedure="2.001610"))
+    assert build_deadlines(con, DEADLINE, rules, as_of=AS_OF)
+    got = dict(con.execute("SELECT case_id, status FROM deadlines").fetchall())
+    want = {case: expected_status(spec, rules) for case, spec in CASES.items()}
+    assert got == want
+    # the holiday is what makes A on time: without it, its due day would be 3 September
+    assert want["A"] == "on_time"
+    dues = dict(con.execute("SELECT case_id, due_at FROM deadlines").fetchall())
+    assert dues["A"] == expected_due(FRI.replace(tzinfo=VN), DEADLINE)
+    assert dues["A"].date() == date(2025, 9, 5)
+
+
+def test_on_time_rate_of_full_analysis_equals_hand_computation(loaded):
+    rules = DeadlineRules.from_settings()
+    result = analyze(loaded, LogFilter(procedure="2.001610"), AnalysisOptions(as_of=AS_OF))
+    statuses = [expected_status(spec, rules) for spec in CASES.values()]
+    finished = [s for s in statuses if s in ("early", "on_time", "late")]
+    rate = sum(s != "late" for s in finished) / len(finished)
+    assert result["sla"]["on_time_rate"] == pytest.approx(rate)
+    assert result["sla"]["counts"]["overdue"] == statuses.count("overdue")
+    assert result["procedure"]["deadline_working_days"] == DEADLINE
+
+
+def test_supplement_wait_is_counted_only_when_the_setting_says_so(loaded):
+    con = load_log(loaded, LogFilter(procedure="2.001610"))
+    build_deadlines(con, DEADLINE, DeadlineRules(exclude_supplement_wait=False), as_of=AS_OF)
+    status = con.execute("SELECT status FROM deadlines WHERE case_id = 'D'").fetchone()[0]
+    assert status == "late"  # 9 Sept is after the 5 Sept due day once the wait counts
+
+
+def test_no_catalog_entry_means_no_due_date(store):
+    write_rows(store, dossier("X", FRI, datetime(2025, 9, 1, 9, 0)))
+    con = load_log(store, LogFilter())
+    assert not build_deadlines(con, None, as_of=AS_OF)
+    assert con.execute("SELECT status FROM deadlines").fetchone()[0] is None
