@@ -84,17 +84,14 @@ def supplement_loops(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 
 
 def rework_share(con: duckdb.DuckDBPyConnection) -> float:
-    """Share of dossiers with any rework: a step done twice or a supplement request."""
+    """Share of dossiers in which some step is done more than once (supplement loops that
+    repeat a step count; their own share is in ``supplement_loops``)."""
     return con.execute(
         """
-        WITH r AS (
-            SELECT case_id FROM steps GROUP BY case_id, activity HAVING count(*) > 1
-            UNION
-            SELECT case_id FROM steps WHERE activity = $req
-        )
+        WITH r AS (SELECT DISTINCT case_id FROM steps GROUP BY case_id, activity
+                   HAVING count(*) > 1)
         SELECT (SELECT count(*) FROM r) / count(*) FROM cases
-        """,
-        {"req": SUPPLEMENT_REQUEST},
+        """
     ).fetchone()[0]
 
 
