@@ -47,7 +47,7 @@ DEFINITIONS = {
 
 def _frame(table: pa.Table) -> pd.DataFrame:
     cols = ["case_id", "procedure_code", "activity", "lifecycle", "channel", "outcome"]
-    df = table.select([*cols, "province_code"]).to_pandas()
+    df = table.select([*cols, "province_code"]).to_pandas(strings_to_categorical=True)
     us = table.column("timestamp").cast(pa.int64()).to_numpy() + UTC_SHIFT * 1_000_000
     df["t"] = us.astype("datetime64[us]")  # local wall-clock time
     df["case"] = pd.factorize(df["case_id"])[0]
@@ -75,6 +75,7 @@ def _removable(df: pd.DataFrame, cal: WorkCalendar, p: Planted, proc: Procedure)
     done = _first_rows(
         df, sub & (df["activity"] == p.removable_step) & (df["lifecycle"] == "complete")
     ).set_index("case")
+    first = first[first["case"].isin(done.index)]  # open at extraction: not yet done
     prev_t = df["t"].to_numpy()[first.index.to_numpy() - 1]
     done_t = done.loc[first["case"], "t"].to_numpy()
     done_rows = df.index[
@@ -126,13 +127,13 @@ def _handoff(df: pd.DataFrame, p: Planted) -> dict:
 
 
 def _case_table(df: pd.DataFrame) -> pd.DataFrame:
-    g = df.groupby("case", sort=True)
+    g = df.groupby("case", sort=True, observed=True)
     cases = pd.DataFrame(
         {
-            "procedure": g["procedure_code"].first(),
+            "procedure": g["procedure_code"].first().astype(str),
             "start": g["t"].first(),
             "end": g["t"].last(),
-            "outcome": g["outcome"].last(),
+            "outcome": g["outcome"].last().astype(object),
             "requests": df["activity"].eq("request_supplement").groupby(df["case"]).sum(),
         }
     )
@@ -208,7 +209,13 @@ def _tet(df: pd.DataFrame, cal: WorkCalendar, p: Planted, period: tuple[date, da
     }
 
 
-def _shares(df: pd.DataFrame, cases: pd.DataFrame, procs: list[Procedure], cal) -> dict:
+def _shares(
+    df: pd.DataFrame,
+    cases: pd.DataFrame,
+    procs: list[Procedure],
+    cal: WorkCalendar,
+    submit_attrs: np.ndarray,
+) -> dict:
     complete = df[df["lifecycle"] == "complete"]
     dup = complete.duplicated(["case", "activity"])
     rework_cases = set(complete.loc[dup, "case"].tolist())
@@ -218,18 +225,15 @@ def _shares(df: pd.DataFrame, cases: pd.DataFrame, procs: list[Procedure], cal) 
     cases = cases.assign(finished=cases.index.isin(list(finished)))
 
     facing = {p.code: {s.code for s in p.steps if s.citizen_facing} for p in procs}
-    is_facing = np.array(
-        [
-            a in facing.get(c, set())
-            for c, a in zip(df["procedure_code"], df["activity"], strict=True)
-        ]
-    )
+    is_facing = np.zeros(len(df), bool)
+    for code, steps in facing.items():
+        is_facing |= ((df["procedure_code"] == code) & df["activity"].isin(list(steps))).to_numpy()
     ok = (df["channel"] == "online") | (
         (df["activity"] == "return_result") & (df["channel"] == "postal")
     )
     offline = set(df.loc[is_facing & ~ok, "case"].tolist())
     cases = cases.assign(full_online=cases["finished"] & ~cases.index.isin(list(offline)))
-    cases = cases.assign(on_time=_on_time(df, cases, cal))
+    cases = cases.assign(on_time=_on_time(df, cases, cal, submit_attrs))
 
     out: dict[str, dict] = {"rework_share": {}, "full_online_share": {}, "on_time_share": {}}
     for code, g in cases.groupby("procedure"):
@@ -242,10 +246,11 @@ def _shares(df: pd.DataFrame, cases: pd.DataFrame, procs: list[Procedure], cal) 
     return out
 
 
-def _on_time(df: pd.DataFrame, cases: pd.DataFrame, cal: WorkCalendar) -> pd.Series:
-    attrs = df.attrs.get("submit_attributes")
+def _on_time(
+    df: pd.DataFrame, cases: pd.DataFrame, cal: WorkCalendar, submit_attrs: np.ndarray
+) -> pd.Series:
     due = pd.to_datetime(
-        [orjson.loads(a)["due_date"][:19] if a else None for a in attrs], format="ISO8601"
+        [orjson.loads(a)["due_date"][:19] if a else None for a in submit_attrs], format="ISO8601"
     )
     result_rows = df.index[df["activity"] == "return_result"].to_numpy()
     result_cases = df["case"].to_numpy()[result_rows]
@@ -283,7 +288,7 @@ def measure_ground_truth(
 ) -> dict[str, Any]:
     df = _frame(table)
     first = np.r_[True, df["case"].to_numpy()[1:] != df["case"].to_numpy()[:-1]]
-    df.attrs["submit_attributes"] = table.column("attributes").to_numpy(zero_copy_only=False)[first]
+    submit_attrs = table.column("attributes").to_numpy(zero_copy_only=False)[first]
     cases = _case_table(df)
     by_code = {p.code: p for p in procs}
     truth: dict[str, Any] = {"definitions": DEFINITIONS}
@@ -298,7 +303,7 @@ def measure_ground_truth(
     if planted.reform_procedure in by_code:
         truth["reform"] = _reform(df, cases, planted)
     truth["tet_rush"] = _tet(df, calendar, planted, period)
-    truth.update(_shares(df, cases, procs, calendar))
+    truth.update(_shares(df, cases, procs, calendar, submit_attrs))
     truth["cases_by_procedure"] = {k: int(v) for k, v in cases["procedure"].value_counts().items()}
     truth["outcomes_by_procedure"] = {
         code: {str(k): int(v) for k, v in g["outcome"].fillna("open").value_counts().items()}
