@@ -1,0 +1,85 @@
+"""Bad filters give one clear sentence (no traceback), through the API and the CLI."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from dvcflow.cli import app
+from dvcflow.errors import FilterError
+from mining.filters import LogFilter
+from mining.log import load_log
+from tests.mining.conftest import event, write_rows
+
+
+@pytest.fixture
+def small(store):
+    rows = []
+    for i, (prov, ch) in enumerate([("79", "online"), ("79", "counter"), ("01", "online")]):
+        case = f"K{i}"
+        t = datetime(2025, 7, 1 + i, 9, 0)
+        rows += [
+            event(case, "submit", t, province=prov, channel=ch),
+            event(case, "receive", t.replace(hour=10), province=prov, org_unit=f"C{prov}"),
+            event(case, "return_result", t.replace(hour=15), province=prov, outcome="approved"),
+        ]
+    return write_rows(store, rows)
+
+
+def run(store, *args: str):
+    return CliRunner().invoke(app, ["--data-dir", str(store.data_dir), "analyze", *args])
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--procedure", "9.999999"], "--procedure 9.999999: no such procedure"),
+        (["--procedure", "2.001610", "--province", "48"], "no dossier matches the filter"),
+        (["--from", "2025-08-01", "--to", "2025-07-01"], "is after --to 2025-07-01"),
+        (["--channel", "fax"], "--channel 'fax' is not one of"),
+    ],
+)
+def test_bad_filter_is_one_line_without_traceback(small, args, needle):
+    result = run(small, *args)
+    assert result.exit_code == 2
+    text = result.output
+    assert needle in text
+    assert "Traceback" not in text
+    assert len([line for line in text.splitlines() if line.strip()]) <= 2  # may wrap once
+
+
+def test_empty_store_is_named(tmp_path):
+    from ingest.store import EventStore
+
+    with pytest.raises(FilterError, match="is empty"):
+        load_log(EventStore(tmp_path / "nothing"), LogFilter())
+
+
+def test_whole_dossier_filters(small):
+    def ids(**kw):
+        con = load_log(small, LogFilter(**kw))
+        return sorted(r[0] for r in con.execute("SELECT case_id FROM cases").fetchall())
+
+    assert ids(province="79") == ["K0", "K1"]
+    assert ids(channel="online") == ["K0", "K2"]
+    assert ids(org_unit="C01") == ["K2"]  # any event of the dossier by that unit
+    # dates select by receipt (first event); the dossier keeps all its events
+    from datetime import date
+
+    assert ids(date_from=date(2025, 7, 2), date_to=date(2025, 7, 2)) == ["K1"]
+    con = load_log(small, LogFilter(date_from=date(2025, 7, 2), date_to=date(2025, 7, 2)))
+    assert con.execute("SELECT count(*) FROM log").fetchone()[0] == 3
+
+
+def test_json_document_has_the_issue_keys(small):
+    result = run(small, "--procedure", "2.001610", "--json")
+    assert result.exit_code == 0, result.output
+    doc = orjson.loads(result.stdout)
+    for key in ("procedure", "cases", "events", "dfg", "bottlenecks", "sla", "rework"):
+        assert key in doc
+    assert {"variants", "conformance"} <= set(doc)
+    assert doc["events"] == 9 and doc["cases"]["count"] == 3
+    assert doc["procedure"]["code"] == "2.001610"
