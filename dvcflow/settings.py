@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     consumer_group: str = "dvcflow-sink"
     sink_batch_size: int = 20_000
     sink_batch_seconds: float = 2.0
+    gateway_ack_timeout_seconds: float = Field(
+        10.0, description="the gateway answers 503 when Kafka has not acknowledged by then"
+    )
 
     # --- web -----------------------------------------------------------------------------
     host: str = "127.0.0.1"
