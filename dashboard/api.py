@@ -41,12 +41,18 @@ log = logging.getLogger("dvcflow.web")
 router = APIRouter(prefix="/v1", tags=["read"])
 _bearer = HTTPBearer(auto_error=False, description="a read token (role official/reform_team)")
 
+_PROBLEM_CONTENT = {
+    "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+}
 PROBLEMS: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "description": title}
+    status: {"model": Problem, "description": title, "content": _PROBLEM_CONTENT}
     for status, title in (
+        (400, "a setting or input the server cannot use"),
         (401, "no or unknown token"),
         (403, "outside the token's scope"),
-        (422, "invalid filters or body"),
+        (404, "no such dossier or endpoint"),
+        (422, "invalid filters or body, or no dossier matches them"),
+        (500, "a bug: the server log has the details"),
         (501, "the figure's computing function is not installed"),
     )
 }
@@ -191,7 +197,7 @@ def cases(
     return CasePage(store_version=svc.version(), filters=echo(flt), **page)
 
 
-@router.get("/cases/{case_id}", response_model=CaseTimeline, responses={404: PROBLEMS[401]})
+@router.get("/cases/{case_id}", response_model=CaseTimeline, responses=PROBLEMS)
 def case(
     svc: Svc,
     who: Annotated[Any | None, Depends(principal)],
