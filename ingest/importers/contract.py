@@ -17,6 +17,7 @@ import numpy as np
 import orjson
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
 from ingest.pseudonym import Pseudonymizer
@@ -65,26 +66,52 @@ def _add(errors: Errors, rows: np.ndarray, field: str, reason: str | Callable[[i
         )
 
 
-def _text(column: pd.Series, field: str, errors: Errors) -> pd.Series:
+def _text(column: pd.Series, field: str, errors: Errors) -> pa.Array:
     low, high, required = TEXT_RULES[field]
+    if pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty"):
+        return _text_arrow(pa.array(column, type=pa.string(), from_pandas=True), field, errors)
     missing = column.isna().to_numpy()
     is_str = column.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+    _add(errors, np.flatnonzero(~missing & ~is_str), field, "Input should be a valid string")
     if required:
         _add(errors, np.flatnonzero(missing), field, "Field required")
-    _add(errors, np.flatnonzero(~missing & ~is_str), field, "Input should be a valid string")
-    stripped = column.where(is_str).str.strip(WHITESPACE)
-    length = stripped.str.len().to_numpy(dtype=float, na_value=np.nan)
+    text = pa.array(column.where(is_str, None), type=pa.string(), from_pandas=True)
+    return _text_arrow(text, field, errors, check_missing=False)
+
+
+def _text_arrow(text: pa.Array, field: str, errors: Errors, check_missing: bool = True) -> pa.Array:
+    low, high, required = TEXT_RULES[field]
+    if required and check_missing:
+        _add(errors, _rows(pc.is_null(text)), field, "Field required")
+    stripped = pc.utf8_trim(text, characters=WHITESPACE)
+    length = pc.utf8_length(stripped)
     s = "" if low == 1 else "s"
-    _add(errors, np.flatnonzero(is_str & (length < low)), field,
-         f"String should have at least {low} character{s}")
-    _add(errors, np.flatnonzero(is_str & (length > high)), field,
-         f"String should have at most {high} characters")
+    _add(
+        errors,
+        _rows(pc.less(length, low)),
+        field,
+        f"String should have at least {low} character{s}",
+    )
+    _add(
+        errors,
+        _rows(pc.greater(length, high)),
+        field,
+        f"String should have at most {high} characters",
+    )
     if field == "procedure_code":
-        ok_len = is_str & (length >= low) & (length <= high)
-        shape = stripped.str.match(PROCEDURE_CODE.pattern).to_numpy(dtype=bool, na_value=False)
-        _add(errors, np.flatnonzero(ok_len & ~shape), field,
-             "Value error, must be letters, digits, '.', '_' or '-' (e.g. 1.001193)")
-    return stripped.where(is_str, None)
+        ok_len = pc.and_(pc.greater_equal(length, low), pc.less_equal(length, high))
+        shape = pc.match_substring_regex(stripped, PROCEDURE_CODE.pattern)
+        _add(
+            errors,
+            _rows(pc.and_(ok_len, pc.invert(shape))),
+            field,
+            "Value error, must be letters, digits, '.', '_' or '-' (e.g. 1.001193)",
+        )
+    return stripped
+
+
+def _rows(mask: pa.Array) -> np.ndarray:
+    return np.flatnonzero(mask.to_numpy(zero_copy_only=False) == True)  # noqa: E712 (nulls)
 
 
 def _enum(column: pd.Series, field: str, errors: Errors) -> pd.Series:
@@ -118,8 +145,11 @@ def _timestamp(column: pd.Series, errors: Errors) -> pd.Series:
             out.append(pd.NaT)
             continue
         out.append(pd.Timestamp(stamp.astimezone(UTC)))
-    return pd.Series(pd.DatetimeIndex(out, tz="UTC") if out else [], dtype="datetime64[ns, UTC]",
-                     index=column.index)
+    return pd.Series(
+        pd.DatetimeIndex(out, tz="UTC") if out else [],
+        dtype="datetime64[ns, UTC]",
+        index=column.index,
+    )
 
 
 def check_attributes(value: Any, max_keys: int, max_bytes: int) -> tuple[Any, str | None]:
@@ -146,6 +176,28 @@ def check_attributes(value: Any, max_keys: int, max_bytes: int) -> tuple[Any, st
     return clean, None
 
 
+def _attributes(
+    values: list, errors: Errors, max_keys: int, max_bytes: int, clean: bool
+) -> pa.Array:
+    out: list[str | None] = []
+    for i, value in enumerate(values):
+        if clean:
+            reason = None
+            if value and len(value) > max_keys:
+                reason = f"more than {max_keys} keys"
+        else:
+            value, reason = check_attributes(value, max_keys, max_bytes)
+        blob = orjson.dumps(value) if value and not reason else None
+        if blob is not None and len(blob) > max_bytes:
+            reason = f"{len(blob)} bytes as JSON, above the cap of {max_bytes}"
+        text = blob.decode() if blob is not None else None
+        if reason:
+            errors.setdefault(i, []).append({"field": "attributes", "reason": reason})
+            text = None
+        out.append(text)
+    return pa.array(out, type=pa.string())
+
+
 def check_frame(
     frame: pd.DataFrame,
     pseudonymizer: Pseudonymizer,
@@ -153,19 +205,27 @@ def check_frame(
     ingested_at: datetime | None = None,
     max_attributes: int = 64,
     max_attributes_bytes: int = 8192,
+    clean_attributes: bool = False,
 ) -> tuple[pa.Table, Errors]:
     """Wire-format rows (one column per field, None = absent) -> stored rows and the errors.
 
     Returns the valid rows as a ``STORE_SCHEMA`` table (in row order) and, per rejected row
     position, its ``{field, reason}`` list, as ``parse_event`` would give it.
+    ``clean_attributes`` says every ``attributes`` value is None or a dict of text keys to
+    stripped scalars (the importers build them so): then only the caps are checked.
     """
     frame = frame.reset_index(drop=True)
     n = len(frame)
     errors: Errors = {}
     none = pd.Series([None] * n, dtype=object)
-    col = {f: (frame[f].astype(object) if f in frame.columns else none) for f in FIELD_ORDER}
-    if "timestamp" in frame.columns and isinstance(frame["timestamp"].dtype, pd.DatetimeTZDtype):
-        col["timestamp"] = frame["timestamp"]
+    col = {}
+    for f in FIELD_ORDER:
+        if f not in frame.columns:
+            col[f] = none
+        elif f == "timestamp" and isinstance(frame[f].dtype, pd.DatetimeTZDtype):
+            col[f] = frame[f]
+        else:
+            col[f] = frame[f].astype(object)
     out: dict[str, Any] = {}
     for field in FIELD_ORDER:
         if field in TEXT_RULES:
@@ -175,38 +235,43 @@ def check_frame(
         elif field == "timestamp":
             out[field] = _timestamp(col[field], errors)
         else:
-            attrs = []
-            for i, value in enumerate(col[field].tolist()):
-                clean, reason = check_attributes(value, max_attributes, max_attributes_bytes)
-                if reason:
-                    _add(errors, np.array([i]), "attributes", reason)
-                attrs.append(orjson.dumps(clean).decode() if clean else None)
-            out[field] = pd.Series(attrs, dtype=object)
+            out[field] = _attributes(
+                col[field].tolist(),
+                errors,
+                max_attributes,
+                max_attributes_bytes,
+                clean_attributes,
+            )
     for i in errors:
         errors[i].sort(key=lambda e: FIELD_ORDER.index(e["field"]))
 
     keep = np.ones(n, dtype=bool)
     keep[list(errors)] = False
-    refs = _pseudonymise(out.pop("applicant_id")[keep], pseudonymizer)
+    mask = pa.array(keep)
+    ids = out.pop("applicant_id").filter(mask)
     stamp = ingested_at or datetime.now(UTC)
+    kept = int(keep.sum())
     arrays = {}
     for f in STORE_SCHEMA:
         if f.name == "applicant_ref":
-            arrays[f.name] = pa.array(refs, type=pa.string())
+            arrays[f.name] = pa.array(_pseudonymise(ids.to_pylist(), pseudonymizer), pa.string())
         elif f.name == "ingested_at":
-            arrays[f.name] = pa.array([stamp] * int(keep.sum()), type=f.type)
+            arrays[f.name] = pa.array([stamp] * kept, type=f.type)
         elif f.name == "timestamp":
-            arrays[f.name] = pa.array(out["timestamp"][keep]).cast(f.type, safe=False)
+            arrays[f.name] = pa.array(out["timestamp"]).filter(mask).cast(f.type, safe=False)
         else:
-            arrays[f.name] = pa.array(out[f.name][keep], type=f.type, from_pandas=True)
+            value = out[f.name]
+            if isinstance(value, pd.Series):
+                value = pa.array(value, type=f.type, from_pandas=True)
+            arrays[f.name] = value.filter(mask)
     return pa.table(arrays, schema=STORE_SCHEMA), errors
 
 
-def _pseudonymise(ids: pd.Series, pseudonymizer: Pseudonymizer) -> list[str | None]:
+def _pseudonymise(ids: list, pseudonymizer: Pseudonymizer) -> list[str | None]:
     """One HMAC per distinct applicant, not per event."""
     cache: dict[str, str | None] = {}
     out = []
-    for value in ids.tolist():
+    for value in ids:
         if value is None:
             out.append(None)
             continue

@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dvcflow.errors import DvcflowError, InputFileError
+from ingest.importers.contract import WHITESPACE
 from ingest.importers.options import ImportOptions
 from ingest.importers.source import SourceFrame, base_name
 from ingest.schema import PROCEDURE_CODE, Event
@@ -65,6 +66,7 @@ class WireFrame:
     bad: dict[int, tuple[str, str]] = field(default_factory=dict)  # row -> (field, reason)
     filled: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    clean_attributes: bool = False  # attributes built here: text keys, stripped scalars
 
 
 def parse_map(items: list[str] | None) -> dict[str, str]:
@@ -104,15 +106,21 @@ def resolve_columns(columns: list[str], mapping: Mapping[str, str], path: Path) 
         hit = next((c for c in candidates if c in columns and c not in taken), None)
         if hit is None:
             hit = next(
-                (by_norm[_norm(c)] for c in candidates if by_norm.get(_norm(c), None)
-                 and by_norm[_norm(c)] not in taken),
+                (
+                    by_norm[_norm(c)]
+                    for c in candidates
+                    if by_norm.get(_norm(c), None) and by_norm[_norm(c)] not in taken
+                ),
                 None,
             )
         if hit is not None:
             chosen[name] = hit
             taken.add(hit)
-    for required, hint in (("case_id", "case id"), ("activity", "activity"),
-                           ("timestamp", "timestamp")):
+    for required, hint in (
+        ("case_id", "case id"),
+        ("activity", "activity"),
+        ("timestamp", "timestamp"),
+    ):
         if required not in chosen:
             raise InputFileError(
                 f"{path}: no {hint} column; pass --map COLUMN={required} "
@@ -163,7 +171,7 @@ def _scalar(value: Any) -> Any:
     if isinstance(value, float | np.floating):
         return None if math.isnan(value) or math.isinf(value) else float(value)
     if isinstance(value, str):
-        return value
+        return value.strip(WHITESPACE)
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -184,21 +192,44 @@ def _typed_text(values: pa.Array) -> list[Any]:
     lowered = pc.utf8_lower(values)
     if pc.all(pc.is_in(lowered, pa.array(["true", "false"])), skip_nulls=True).as_py():
         return pc.equal(lowered, "true").to_pylist()
-    return values.to_pylist()
+    return pc.utf8_trim(values, characters=WHITESPACE).to_pylist()
+
+
+def iso_utc(series: pd.Series) -> list[str | None]:
+    """Instants as ISO 8601 UTC text (``...Z``), fast; None for missing."""
+    values = (
+        series.dt.tz_convert("UTC").dt.tz_localize(None)
+        if isinstance(series.dtype, pd.DatetimeTZDtype)
+        else series
+    )
+    micros = values.to_numpy(dtype="datetime64[us]")
+    ticks = micros.astype("int64")[~np.isnat(micros)]
+    unit = "s" if not (ticks % 1_000_000).any() else "ms" if not (ticks % 1000).any() else "us"
+    zone = "UTC" if isinstance(series.dtype, pd.DatetimeTZDtype) else "naive"
+    text = np.datetime_as_string(micros, unit=unit, timezone=zone)
+    missing = series.isna().to_numpy()
+    return [None if m else t for t, m in zip(text.tolist(), missing.tolist(), strict=True)]
 
 
 def attribute_column(series: pd.Series, text_cells: bool) -> list[Any]:
+    """One attribute column as JSON scalars per row (None = no value)."""
     if text_cells:
         return _typed_text(pa.array(series, type=pa.string(), from_pandas=True))
     if pd.api.types.is_datetime64_any_dtype(series):
-        return [None if pd.isna(v) else v.isoformat() for v in series]
+        return iso_utc(series)
+    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_integer_dtype(series):
+        return series.astype(object).tolist()
+    if pd.api.types.is_float_dtype(series):
+        values = series.to_numpy(dtype=float)
+        bad = ~np.isfinite(values)
+        return [None if b else v for v, b in zip(values.tolist(), bad.tolist(), strict=True)]
+    if series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) == "string":
+        return [v.strip(WHITESPACE) if isinstance(v, str) else None for v in series.tolist()]
     return [_scalar(v) for v in series.tolist()]
 
 
 # --- timestamps --------------------------------------------------------------------------
-def parse_timestamps(
-    series: pd.Series, timezone: str | None
-) -> tuple[pd.Series, dict[int, str]]:
+def parse_timestamps(series: pd.Series, timezone: str | None) -> tuple[pd.Series, dict[int, str]]:
     """A column as UTC instants; rows that are missing, unreadable or naive get a reason."""
     reasons: dict[int, str] = {}
     n = len(series)
@@ -260,8 +291,7 @@ def code_from_stem(path: Path) -> str:
 def derive_event_ids(frame: pd.DataFrame, raw_lifecycle: list[Any]) -> list[str]:
     """A stable id per event: its procedure, case, position in the case and content."""
     position = frame.groupby("case_id", sort=False, dropna=False).cumcount().tolist()
-    stamps = frame["timestamp"]
-    iso = [("" if pd.isna(t) else t.isoformat()) for t in stamps.tolist()]
+    iso = [t or "" for t in iso_utc(frame["timestamp"])]
     out = []
     for proc, case, pos, act, ts, life in zip(
         frame["procedure_code"].tolist(),
@@ -289,7 +319,9 @@ def _fill(
         filled[name] = f"{value!r} in {count} row(s) ({source})"
 
 
-def to_wire(src: SourceFrame, path: Path, options: ImportOptions, timezone: str | None) -> WireFrame:
+def to_wire(
+    src: SourceFrame, path: Path, options: ImportOptions, timezone: str | None
+) -> WireFrame:
     """Map a source table to wire-format columns and fill what is missing."""
     columns = [str(c) for c in src.frame.columns]
     source = src.frame.set_axis(columns, axis=1).reset_index(drop=True)
@@ -318,8 +350,11 @@ def to_wire(src: SourceFrame, path: Path, options: ImportOptions, timezone: str 
     stamps, bad_times = parse_timestamps(source[chosen["timestamp"]], timezone)
     frame["timestamp"] = stamps.reset_index(drop=True)
 
-    attr_columns = [c for c in columns if c not in chosen.values()
-                    and options.mapping.get(c) != IGNORE and c != "attributes"]
+    attr_columns = [
+        c
+        for c in columns
+        if c not in chosen.values() and options.mapping.get(c) != IGNORE and c != "attributes"
+    ]
     base = (
         source["attributes"].tolist()
         if "attributes" in columns and "attributes" not in chosen
@@ -330,10 +365,11 @@ def to_wire(src: SourceFrame, path: Path, options: ImportOptions, timezone: str 
     keyed = [(c, attribute_column(source[c], src.text_cells)) for c in attr_columns]
     if any(v is not None for v in extra_lifecycle):
         keyed.append((chosen["lifecycle"], extra_lifecycle))
-    keys = [k for k, _ in keyed]
+    keys = [k.strip(WHITESPACE) for k, _ in keyed]
     attrs: list[Any] = []
-    for start, row in zip(base, zip(*(v for _, v in keyed), strict=True) if keyed
-                          else ([()] * n), strict=True):
+    for start, row in zip(
+        base, zip(*(v for _, v in keyed), strict=True) if keyed else ([()] * n), strict=True
+    ):
         extra = {k: v for k, v in zip(keys, row, strict=True) if v is not None}
         if isinstance(start, dict):
             merged = {**start, **extra}
@@ -344,8 +380,10 @@ def to_wire(src: SourceFrame, path: Path, options: ImportOptions, timezone: str 
             attrs.append(extra or None)
     frame["attributes"] = pd.Series(attrs, dtype=object)
     if keys:
-        notes.append(f"kept {len(keys)} column(s) as attributes: {', '.join(keys[:12])}"
-                     + (" ..." if len(keys) > 12 else ""))
+        notes.append(
+            f"kept {len(keys)} column(s) as attributes: {', '.join(keys[:12])}"
+            + (" ..." if len(keys) > 12 else "")
+        )
 
     filled: dict[str, str] = {}
     stem_code = None
@@ -365,5 +403,12 @@ def to_wire(src: SourceFrame, path: Path, options: ImportOptions, timezone: str 
         )
 
     bad = {i: ("timestamp", reason) for i, reason in bad_times.items()}
-    return WireFrame(frame=frame[list(WIRE_FIELDS)], label=src.label, bad=bad, filled=filled,
-                     notes=notes)
+    clean = all(b is None for b in base)
+    return WireFrame(
+        frame=frame[list(WIRE_FIELDS)],
+        label=src.label,
+        bad=bad,
+        filled=filled,
+        notes=notes,
+        clean_attributes=clean,
+    )

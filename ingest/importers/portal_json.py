@@ -140,8 +140,14 @@ def _dossier_events(d: dict, number: int) -> tuple[list[dict], list[str]]:
         }
         started, done = _date(u.get("NgayBatDau")), _date(u.get("ThoiDiemXuLy"))
         if started and done and started < done:
-            events.append({**base, "timestamp": started, "lifecycle": "start",
-                           "attributes": {"status_code": status}})
+            events.append(
+                {
+                    **base,
+                    "timestamp": started,
+                    "lifecycle": "start",
+                    "attributes": {"status_code": status},
+                }
+            )
             labels.append(f"{where} QuaTrinhXuLy[{k}].NgayBatDau")
         events.append({**base, "timestamp": done, "lifecycle": "complete", "attributes": attrs})
         labels.append(f"{where} QuaTrinhXuLy[{k}].ThoiDiemXuLy")
@@ -149,14 +155,16 @@ def _dossier_events(d: dict, number: int) -> tuple[list[dict], list[str]]:
         when = _date(d.get(key))
         if when is None or status in seen_status:
             continue
-        events.append({
-            **common,
-            "activity": STATUS_ACTIVITY[status],
-            "timestamp": when,
-            "actor_role": "officer",
-            "channel": channel if status == 2 else CHANNELS.get(_int(d.get("HinhThucTra"))),
-            "attributes": {"status_code": status},
-        })
+        events.append(
+            {
+                **common,
+                "activity": STATUS_ACTIVITY[status],
+                "timestamp": when,
+                "actor_role": "officer",
+                "channel": channel if status == 2 else CHANNELS.get(_int(d.get("HinhThucTra"))),
+                "attributes": {"status_code": status},
+            }
+        )
         labels.append(f"{where} {key}")
     if not events:
         return events, labels
@@ -172,11 +180,17 @@ def _dossier_events(d: dict, number: int) -> tuple[list[dict], list[str]]:
     }
     outcome = STATUS_OUTCOME.get(_int(d.get("TrangThaiHoSo")))
     if outcome and last["activity"] in (
-        "refuse_intake", "withdraw", "stop_processing", "finish_processing", "return_result"
+        "refuse_intake",
+        "withdraw",
+        "stop_processing",
+        "finish_processing",
+        "return_result",
     ):
         last["outcome"] = outcome
     for i, e in enumerate(events):
-        e["event_id"] = _event_id(case or "", i, e["activity"], e["timestamp"], e.get("lifecycle", ""))
+        e["event_id"] = _event_id(
+            case or "", i, e["activity"], e["timestamp"], e.get("lifecycle", "")
+        )
         e["attributes"] = {k: v for k, v in e["attributes"].items() if v not in (None, "")}
     return events, labels
 
@@ -190,9 +204,23 @@ def read_portal_json(path: Path) -> SourceFrame:
         events, where = _dossier_events(dossier, number)
         rows.extend(events)
         labels.extend(where)
-    columns = ["event_id", "case_id", "procedure_code", "activity", "timestamp", "lifecycle",
-               "org_unit", "province_code", "commune_code", "channel", "actor_role",
-               "resource", "applicant_id", "outcome", "attributes"]
+    columns = [
+        "event_id",
+        "case_id",
+        "procedure_code",
+        "activity",
+        "timestamp",
+        "lifecycle",
+        "org_unit",
+        "province_code",
+        "commune_code",
+        "channel",
+        "actor_role",
+        "resource",
+        "applicant_id",
+        "outcome",
+        "attributes",
+    ]
     frame = pd.DataFrame(rows, columns=columns).astype(object)
     frame = frame.where(frame.notna(), None)
     return SourceFrame(frame=frame, label=lambda i: labels[i], notes=[])

@@ -19,7 +19,13 @@ from dvcflow.errors import DvcflowError, InputFileError
 from ingest.importers.contract import check_frame
 from ingest.importers.csv_reader import read_csv
 from ingest.importers.mapping import WireFrame, to_wire
-from ingest.importers.options import FORMATS, ImportOptions, ImportReport, ProgressCallback, RowError
+from ingest.importers.options import (
+    FORMATS,
+    ImportOptions,
+    ImportReport,
+    ProgressCallback,
+    RowError,
+)
 from ingest.importers.parquet_reader import read_parquet
 from ingest.importers.portal_json import read_portal_json
 from ingest.importers.source import SourceFrame, detect_format
@@ -44,9 +50,7 @@ def _check_path(path: Path) -> None:
 
 def resolve_format(path: Path, options: ImportOptions) -> str:
     if options.format not in FORMATS:
-        raise DvcflowError(
-            f"--format {options.format!r} is not one of {', '.join(FORMATS)}."
-        )
+        raise DvcflowError(f"--format {options.format!r} is not one of {', '.join(FORMATS)}.")
     return detect_format(path) if options.format == "auto" else options.format
 
 
@@ -155,6 +159,7 @@ def import_file(
             ingested_at=datetime.now(UTC),
             max_attributes=options.max_attributes,
             max_attributes_bytes=options.max_attributes_bytes,
+            clean_attributes=wire.clean_attributes,
         )
         tables.append(table)
         for pos, errs in chunk_errors.items():
