@@ -109,7 +109,7 @@ def resolve_columns(columns: list[str], mapping: Mapping[str, str], path: Path) 
                 (
                     by_norm[_norm(c)]
                     for c in candidates
-                    if by_norm.get(_norm(c), None) and by_norm[_norm(c)] not in taken
+                    if by_norm.get(_norm(c)) and by_norm[_norm(c)] not in taken
                 ),
                 None,
             )

@@ -15,8 +15,11 @@ The mapping (README "Importing logs" documents it for users):
   already says so;
 - ``NgayHenTra`` -> ``attributes.due_date`` on the first event; the final ``TrangThaiHoSo``
   gives the last event's ``outcome`` (``STATUS_OUTCOME``);
+- ``HinhThucTra`` (1 counter, 2 online, 3 postal) -> channel of ``return_result``;
+  ``DanhSachLePhi[].MucPhi`` -> ``attributes.fee`` (total);
 - ``MaDoiTuong`` (citizen/business id) -> ``applicant_id``, pseudonymised at ingest; names,
-  phone numbers, e-mail and addresses of the applicant are never read.
+  phone numbers, e-mail and addresses of the applicant are never read, and a citizen's own
+  updates (statuses 1 and 7) carry no ``resource``.
 """
 
 from __future__ import annotations
@@ -68,6 +71,14 @@ def _int(value: Any) -> int | None:
         return None
 
 
+def _fee(items: Any) -> float | None:
+    """Total of ``DanhSachLePhi[].MucPhi``, when the dossier lists fees."""
+    if not isinstance(items, list):
+        return None
+    amounts = [_int(i.get("MucPhi")) for i in items if isinstance(i, dict)]
+    return float(sum(a for a in amounts if a is not None)) if amounts else None
+
+
 def _dossiers(path: Path) -> list[Any]:
     data = open_bytes(path).removeprefix(b"\xef\xbb\xbf")
     try:
@@ -106,6 +117,7 @@ def _dossier_events(d: dict, number: int) -> tuple[list[dict], list[str]]:
     case = str(case).strip() if case not in (None, "") else None
     where = f"dossier {number}" + (f" (MaHoSo {case})" if case else "")
     channel = CHANNELS.get(_int(d.get("KenhThucHien")))
+    result_channel = CHANNELS.get(_int(d.get("HinhThucTra")))
     common = {
         "case_id": case,
         "procedure_code": d.get("MaTTHC"),
@@ -134,9 +146,10 @@ def _dossier_events(d: dict, number: int) -> tuple[list[dict], list[str]]:
         base = {
             **common,
             "activity": activity,
-            "resource": u.get("NguoiXuLy"),
+            # a citizen's own action names no officer; never copy their id as a resource
+            "resource": None if status in STATUS_ACTOR else u.get("NguoiXuLy"),
             "actor_role": STATUS_ACTOR.get(status, "officer"),
-            "channel": channel if status in (1, 2) else None,
+            "channel": channel if status in (1, 2) else result_channel if status == 10 else None,
         }
         started, done = _date(u.get("NgayBatDau")), _date(u.get("ThoiDiemXuLy"))
         if started and done and started < done:
@@ -161,7 +174,7 @@ def _dossier_events(d: dict, number: int) -> tuple[list[dict], list[str]]:
                 "activity": STATUS_ACTIVITY[status],
                 "timestamp": when,
                 "actor_role": "officer",
-                "channel": channel if status == 2 else CHANNELS.get(_int(d.get("HinhThucTra"))),
+                "channel": channel if status == 2 else result_channel if status == 10 else None,
                 "attributes": {"status_code": status},
             }
         )
@@ -177,6 +190,7 @@ def _dossier_events(d: dict, number: int) -> tuple[list[dict], list[str]]:
         "due_date": _date(d.get("NgayHenTra")),
         "procedure_name": d.get("TenTTHC"),
         "final_status": _int(d.get("TrangThaiHoSo")),
+        "fee": _fee(d.get("DanhSachLePhi")),
     }
     outcome = STATUS_OUTCOME.get(_int(d.get("TrangThaiHoSo")))
     if outcome and last["activity"] in (

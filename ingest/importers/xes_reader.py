@@ -33,10 +33,10 @@ def read_xes(path: Path) -> SourceFrame:
     except Exception as exc:  # noqa: BLE001 - any parser failure: try the other parser
         notes.append(f"the fast XES parser failed ({type(exc).__name__}); used iterparse")
         frame = None
-    if frame is not None and "lifecycle:transition" not in frame.columns:
-        if b'"lifecycle:transition"' in open_bytes(path, 1 << 20):
-            notes.append("the fast XES parser lost lifecycle:transition; used iterparse")
-            frame = None
+    lost_lifecycle = frame is not None and "lifecycle:transition" not in frame.columns
+    if lost_lifecycle and b'"lifecycle:transition"' in open_bytes(path, 1 << 20):
+        notes.append("the fast XES parser lost lifecycle:transition; used iterparse")
+        frame = None
     if frame is None:
         try:
             frame = _pm4py_read(path, "iterparse")
