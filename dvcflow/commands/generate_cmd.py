@@ -22,6 +22,9 @@ def generate(
     out: Annotated[
         Path, typer.Option("--out", help="folder for events.parquet, events.csv, ground_truth")
     ] = Path("generated"),
+    gzip_csv: Annotated[
+        bool, typer.Option("--gzip-csv", help="write events.csv.gz instead of events.csv")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Generate Vietnamese dossier events with planted facts (ground_truth.json)."""
@@ -29,7 +32,7 @@ def generate(
 
     with user_errors():
         if as_json:
-            result = run(procedures, cases, seed, out)
+            result = run(procedures, cases, seed, out, gzip_csv=gzip_csv)
         else:
             with Progress(
                 TextColumn("[progress.description]{task.description:<32}"),
@@ -45,6 +48,7 @@ def generate(
                     cases,
                     seed,
                     out,
+                    gzip_csv=gzip_csv,
                     progress=lambda what, done: bar.update(task, description=what, completed=done),
                 )
     summary = {

@@ -64,10 +64,12 @@ def generate(
     period: tuple[date, date] = PERIOD,
     catalog: dict[str, Procedure] | None = None,
     progress: Progress | None = None,
+    gzip_csv: bool = False,
 ) -> GenerateResult:
     """Generate ``cases`` dossiers; write events.parquet/.csv + ground_truth.json to ``out``.
 
-    With ``out=None`` nothing is written (the table and ground truth are returned).
+    With ``out=None`` nothing is written (the table and ground truth are returned);
+    ``gzip_csv`` writes ``events.csv.gz`` instead of ``events.csv``.
     Deterministic: the same arguments give the same files.
     """
     if cases < 1:
@@ -109,7 +111,7 @@ def generate(
     paths: dict[str, Path] = {}
     if out is not None:
         report("writing files", 0.85)
-        paths = write_outputs(table, Path(out))
+        paths = write_outputs(table, Path(out), gzip_csv=gzip_csv)
         gt = Path(out) / "ground_truth.json"
         gt.write_bytes(orjson.dumps(truth, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
         paths["ground_truth"] = gt

@@ -125,13 +125,19 @@ def iso_timestamps(table: pa.Table) -> pa.Array:
     return pc.binary_join_element_wise(pa.array(text), OFFSET, "")
 
 
-def write_outputs(table: pa.Table, out: Path) -> dict[str, Path]:
+def write_outputs(table: pa.Table, out: Path, *, gzip_csv: bool = False) -> dict[str, Path]:
+    """``events.parquet`` and ``events.csv`` (``events.csv.gz`` when ``gzip_csv``)."""
     out.mkdir(parents=True, exist_ok=True)
     parquet = out / "events.parquet"
-    csv = out / "events.csv"
     pq.write_table(table, parquet, compression="zstd")
     as_text = table.set_column(
         table.schema.get_field_index("timestamp"), "timestamp", iso_timestamps(table)
     )
-    pacsv.write_csv(as_text, csv)
+    if gzip_csv:
+        csv = out / "events.csv.gz"
+        with pa.CompressedOutputStream(str(csv), "gzip") as sink:
+            pacsv.write_csv(as_text, sink)
+    else:
+        csv = out / "events.csv"
+        pacsv.write_csv(as_text, csv)
     return {"parquet": parquet, "csv": csv}

@@ -262,3 +262,13 @@ def test_cli_generate(tmp_path: Path) -> None:
     assert (tmp_path / "ground_truth.json").exists()
     bad = CliRunner().invoke(app, ["generate", "--procedures", "1.001193,9.9", "--out", "x"])
     assert bad.exit_code == 2 and "--procedures: 9.9 not in the catalog" in bad.output
+
+
+def test_shipped_sample_is_what_the_generator_writes() -> None:
+    data = Path(__file__).resolve().parents[2] / "sample_logs" / "data"
+    truth = json.loads((data / "ground_truth.json").read_text())
+    seed, cases = truth["generator"]["seed"], truth["generator"]["cases"]
+    fresh = generate("all", cases, seed, None)
+    assert pq.read_table(data / "events.parquet").equals(fresh.table)
+    assert (data / "events.csv.gz").stat().st_size < 2_000_000
+    assert fresh.ground_truth["removable_step"] == truth["removable_step"]
