@@ -19,7 +19,7 @@ from ingest.store import EventStore
 from mining.bottlenecks import bottlenecks
 from mining.cache import analysis_cache
 from mining.conformance import conformance
-from mining.deadlines import DeadlineRules, build_deadlines, sla_summary
+from mining.deadlines import RESULT_ACTIVITIES, DeadlineRules, build_deadlines, sla_summary
 from mining.discovery import Miner, Model, activity_counts, dfg_edges, discover_model, model_summary
 from mining.filters import LogFilter
 from mining.log import load_log
@@ -108,12 +108,15 @@ def analyze_loaded(
     options = options or AnalysisOptions()
     codes = _procedure_codes(con)
     info, proc = _procedure_info(codes)
-    deadlines = {}
+    deadlines, results = {}, set(RESULT_ACTIVITIES)
     for code in codes:
         entry = proc if proc is not None and proc.code == code else catalog_procedure(code)
         if entry is not None:
             deadlines[code] = entry.deadline_working_days
-    has_due = build_deadlines(con, deadlines, DeadlineRules.from_settings(), options.as_of)
+            results |= {s.code for s in entry.steps if s.kind == "result"}
+    has_due = build_deadlines(
+        con, deadlines, DeadlineRules.from_settings(), options.as_of, sorted(results)
+    )
     counts = activity_counts(con)
     result: dict[str, Any] = {
         "procedure": info,

@@ -54,17 +54,21 @@ def handoffs(con: duckdb.DuckDBPyConnection, limit: int | None = 50) -> list[dic
 
 
 def top_by_province(con: duckdb.DuckDBPyConnection, per_province: int = 3) -> dict[str, list]:
-    """Per province: its worst directly-follows waits (handoff or not), by total delay."""
+    """Per province: its worst directly-follows waits by total delay, across its units;
+    ``handoff`` says whether the wait crosses org units (e.g. commune → province)."""
     rows = _rows(
         con,
         f"""WITH e AS (
                 SELECT c.province_code, s.prev_activity AS from_activity,
-                       s.activity AS to_activity, s.prev_org_unit AS from_unit,
-                       s.org_unit AS to_unit, {_STATS.format(x="s.wait_s")}
+                       s.activity AS to_activity,
+                       bool_or(s.prev_org_unit IS DISTINCT FROM s.org_unit) AS handoff,
+                       count(DISTINCT s.prev_org_unit) AS from_units,
+                       count(DISTINCT s.org_unit) AS to_units,
+                       {_STATS.format(x="s.wait_s")}
                 FROM steps s JOIN cases c USING (case_id)
                 WHERE s.prev_activity IS NOT NULL GROUP BY ALL
             )
-            SELECT *, (from_unit IS DISTINCT FROM to_unit) AS handoff FROM e
+            SELECT * FROM e
             QUALIFY row_number() OVER (
                 PARTITION BY province_code ORDER BY total_s DESC, from_activity, to_activity
             ) <= $n
@@ -78,7 +82,7 @@ def top_by_province(con: duckdb.DuckDBPyConnection, per_province: int = 3) -> di
 
 
 def work_in_progress(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """Open dossiers at the end of each day (each week when the log spans over a year)."""
+    """Dossiers in progress during each day (each week when the log spans over a year)."""
     span = con.execute("SELECT max(last_ts)::DATE - min(first_ts)::DATE FROM cases").fetchone()[0]
     unit = "week" if span > 366 else "day"
     rows = con.execute(

@@ -36,17 +36,20 @@ def expected_due(received: datetime, n: int) -> datetime:
 
 
 def working_time(a: datetime, b: datetime) -> float:
-    """Working days elapsed from a to b (non-working days cost nothing), minute resolution."""
-    t, total = a, 0.0
-    while t < b:
-        if working(t.date()):
-            total += 1 / 1440
-        t += timedelta(minutes=1)
+    """Working days elapsed from a to b: each working day's overlap with [a, b], in days."""
+    total, day = 0.0, a.date()
+    while day <= b.date():
+        if working(day):
+            lo = max(a, datetime(day.year, day.month, day.day, tzinfo=VN))
+            hi = min(b, datetime(day.year, day.month, day.day, tzinfo=VN) + timedelta(days=1))
+            total += max((hi - lo).total_seconds(), 0) / 86400
+        day += timedelta(days=1)
     return total
 
 
 def dossier(case, received, finished=None, supplements=(), due_date=None):
-    """A dossier through the statutory steps; supplements = [(requested, answered)]."""
+    """A dossier through the statutory steps; processing ends at ``finished`` and the result
+    is picked up two days later; supplements = [(requested, answered)]."""
     rows = [
         event(
             case,
@@ -61,9 +64,10 @@ def dossier(case, received, finished=None, supplements=(), due_date=None):
         rows += [event(case, "request_supplement", req), event(case, "submit_supplement", ans)]
     if finished:
         t0 = max([received + timedelta(hours=1)] + [a for _, a in supplements])
-        for i, step in enumerate(STEPS[2:]):
+        for i, step in enumerate(STEPS[2:-1]):
             rows.append(event(case, step, min(t0 + timedelta(minutes=i + 1), finished)))
-        rows.append(event(case, "return_result", finished, outcome="approved"))
+        rows.append(event(case, STEPS[-1], finished))
+        rows.append(event(case, "return_result", finished + timedelta(days=2), outcome="approved"))
     return rows
 
 
@@ -72,9 +76,9 @@ CASES = {
     "A": dict(received=FRI, finished=datetime(2025, 9, 5, 16, 0)),  # on the due day
     "B": dict(received=FRI, finished=datetime(2025, 9, 4, 9, 0)),
     "C": dict(received=FRI, finished=datetime(2025, 9, 8, 9, 0)),
-    "D": dict(  # 5 days waiting for the citizen are not counted
+    "D": dict(  # 5 calendar days (1 working day) waiting for the citizen are not counted
         received=FRI,
-        finished=datetime(2025, 9, 9, 10, 0),
+        finished=datetime(2025, 9, 8, 10, 0),
         supplements=[(datetime(2025, 8, 29, 14, 0), datetime(2025, 9, 3, 14, 0))],
     ),
     "E": dict(  # two supplement requests: late by the national-index rule
@@ -97,23 +101,26 @@ CASES = {
 
 
 def expected_status(spec: dict, rules: DeadlineRules) -> str:
+    """The rules in working time: the citizen's supplement wait and days off cost nothing."""
     received = spec["received"].replace(tzinfo=VN)
     if spec.get("due_date"):
         due = datetime.fromisoformat(spec["due_date"]).replace(tzinfo=VN)
     else:
         due = expected_due(received, DEADLINE)
-    sups = spec.get("supplements", ())
-    wait = sum(((a - r) for r, a in sups), timedelta())
+    sups = [(r.replace(tzinfo=VN), a.replace(tzinfo=VN)) for r, a in spec.get("supplements", ())]
+    wait = sum(working_time(r, a) for r, a in sups)
+    end = spec["finished"].replace(tzinfo=VN) if spec.get("finished") else AS_OF
+    used, allowed = working_time(received, end) - wait, working_time(received, due)
     if spec.get("finished"):
-        end = spec["finished"].replace(tzinfo=VN) - wait
-        if len(sups) > rules.max_supplements_on_time or end > due:
+        if len(sups) > rules.max_supplements_on_time or used > allowed:
             return "late"
-        return "early" if end.date() < due.date() else "on_time"
-    end = AS_OF - wait
-    if end > due:
+        # the working day on which processing (less the wait) ended, counted from receipt
+        day_end = working_time(received.replace(hour=0, minute=0), end) - wait
+        day_due = working_time(received.replace(hour=0, minute=0), due)
+        return "early" if int(day_end) < int(day_due) else "on_time"
+    if used > allowed:
         return "overdue"
-    share = working_time(received, end) / working_time(received, due)
-    return "at_risk" if share > rules.at_risk_share else "within"
+    return "at_risk" if used / allowed > rules.at_risk_share else "within"
 
 
 @pytest.fixture
@@ -152,7 +159,7 @@ def test_supplement_wait_is_counted_only_when_the_setting_says_so(loaded):
     con = load_log(loaded, LogFilter(procedure="2.001610"))
     build_deadlines(con, DEADLINE, DeadlineRules(exclude_supplement_wait=False), as_of=AS_OF)
     status = con.execute("SELECT status FROM deadlines WHERE case_id = 'D'").fetchone()[0]
-    assert status == "late"  # 9 Sept is after the 5 Sept due day once the wait counts
+    assert status == "late"  # 8 Sept is after the 5 Sept due day once the wait counts
 
 
 def test_no_catalog_entry_means_no_due_date(store):
