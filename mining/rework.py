@@ -60,7 +60,7 @@ def supplement_loops(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
             FROM cases c LEFT JOIN loops l USING (case_id)
         )
         SELECT count(*) FILTER (WHERE loops > 0) AS cases,
-               avg((loops > 0)::INT) AS share,
+               avg((coalesce(loops, 0) > 0)::INT) AS share,
                coalesce(sum(loops), 0)::BIGINT AS loops,
                median(wait_s) AS median_wait_s, avg(wait_s) AS mean_wait_s,
                median(duration_s) FILTER (WHERE finished AND loops > 0)
