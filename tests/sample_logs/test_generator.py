@@ -272,3 +272,25 @@ def test_shipped_sample_is_what_the_generator_writes() -> None:
     assert pq.read_table(data / "events.parquet").equals(fresh.table)
     assert (data / "events.csv.gz").stat().st_size < 2_000_000
     assert fresh.ground_truth["removable_step"] == truth["removable_step"]
+
+
+def test_on_time_share_with_the_scalar_calendar(run) -> None:
+    _, df, truth = run
+    cal = WorkCalendar()
+    limit = 1  # settings.max_supplements_on_time default
+    for code in ("2.001610", "1.004193"):
+        mine = df[df["procedure_code"] == code]
+        verdicts = []
+        for _, case in mine.groupby("case_id", sort=False):
+            acts = case["activity"].tolist()
+            if "return_result" not in acts:
+                continue
+            times = [t.to_pydatetime() for t in case["timestamp"]]
+            due = datetime.fromisoformat(json.loads(case["attributes"].iloc[0])["due_date"])
+            end = times[acts.index("return_result") - 1]
+            asks = [i for i, a in enumerate(acts) if a == "request_supplement"]
+            waited = sum(cal.working_days_between(times[i], times[i + 1]) for i in asks)
+            used = cal.working_days_between(times[0], end) - waited
+            verdicts.append(len(asks) <= limit and used <= cal.working_days_between(times[0], due))
+        assert truth["on_time_share"][code] == pytest.approx(np.mean(verdicts), abs=1e-4)
+    assert truth["on_time_share"]["1.004193"] < truth["on_time_share"]["2.001417"]
