@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 from confluent_kafka import Consumer
 from pydantic import SecretStr
@@ -108,15 +109,24 @@ def write_csv(events: list[dict[str, Any]], path: Path) -> Path:
 
 
 def store_counts(data_dir: Path) -> tuple[int, int]:
-    """(rows in all files, unique event ids) of the store."""
+    """(rows in all files, unique event ids) of the store.
+
+    Retries when a running sink's compaction removed a listed file between list and read.
+    """
     store = EventStore(data_dir)
-    if store.is_empty():
-        return 0, 0
-    files = ", ".join(f"'{p}'" for p in store.files())
-    con = store.connect()
-    raw = con.sql(f"SELECT count(*) FROM read_parquet([{files}])").fetchone()[0]
-    unique = con.sql("SELECT count(*) FROM events").fetchone()[0]
-    return raw, unique
+    for _ in range(20):
+        if store.is_empty():
+            return 0, 0
+        files = ", ".join(f"'{p}'" for p in store.files())
+        try:
+            con = store.connect()
+            raw = con.sql(f"SELECT count(*) FROM read_parquet([{files}])").fetchone()[0]
+            unique = con.sql("SELECT count(*) FROM events").fetchone()[0]
+        except duckdb.IOException:
+            time.sleep(0.05)
+            continue
+        return raw, unique
+    raise AssertionError(f"the store under {data_dir} kept changing while being read")
 
 
 def wait_for(check: Callable[[], bool], timeout: float, what: str, every: float = 0.25) -> None:

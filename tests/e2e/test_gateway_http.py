@@ -18,7 +18,7 @@ from ingest.broker import free_port
 from ingest.gateway import create_app
 from tests.e2e.conftest import consume_all, make_events
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("broker")]
+pytestmark = pytest.mark.e2e
 
 
 class Served:

@@ -19,7 +19,7 @@ from ingest.store import EventStore
 from tests.conftest import TEST_KEY
 from tests.e2e.conftest import make_events, store_counts, wait_for, write_csv
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("broker")]
+pytestmark = pytest.mark.e2e
 
 N = 100_000
 
