@@ -152,8 +152,11 @@ def _timestamp(column: pd.Series, errors: Errors) -> pd.Series:
     )
 
 
-def check_attributes(value: Any, max_keys: int, max_bytes: int) -> tuple[Any, str | None]:
-    """One ``attributes`` value as pydantic leaves it (strings stripped), or why not."""
+def check_attributes(value: Any) -> tuple[Any, str | None]:
+    """One ``attributes`` value as pydantic leaves it (strings stripped), or why not.
+
+    The caps on keys and bytes are checked by the caller, as ``parse_event`` does.
+    """
     if value is None:
         return None, None
     if not isinstance(value, dict):
@@ -167,34 +170,28 @@ def check_attributes(value: Any, max_keys: int, max_bytes: int) -> tuple[Any, st
         elif item is not None and not isinstance(item, bool | int | float):
             return None, "Input should be a valid string"
         clean[key.strip(WHITESPACE)] = item
-    if clean and len(clean) > max_keys:
-        return None, f"more than {max_keys} keys"
-    if clean:
-        size = len(orjson.dumps(clean))
-        if size > max_bytes:
-            return None, f"{size} bytes as JSON, above the cap of {max_bytes}"
     return clean, None
 
 
 def _attributes(
-    values: list, errors: Errors, max_keys: int, max_bytes: int, clean: bool
+    values: list, errors: Errors, caps: dict[int, str], max_keys: int, max_bytes: int, clean: bool
 ) -> pa.Array:
+    """JSON text per row; shape errors go to ``errors``, cap breaches to ``caps`` (pydantic
+    checks the caps only once the rest of the event is valid)."""
     out: list[str | None] = []
     for i, value in enumerate(values):
-        if clean:
-            reason = None
-            if value and len(value) > max_keys:
-                reason = f"more than {max_keys} keys"
-        else:
-            value, reason = check_attributes(value, max_keys, max_bytes)
-        blob = orjson.dumps(value) if value and not reason else None
-        if blob is not None and len(blob) > max_bytes:
-            reason = f"{len(blob)} bytes as JSON, above the cap of {max_bytes}"
-        text = blob.decode() if blob is not None else None
-        if reason:
-            errors.setdefault(i, []).append({"field": "attributes", "reason": reason})
-            text = None
-        out.append(text)
+        if not clean:
+            value, reason = check_attributes(value)
+            if reason:
+                errors.setdefault(i, []).append({"field": "attributes", "reason": reason})
+                out.append(None)
+                continue
+        blob = orjson.dumps(value) if value else None
+        if value and len(value) > max_keys:
+            caps[i] = f"more than {max_keys} keys"
+        elif blob is not None and len(blob) > max_bytes:
+            caps[i] = f"{len(blob)} bytes as JSON, above the cap of {max_bytes}"
+        out.append(blob.decode() if blob is not None else None)
     return pa.array(out, type=pa.string())
 
 
@@ -217,6 +214,7 @@ def check_frame(
     frame = frame.reset_index(drop=True)
     n = len(frame)
     errors: Errors = {}
+    caps: dict[int, str] = {}
     none = pd.Series([None] * n, dtype=object)
     col = {}
     for f in FIELD_ORDER:
@@ -238,10 +236,14 @@ def check_frame(
             out[field] = _attributes(
                 col[field].tolist(),
                 errors,
+                caps,
                 max_attributes,
                 max_attributes_bytes,
                 clean_attributes,
             )
+    for i, reason in caps.items():
+        if i not in errors:
+            errors[i] = [{"field": "attributes", "reason": reason}]
     for i in errors:
         errors[i].sort(key=lambda e: FIELD_ORDER.index(e["field"]))
 
