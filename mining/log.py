@@ -105,7 +105,7 @@ def load_log(
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE log AS
-        SELECT *, row_number() OVER (
+        SELECT * EXCLUDE (ingested_at), row_number() OVER (
                    PARTITION BY case_id
                    ORDER BY timestamp, CASE WHEN lifecycle = 'start' THEN 0 ELSE 1 END, event_id
                ) AS ord
