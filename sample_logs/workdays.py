@@ -88,6 +88,10 @@ class WorkCalendar:
 
     def _ensure_dates(self, *days: np.ndarray | date) -> None:
         years = [np.asarray(d, dtype="datetime64[D]").astype("datetime64[Y]") for d in days]
+        years = [y for y in years if y.size]
+        if not years:
+            self._ensure(1970, 1970)  # empty columns: any table will do
+            return
         lo = int(min(y.min() for y in years).astype(int)) + 1970
         hi = int(max(y.max() for y in years).astype(int)) + 1970
         self._ensure(lo, hi)

@@ -294,3 +294,19 @@ def test_on_time_share_with_the_scalar_calendar(run) -> None:
             verdicts.append(len(asks) <= limit and used <= cal.working_days_between(times[0], due))
         assert truth["on_time_share"][code] == pytest.approx(np.mean(verdicts), abs=1e-4)
     assert truth["on_time_share"]["1.004193"] < truth["on_time_share"]["2.001417"]
+
+
+def test_a_users_own_catalog_procedure_is_generated(tmp_path: Path) -> None:
+    from sample_logs.catalog import PACKAGED_DIR
+
+    doc = json.loads((PACKAGED_DIR / "2.001610.json").read_text(encoding="utf-8"))
+    doc["code"] = "3.000001"
+    doc["steps"] = [s for s in doc["steps"] if s["kind"] != "supplement"]
+    (tmp_path / "3.000001.json").write_text(json.dumps(doc), encoding="utf-8")
+    catalog = load_catalog(tmp_path)
+    result = generate("3.000001", 200, 1, None, catalog=catalog)
+    df = result.table.to_pandas()
+    assert set(df["procedure_code"]) == {"3.000001"}
+    assert set(df["activity"]) <= set(catalog["3.000001"].step_codes)
+    assert "supplement_loop" not in result.ground_truth
+    assert result.ground_truth["cases_by_procedure"] == {"3.000001": 200}

@@ -120,3 +120,10 @@ def test_vectorised_helpers_agree_with_the_scalar_ones(cal: WorkCalendar) -> Non
             scalar = cal.next_working_day(scalar + timedelta(days=1))
         assert v == np.datetime64(scalar) == nw
     assert np.datetime64("2026-02-17") in hols and np.datetime64("2026-02-14") not in hols
+
+
+def test_empty_columns(cal: WorkCalendar) -> None:
+    empty = np.array([], dtype="datetime64[us]")
+    assert cal.working_days_between_arrays(empty, empty).shape == (0,)
+    assert cal.offset_days(empty.astype("datetime64[D]"), 3).shape == (0,)
+    assert cal.roll_forward(empty.astype("datetime64[D]")).shape == (0,)
