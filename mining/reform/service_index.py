@@ -150,9 +150,7 @@ def _components(cases: pd.DataFrame, attrs: pd.DataFrame, paid: pd.Series) -> di
     if with_due.any():
         late = cases.loc[with_due, "status"].isin(["late", "overdue"]).mean()
         complaint = a["complaint"] if "complaint" in a else pd.Series(False, index=cases.index)
-        complained = (
-            float(complaint.reindex(fin.index).eq(True).mean()) if len(fin) else 0.0
-        )
+        complained = float(complaint.reindex(fin.index).eq(True).mean()) if len(fin) else 0.0
         out["no_overdue_no_complaint"] = (
             max(0.0, 1.0 - late - complained),
             int(with_due.sum()),

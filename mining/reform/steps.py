@@ -82,7 +82,7 @@ def build_step_log(steps: pd.DataFrame, cases: pd.DataFrame, as_of: object = Non
     cases["rework"] = (cases["supplements"] > 0) | repeats.reindex(cases.index, fill_value=False)
     # Judged for full-online: dossiers whose result was returned (a catalog ``result``
     # step); for procedures the catalog does not know, every finished dossier.
-    has_result = per_case["kind"].apply(lambda k: (k == "result").any())
+    has_result = (inst["kind"] == "result").groupby(inst["case_id"]).any()
     known = {p for (p, _), si in info.items() if si.known}
     cases["judged"] = np.where(
         cases["procedure_code"].isin(known),

@@ -9,13 +9,19 @@ from dvcflow.settings import get_settings
 from sample_logs.workdays import default_calendar
 
 
+def _local(s: pd.Series, tz: str) -> np.ndarray:
+    if not isinstance(s.dtype, pd.DatetimeTZDtype):
+        s = pd.to_datetime(s, utc=True, cache=False)
+    return s.dt.tz_convert(tz).dt.tz_localize(None).to_numpy()
+
+
 def working_days(a: pd.Series, b: pd.Series) -> pd.Series:
     """Working days between instants ``a`` and ``b`` (tz-aware), NaN where either is missing."""
     ok = (a.notna() & b.notna()).to_numpy()
     out = np.full(len(a), np.nan)
     if ok.any():
         tz = get_settings().timezone
-        la = pd.to_datetime(a[ok]).dt.tz_convert(tz).dt.tz_localize(None).to_numpy()
-        lb = pd.to_datetime(b[ok]).dt.tz_convert(tz).dt.tz_localize(None).to_numpy()
+        la = _local(a[ok], tz)
+        lb = _local(b[ok], tz)
         out[ok] = default_calendar().working_days_between_arrays(la, lb)
     return pd.Series(out, index=a.index)

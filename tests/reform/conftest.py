@@ -25,7 +25,7 @@ class Generated:
 @pytest.fixture(scope="session")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Generated:
     root = tmp_path_factory.mktemp("reform")
-    result = generate(PROCEDURES, cases=3000, seed=11, out=root / "gen")
+    result = generate(PROCEDURES, cases=2000, seed=11, out=root / "gen")
     store = EventStore(root / "data")
     report = import_file(result.paths["parquet"], store)
     assert report.rejected == 0, report.errors[:3]

@@ -113,12 +113,11 @@ def test_html_brief_opens_in_headless_chromium_and_shows_the_candidates(outputs)
     assert 'id="whatif"' in dom and 'id="kpi"' in dom and 'id="bottlenecks"' in dom
 
 
-def test_whatif_cli_json_and_table(cli, generated):
+def test_whatif_cli_table(cli, generated):
     step = generated.truth["removable_step"]["step"]
-    data = _json(cli("whatif", "--procedure", PROC, "--remove", step, "--json"))
-    assert data["remove"] == [step] and data["affected_dossiers"] > 0
     table = cli("whatif", "--procedure", PROC, "--remove", step).stdout
-    assert "dossiers affected" in table and "Queues" in table
+    affected = generated.truth["removable_step"]["cases_with_step"]
+    assert f"{affected} dossiers affected" in table and "Queues" in table
 
 
 def test_impact_and_kpi_cli(cli, generated):
@@ -127,8 +126,8 @@ def test_impact_and_kpi_cli(cli, generated):
         cli("impact", "--procedure", planted["procedure"], "--date", planted["date"], "--json")
     )
     assert data["verdict"] == "improved"
-    kpi = _json(cli("kpi", "--by", "province", "--json"))
-    assert sum(r["dossiers"] for r in kpi["rows"]) == kpi["overall"]["dossiers"]
+    table = cli("kpi", "--by", "province").stdout
+    assert "not scored" in table
 
 
 @pytest.mark.parametrize(
