@@ -145,6 +145,19 @@ class Detail(BaseModel):
     detail: str
 
 
+def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
+    """The model's JSON schema with its ``$defs`` inlined, so it can sit inside any OpenAPI."""
+    if isinstance(node, dict):
+        if "$ref" in node:
+            return _inline_refs(defs[node["$ref"].rsplit("/", 1)[-1]], defs)
+        return {k: _inline_refs(v, defs) for k, v in node.items() if k != "$defs"}
+    if isinstance(node, list):
+        return [_inline_refs(v, defs) for v in node]
+    return node
+
+
+_EVENT_SCHEMA = Event.model_json_schema()
+_EVENT_SCHEMA = _inline_refs(_EVENT_SCHEMA, _EVENT_SCHEMA.get("$defs", {}))
 _EXAMPLE = Event.model_config["json_schema_extra"]["examples"][0]  # type: ignore[index]
 _CLOUDEVENT = {
     "specversion": "1.0",
@@ -161,12 +174,7 @@ _BODY_DOC: dict[str, Any] = {
         "structured JSON (the event is its `data`).",
         "content": {
             "application/json": {
-                "schema": {
-                    "oneOf": [
-                        {"$ref": "#/components/schemas/Event"},
-                        {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
-                    ]
-                },
+                "schema": {"oneOf": [_EVENT_SCHEMA, {"type": "array", "items": _EVENT_SCHEMA}]},
                 "examples": {
                     "one": {"summary": "one event", "value": _EXAMPLE},
                     "batch": {
