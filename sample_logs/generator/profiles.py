@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from sample_logs.catalog import Procedure
+
 
 @dataclass(frozen=True)
 class Timing:
@@ -223,7 +225,7 @@ _KIND_TIMING = {
 }
 
 
-def profile_for(procedure) -> Profile:  # noqa: ANN001 - a sample_logs.catalog.Procedure
+def profile_for(procedure: Procedure) -> Profile:
     """The planted profile of a catalog procedure, or a plain one derived from its steps."""
     if procedure.code in PROFILES:
         return PROFILES[procedure.code]
