@@ -81,6 +81,8 @@ def reform(
         f"[bold]{proc['procedure']} {proc['name']['en']}[/] — full-online "
         f"{_fmt(proc['full_online_share'])} of {proc['judged']} dossiers with a returned result"
     )
+    if proc["note"]:
+        console.print(f"  • {proc['note']['en']}")
     blockers = Table("blocking step", "reason", "dossiers", "share of blocked")
     for b in proc["blockers"]:
         blockers.add_row(

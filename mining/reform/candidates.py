@@ -32,7 +32,10 @@ def _recommend(si: StepInfo, ev: dict, max_failure: float) -> str:
     low_fail = ev["failure_rate"] is not None and ev["failure_rate"] <= max_failure
     if si.is_request_supplement or kind == "supplement":
         return "keep"
-    if kind in CHECK_KINDS or (kind is None and low_fail):
+    if not si.known:
+        # outside the catalog only the log speaks: remove when skipping it is no worse
+        return "remove" if low_fail and ev["skip_no_worse"] else "keep"
+    if kind in CHECK_KINDS:
         if si.replaceable_by_data:
             return "replace_by_data"
         if low_fail and (si.optional or ev["skip_no_worse"]):
@@ -92,7 +95,7 @@ def _reasons(si: StepInfo, ev: dict, rec: str) -> list[dict[str, str]]:
             )
         )
     sk = ev["skipped"]
-    if sk["dossiers"] >= MIN_SKIPPERS:
+    if sk["dossiers"] >= MIN_SKIPPERS and sk["approved_share"] is not None:
         out.append(
             sentence(
                 f"{sk['dossiers']} hồ sơ không qua bước này: {pct(sk['approved_share'], 'vi')} "
@@ -152,7 +155,9 @@ def _evidence(log: StepLog, proc: str, act: str) -> dict:
     def group(frame: pd.DataFrame) -> dict:
         return {
             "dossiers": len(frame),
-            "approved_share": _mean((frame["outcome"] == "approved").astype(float)),
+            "approved_share": _mean((frame["outcome"] == "approved").astype(float))
+            if frame["outcome"].notna().any()
+            else None,
             "mean_working_days": _mean(frame["cycle_wd"].dropna()),
         }
 
@@ -238,7 +243,14 @@ def candidates_from(log: StepLog, proc: str) -> dict:
                 "reasons": _reasons(si, ev, rec),
             }
         )
-    rows.sort(key=lambda r: (r["recommendation"] == "keep", -r["score"], r["step"]))
+    rows.sort(
+        key=lambda r: (
+            r["recommendation"] == "keep",
+            -r["score"],
+            -r["evidence"]["segment_working_days"] * r["evidence"]["dossier_share"],
+            r["step"],
+        )
+    )
     for rank, row in enumerate(rows, start=1):
         row["rank"] = rank
     return {

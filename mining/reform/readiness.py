@@ -46,7 +46,8 @@ def readiness_from(log: StepLog, by: str = "unit") -> dict:
     if not blockers.empty:
         blockers["reason"] = blockers.apply(_reason, axis=1)
     procedures = []
-    for proc, pcases in finished.groupby("procedure_code", sort=True):
+    for proc in sorted(cases["procedure_code"].unique()):
+        pcases = finished[finished["procedure_code"] == proc]
         pblock = blockers[blockers["procedure_code"] == proc] if not blockers.empty else blockers
         blocked_cases = len(pcases) - int(pcases["full_online"].sum())
         rank = []
@@ -103,6 +104,14 @@ def readiness_from(log: StepLog, by: str = "unit") -> dict:
                 "blocked": blocked_cases,
                 "blockers": rank,
                 "catalog_blockers": structural,
+                "note": None
+                if len(pcases)
+                else {
+                    "vi": "Nhật ký không cho biết kênh người dân thực hiện từng bước: không thể "
+                    "đánh giá toàn trình.",
+                    "en": "The log does not say how steps reached the citizen (no channel): "
+                    "full-online cannot be judged.",
+                },
                 "by": by,
                 "units": units,
             }

@@ -81,13 +81,15 @@ def build_step_log(steps: pd.DataFrame, cases: pd.DataFrame, as_of: object = Non
     repeats = inst.groupby(["case_id", "activity"]).size().gt(1).groupby(level=0).any()
     cases["rework"] = (cases["supplements"] > 0) | repeats.reindex(cases.index, fill_value=False)
     # Judged for full-online: dossiers whose result was returned (a catalog ``result``
-    # step); for procedures the catalog does not know, every finished dossier.
+    # step); for procedures the catalog does not know, finished dossiers, provided their
+    # log says how steps reached the citizen (a channel other than internal/system).
     has_result = (inst["kind"] == "result").groupby(inst["case_id"]).any()
     known = {p for (p, _), si in info.items() if si.known}
+    with_channels = set(inst.loc[inst["channel"].isin(_CITIZEN_CHANNELS), "procedure_code"])
     cases["judged"] = np.where(
         cases["procedure_code"].isin(known),
         has_result.reindex(cases.index, fill_value=False).astype(bool),
-        cases["finished"].astype(bool),
+        cases["finished"].astype(bool) & cases["procedure_code"].isin(with_channels),
     )
     cases["full_online"] = cases["judged"] & ~cases["blocked"].astype(bool)
     return StepLog(steps=inst, cases=cases, info=info, as_of=as_of)
