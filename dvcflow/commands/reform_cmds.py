@@ -219,12 +219,17 @@ def kpi(
     if as_json:
         print_json(result)
         return
-    names = [c["component"] for c in result["overall"]["components"]]
-    table = Table(by.value, "dossiers", "index /100", *names)
-    for row in [{by.value: "all", **result["overall"]}, *result["rows"]]:
-        shares = [_fmt(c["share"]) for c in row["components"]]
-        table.add_row(str(row[by.value]), str(row["dossiers"]), _fmt(row["index_100"]), *shares)
+    rows = [{by.value: "all", **result["overall"]}, *result["rows"]]
+    shown = rows[:8]  # components down, groups across: readable in a terminal
+    table = Table("component", *[str(r[by.value]) for r in shown])
+    table.add_row("dossiers", *[str(r["dossiers"]) for r in shown])
+    table.add_row("[bold]index /100[/]", *[_fmt(r["index_100"], 1) for r in shown])
+    for k, comp in enumerate(result["overall"]["components"]):
+        if comp["supported"]:
+            table.add_row(comp["label"]["en"], *[_fmt(r["components"][k]["share"]) for r in shown])
     console.print(table)
+    if len(rows) > len(shown):
+        console.print(f"  ({len(rows) - len(shown)} more {by.value} groups: use --json)")
     unsupported = [c for c in result["overall"]["components"] if not c["supported"]]
     for c in unsupported:
         console.print(f"  • {c['label']['en']}: not scored — {c['note']['en']}")
