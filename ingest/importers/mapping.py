@@ -290,21 +290,19 @@ def code_from_stem(path: Path) -> str:
 
 def derive_event_ids(frame: pd.DataFrame, raw_lifecycle: list[Any]) -> list[str]:
     """A stable id per event: its procedure, case, position in the case and content."""
-    position = frame.groupby("case_id", sort=False, dropna=False).cumcount().tolist()
-    iso = [t or "" for t in iso_utc(frame["timestamp"])]
-    out = []
-    for proc, case, pos, act, ts, life in zip(
-        frame["procedure_code"].tolist(),
-        frame["case_id"].tolist(),
-        position,
-        frame["activity"].tolist(),
-        iso,
-        raw_lifecycle,
-        strict=True,
-    ):
-        key = f"{proc}\x1f{case}\x1f{pos}\x1f{act}\x1f{ts}\x1f{life}".encode()
-        out.append("imp-" + hashlib.sha256(key).hexdigest()[:32])
-    return out
+    position = frame.groupby("case_id", sort=False, dropna=False).cumcount()
+    parts = [
+        pa.array(frame["procedure_code"], type=pa.string(), from_pandas=True),
+        pa.array(frame["case_id"], type=pa.string(), from_pandas=True),
+        pa.array(position.astype(str), type=pa.string()),
+        pa.array(frame["activity"], type=pa.string(), from_pandas=True),
+        pa.array(iso_utc(frame["timestamp"]), type=pa.string()),
+        pa.array([None if v is None else str(v) for v in raw_lifecycle], type=pa.string()),
+    ]
+    parts = [pc.fill_null(p, "") for p in parts]
+    keys = pc.binary_join_element_wise(*parts, "\x1f").cast(pa.binary()).to_pylist()
+    sha = hashlib.sha256
+    return ["imp-" + sha(k).hexdigest()[:32] for k in keys]
 
 
 def _fill(

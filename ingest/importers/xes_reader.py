@@ -30,7 +30,9 @@ def read_xes(path: Path) -> SourceFrame:
     notes = []
     try:
         frame = _pm4py_read(path, None)
-    except Exception as exc:  # noqa: BLE001 - any parser failure: try the other parser
+    except BaseException as exc:  # rustxes panics with a BaseException on bad XML
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
         notes.append(f"the fast XES parser failed ({type(exc).__name__}); used iterparse")
         frame = None
     lost_lifecycle = frame is not None and "lifecycle:transition" not in frame.columns

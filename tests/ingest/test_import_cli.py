@@ -1,0 +1,260 @@
+"""``dvcflow import`` on bad and good input, through the real CLI (typer's CliRunner).
+
+Bad input: exit code 2, one message naming the file and the row/line or field, never a
+traceback; valid rows are kept, or none with ``--strict``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import xml.etree.ElementTree as ET
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from typer.testing import CliRunner
+
+from dvcflow.cli import app
+from ingest.store import EventStore
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+HEADER = "case:concept:name,concept:name,time:timestamp,org:resource\n"
+
+
+def run(data_dir: Path, *args: str):
+    result = CliRunner().invoke(app, ["--data-dir", str(data_dir), "import", *map(str, args)])
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output
+    assert result.exception is None or isinstance(result.exception, SystemExit), output
+    return result, output
+
+
+def count(data_dir: Path) -> int:
+    return EventStore(data_dir).read_table().num_rows
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def good_rows(n: int) -> str:
+    return "".join(f"c{i % 2},step{i},2025-07-0{1 + i}T08:00:00+07:00,r{i}\n" for i in range(n))
+
+
+def test_ragged_csv_row_is_reported_and_the_rest_kept(tmp_path: Path):
+    path = write(tmp_path, "ragged.csv", HEADER + good_rows(2) + "c9,oops\n" + good_rows(1))
+    result, out = run(tmp_path / "data", path)
+    assert result.exit_code == 2
+    assert "ragged.csv" in out and "expected 4 cells, found 2" in out
+    # the two rows before and the one after: a row like row 1 but at another position in
+    # its case is another event
+    assert count(tmp_path / "data") == 3
+
+
+def test_missing_column_names_file_and_field(tmp_path: Path):
+    path = write(tmp_path, "nots.csv", "case:concept:name,concept:name\nc1,a\n")
+    result, out = run(tmp_path / "data", path)
+    assert result.exit_code == 2
+    assert "nots.csv" in out and "timestamp" in out and "--map" in out
+    assert count(tmp_path / "data") == 0
+
+
+def test_unparseable_timestamp_names_row_and_field(tmp_path: Path):
+    path = write(
+        tmp_path, "badtime.csv", HEADER + good_rows(3) + "c1,late,31/02/2025 25:00+07:00,r\n"
+    )
+    result, out = run(tmp_path / "data", path)
+    assert result.exit_code == 2
+    assert "badtime.csv" in out and "row 4" in out and "timestamp" in out
+    assert count(tmp_path / "data") == 3
+
+
+def test_naive_timestamps_need_a_timezone(tmp_path: Path):
+    rows = "c1,receive,2025-07-01 08:00:00,r1\nc1,approve,2025-07-02 09:30:00,r2\n"
+    path = write(tmp_path, "naive.csv", HEADER + rows)
+    result, out = run(tmp_path / "data", path)
+    assert result.exit_code == 2
+    assert "naive.csv" in out and "row 1" in out and "--timezone" in out
+    assert count(tmp_path / "data") == 0
+
+    result, out = run(tmp_path / "data", path, "--timezone", "Asia/Ho_Chi_Minh")
+    assert result.exit_code == 0, out
+    got = sorted(EventStore(tmp_path / "data").read_table()["timestamp"].to_pylist())
+    hcm = ZoneInfo("Asia/Ho_Chi_Minh")
+    want = [datetime(2025, 7, 1, 8, tzinfo=hcm), datetime(2025, 7, 2, 9, 30, tzinfo=hcm)]
+    assert got == want
+
+
+def test_unknown_timezone_is_a_user_error(tmp_path: Path):
+    path = write(tmp_path, "ok.csv", HEADER + good_rows(1))
+    result, out = run(tmp_path / "data", path, "--timezone", "Mars/Olympus")
+    assert result.exit_code == 2 and "--timezone" in out and "Mars/Olympus" in out
+
+
+def test_unknown_format(tmp_path: Path):
+    path = write(tmp_path, "log.dat", "just some words\n")
+    result, out = run(tmp_path / "data", path)
+    assert result.exit_code == 2 and "log.dat" in out and "--format" in out
+    result, out = run(tmp_path / "data", path, "--format", "excel")
+    assert result.exit_code == 2 and "excel" in out
+
+
+def test_missing_file(tmp_path: Path):
+    result, out = run(tmp_path / "data", tmp_path / "nope.csv")
+    assert result.exit_code == 2 and "nope.csv" in out
+
+
+def test_strict_writes_nothing_when_a_row_is_bad(tmp_path: Path):
+    path = write(tmp_path, "one_bad.csv", HEADER + good_rows(3) + "c1,x,not a time,r\n")
+    result, out = run(tmp_path / "data", path, "--strict")
+    assert result.exit_code == 2 and "nothing written" in out and "row 4" in out
+    assert count(tmp_path / "data") == 0
+    result, out = run(tmp_path / "data", path)
+    assert result.exit_code == 2 and count(tmp_path / "data") == 3
+
+
+def test_contract_error_names_the_field(tmp_path: Path):
+    rows = good_rows(2) + f"c1,{'x' * 201},2025-07-05T08:00:00+07:00,r\n"
+    path = write(tmp_path, "longact.csv", HEADER + rows)
+    result, out = run(tmp_path / "data", path)
+    assert result.exit_code == 2 and "row 3" in out and "activity" in out
+    assert count(tmp_path / "data") == 2
+
+
+def test_malformed_xes_and_json(tmp_path: Path):
+    xes = tmp_path / "broken.xes.gz"
+    xes.write_bytes(gzip.compress(b"<log><trace><event><string key='concept:name'"))
+    result, out = run(tmp_path / "data", xes)
+    assert result.exit_code == 2 and "broken.xes.gz" in out
+    portal = write(tmp_path, "dossiers.json", '{"HoSo": [{"MaHoSo": "x", ')
+    result, out = run(tmp_path / "data", portal)
+    assert result.exit_code == 2 and "dossiers.json" in out and "JSON" in out
+
+
+def test_map_names_unknown_column_and_field(tmp_path: Path):
+    path = write(tmp_path, "m.csv", "CaseID,Act,When\nc1,a,2025-07-01T08:00:00Z\n")
+    result, out = run(tmp_path / "data", path, "--map", "Nope=activity")
+    assert result.exit_code == 2 and "'Nope'" in out and "m.csv" in out
+    result, out = run(tmp_path / "data", path, "--map", "Act=activityy")
+    assert result.exit_code == 2 and "activityy" in out
+    result, out = run(
+        tmp_path / "data", path, "--map", "Act=concept:name", "--map", "When=timestamp",
+        "--procedure", "1.001193", "--org-unit", "C26734",
+    )  # fmt: skip
+    assert result.exit_code == 0, out
+    row = EventStore(tmp_path / "data").read_table().to_pylist()[0]
+    assert (row["case_id"], row["activity"], row["procedure_code"], row["org_unit"]) == (
+        "c1", "a", "1.001193", "C26734",
+    )  # fmt: skip
+
+
+def test_fills_are_reported_and_reimport_changes_nothing(tmp_path: Path):
+    path = write(tmp_path, "tiny-log.csv", HEADER + good_rows(4))
+    result, out = run(tmp_path / "data", path, "--json")
+    assert result.exit_code == 0, out
+    report = json.loads(result.stdout)
+    assert set(report["filled"]) == {"procedure_code", "org_unit", "event_id"}
+    assert "tiny-log" in report["filled"]["procedure_code"]
+    store = EventStore(tmp_path / "data")
+    files, version_rows = sorted(store.files()), count(tmp_path / "data")
+    run(tmp_path / "data", path)
+    assert sorted(store.files()) == files and count(tmp_path / "data") == version_rows == 4
+
+
+def test_xes_lifecycle_maps_start_complete_and_keeps_others(tmp_path: Path):
+    path = FIXTURES / "lifecycle.xes"
+    result, out = run(tmp_path / "data", path)
+    assert result.exit_code == 0, out
+    ns = {"x": "http://www.xes-standard.org/"}
+    transitions = [
+        e.find("x:string[@key='lifecycle:transition']", ns).get("value")
+        for e in ET.parse(path).getroot().iter("{http://www.xes-standard.org/}event")
+    ]
+    table = EventStore(tmp_path / "data").read_table().to_pylist()
+    got = Counter(r["lifecycle"] for r in table)
+    low = Counter(t.lower() for t in transitions)
+    others = sum(v for k, v in low.items() if k not in ("start", "complete"))
+    assert got == {"start": low["start"], "complete": low["complete"] + others}
+    kept = Counter(json.loads(r["attributes"]).get("lifecycle:transition") for r in table
+                   if r["attributes"])  # fmt: skip
+    assert {k: v for k, v in kept.items() if k} == {
+        t: n for t, n in Counter(transitions).items() if t.lower() not in ("start", "complete")
+    }
+
+
+def _portal_expectations(doc: dict) -> dict[str, int]:
+    """Events per dossier, worked out from the JSON by the documented mapping."""
+    out = {}
+    for d in doc["HoSo"]:
+        updates = d.get("QuaTrinhXuLy", [])
+        n = len(updates) + sum(
+            1 for u in updates if u.get("NgayBatDau") and u["NgayBatDau"] < u["ThoiDiemXuLy"]
+        )
+        statuses = {u["TrangThai"] for u in updates}
+        for key, status in (("NgayTiepNhan", 2), ("NgayKetThucXuLy", 9), ("NgayTra", 10)):
+            n += bool(d.get(key)) and status not in statuses
+        out[d["MaHoSo"]] = n
+    return out
+
+
+def test_portal_json_fixture(tmp_path: Path):
+    path = FIXTURES / "portal_dossiers.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    result, out = run(tmp_path / "data", path)
+    assert result.exit_code == 0, out
+    rows = EventStore(tmp_path / "data").read_table().to_pylist()
+    assert Counter(r["case_id"] for r in rows) == _portal_expectations(doc)
+    hcm = ZoneInfo("Asia/Ho_Chi_Minh")
+    for d in doc["HoSo"]:
+        mine = sorted(
+            (r for r in rows if r["case_id"] == d["MaHoSo"]), key=lambda r: r["timestamp"]
+        )
+        first, last = mine[0], mine[-1]
+        received = datetime.strptime(d["NgayTiepNhan"], "%Y%m%d%H%M%S").replace(tzinfo=hcm)
+        assert first["timestamp"] <= received
+        assert (
+            json.loads(first["attributes"])["due_date"]
+            == datetime.strptime(d["NgayHenTra"], "%Y%m%d%H%M%S").isoformat()
+        )
+        assert {r["procedure_code"] for r in mine} == {d["MaTTHC"]}
+        assert {r["org_unit"] for r in mine} == {d["DonViXuLy"]}
+        channel = {1: "counter", 2: "online", 3: "postal"}[d["KenhThucHien"]]
+        assert any(r["activity"] == "receive" and r["channel"] == channel for r in mine)
+        final = {10: "approved", 7: "withdrawn", 4: None}[d["TrangThaiHoSo"]]
+        assert last["outcome"] == final
+    blob = b"".join(p.read_bytes() for p in EventStore(tmp_path / "data").files())
+    flat = json.dumps(rows, default=str)
+    for d in doc["HoSo"]:
+        for personal in (d.get("MaDoiTuong"), d.get("ChuHoSo"), d.get("SoDienThoai")):
+            if personal:
+                assert personal not in flat and personal.encode() not in blob
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_parquet_and_csv_exports_of_the_store_reimport_identically(tmp_path: Path, fmt: str):
+    """A pm4py-style Parquet/CSV written from one import gives the same events again."""
+    import pandas as pd
+
+    src = write(tmp_path, "orig.csv", HEADER + good_rows(6))
+    run(tmp_path / "a", src)
+    table = EventStore(tmp_path / "a").read_table().to_pandas()
+    export = table.rename(
+        columns={"case_id": "case:concept:name", "activity": "concept:name",
+                 "timestamp": "time:timestamp", "resource": "org:resource"}
+    ).drop(columns=["ingested_at", "applicant_ref"])  # fmt: skip
+    target = tmp_path / f"export.{fmt}"
+    if fmt == "csv":
+        export.to_csv(target, index=False)
+    else:
+        export.to_parquet(target)
+    result, out = run(tmp_path / "b", target)
+    assert result.exit_code == 0, out
+    cols = ["event_id", "case_id", "activity", "timestamp", "resource", "procedure_code"]
+    a = EventStore(tmp_path / "a").read_table().to_pandas()[cols].sort_values("event_id")
+    b = EventStore(tmp_path / "b").read_table().to_pandas()[cols].sort_values("event_id")
+    pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True))
