@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import orjson
 import pyarrow as pa
@@ -36,7 +36,13 @@ scalars = st.one_of(
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=30),
 )
+moments = st.builds(
+    lambda d, minutes: d.replace(tzinfo=timezone(timedelta(minutes=minutes))).isoformat(),
+    st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1)),
+    st.integers(-14 * 60 + 1, 14 * 60 - 1),
+)
 field_values = st.one_of(
+    moments,
     scalars,
     st.lists(scalars, max_size=2),
     st.dictionaries(st.text(max_size=8), scalars, max_size=6),
