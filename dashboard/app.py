@@ -7,11 +7,12 @@ recomputes, so the dashboard is live without a restart.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from dash import Dash, Input, Output, State, dcc, html
+from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 from fastapi import FastAPI
 
 from dashboard.i18n import pick, t
@@ -37,6 +38,9 @@ def create_dash(server: FastAPI, svc: Service, refresh_ms: int = REFRESH_MS) -> 
     _register_shell(app, svc)
     for page in PAGES.values():
         page.register(app, svc)
+    # Dash 4.4's FastAPI backend runs this on the first request to "/" or "/_dash-*" only; a
+    # first visit to /explorer would get a page without its stylesheet and callbacks.
+    app._setup_server()
     return app
 
 
@@ -97,11 +101,9 @@ def _filter(key: str, control: Any) -> html.Div:
 
 def _register_shell(app: Dash, svc: Service) -> None:
     @app.callback(Output("version", "data"), Input("tick", "n_intervals"), State("version", "data"))
-    def poll_version(_n: int | None, current: str | None) -> Any:
+    async def poll_version(_n: int | None, current: str | None) -> Any:
         """Store version; unchanged versions do not trigger the pages again."""
-        from dash import no_update
-
-        version = svc.version()
+        version = await asyncio.to_thread(svc.version)
         return no_update if version == current else version
 
     @app.callback(
@@ -133,10 +135,19 @@ def _register_shell(app: Dash, svc: Service) -> None:
     @app.callback(
         Output("f-procedure", "options"),
         Output("f-province", "options"),
+        Output("f-procedure", "value"),
+        Output("f-province", "value"),
+        Output("f-dates", "start_date"),
+        Output("f-dates", "end_date"),
+        Output("f-channel", "value"),
         Input("version", "data"),
         Input("lang", "value"),
+        Input("url", "search"),
     )
-    def filter_options(_version: str | None, lang: str) -> tuple[list, list]:
+    async def filter_options(_version: str | None, lang: str, search: str | None) -> tuple:
+        """Options from the store; values from the URL (``/?procedure=1.001193&province=79``)
+        when the page opens with them, so links can be shared."""
+        procs, units = await asyncio.to_thread(lambda: (svc.procedures(), svc.units()))
         procedures = [
             {
                 "label": f"{p['procedure_code']} · {pick(p['name'], lang)}"
@@ -144,13 +155,18 @@ def _register_shell(app: Dash, svc: Service) -> None:
                 else p["procedure_code"],
                 "value": p["procedure_code"],
             }
-            for p in svc.procedures()
+            for p in procs
         ]
         provinces = [
             {"label": f"{u['province_code']} ({u['cases']:,})", "value": u["province_code"]}
-            for u in svc.units()
+            for u in units
         ]
-        return procedures, provinces
+        names = ("procedure", "province", "from", "to", "channel")
+        query = parse_qs((search or "").lstrip("?"), keep_blank_values=True)
+        from_url = ctx.triggered_id in (None, "url") and any(n in query for n in names)
+        if not from_url:  # keep what the user picked in this session
+            return procedures, provinces, *(no_update,) * len(names)
+        return procedures, provinces, *(query.get(n, [""])[0] or None for n in names)
 
     @app.callback(
         Output("f-commune", "options"),
@@ -159,8 +175,10 @@ def _register_shell(app: Dash, svc: Service) -> None:
         Input("version", "data"),
         State("f-commune", "value"),
     )
-    def commune_options(province: str | None, _version: str | None, current: str | None):
-        units = [u for u in svc.units() if province in (None, u["province_code"])]
+    async def commune_options(province: str | None, _version: str | None, current: str | None):
+        units = [
+            u for u in await asyncio.to_thread(svc.units) if province in (None, u["province_code"])
+        ]
         options = [
             {"label": f"{c['commune_code']} ({c['cases']:,})", "value": c["commune_code"]}
             for u in units
@@ -168,24 +186,6 @@ def _register_shell(app: Dash, svc: Service) -> None:
         ]
         keep = current if any(o["value"] == current for o in options) else None
         return options, keep
-
-    @app.callback(
-        Output("f-procedure", "value"),
-        Output("f-province", "value"),
-        Output("f-dates", "start_date"),
-        Output("f-dates", "end_date"),
-        Output("f-channel", "value"),
-        Input("url", "search"),
-    )
-    def filters_from_url(search: str | None) -> tuple:
-        """A link such as ``/?procedure=1.001193&province=79`` opens with those filters."""
-        from dash import no_update
-
-        query = parse_qs((search or "").lstrip("?"))
-        names = ("procedure", "province", "from", "to", "channel")
-        if not any(n in query for n in names):
-            return (no_update,) * len(names)
-        return tuple(query.get(n, [None])[0] for n in names)
 
     @app.callback(Output("page", "children"), Input("url", "pathname"), Input("lang", "value"))
     def route(path: str | None, lang: str) -> Any:

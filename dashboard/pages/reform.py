@@ -3,6 +3,7 @@ and sees projected cycle time, on-time and full-online rates."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from dash import Dash, Input, Output, State, dcc, html
@@ -132,12 +133,12 @@ def register(app: Dash, svc: Service) -> None:
         return html.Div(parts)
 
     @app.callback(Output("rf-steps", "options"), *filter_inputs())
-    def step_options(procedure, province, commune, start, end, channel, _v, lang):
+    async def step_options(procedure, province, commune, start, end, channel, _v, lang):
         if not procedure:
             return []
         try:
             flt = make_filter(procedure, province, commune, start, end, channel)
-            found = svc.reform("candidates", flt).get("candidates", [])
+            found = (await asyncio.to_thread(svc.reform, "candidates", flt)).get("candidates", [])
         except Exception:  # no candidates, nothing to tick; the body shows why
             return []
         return [

@@ -52,7 +52,9 @@ def web_server(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[st
         **(env or {}),
     }
     exe = Path(sys.executable).with_name("dvcflow")
-    log = tempfile.NamedTemporaryFile("w+", prefix="dvcflow-serve-", suffix=".log", delete=False)
+    log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - lives as long as the server
+        "w+", prefix="dvcflow-serve-", suffix=".log", delete=False
+    )
     proc = subprocess.Popen(
         [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port)],
         cwd=REPO,

@@ -1,0 +1,212 @@
+"""The dashboard in a real headless Chromium against ``dvcflow serve`` on a generated store.
+
+Every page loads without an error; the numbers a page shows equal what the read API returns
+for the same filters; filters, what-if, drill-down and the language switch work by clicks; new
+data written to the store appears without a restart. Screenshots of each page go to
+``$DVCFLOW_SCREENSHOTS`` (``docs`` refreshes the README's) or a temp folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+
+from tests.dashboard.conftest import fill_store, generated_store
+from tests.e2e.browser import chromium, need_browser, settled, wait_for, web_server
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("web-browser")]
+
+PAGES = {
+    "overview": ("/", "#card-cases"),
+    "explorer": ("/explorer", "#ex-cytoscape"),
+    "bottlenecks": ("/bottlenecks", "#bn-steps"),
+    "reform": ("/reform", "#rf-candidates"),
+    "compare": ("/compare", "#cmp-table"),
+    "case": ("/case", "#case-events"),
+}
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory):
+    need_browser()
+    return generated_store(tmp_path_factory.mktemp("web") / "data", 400)
+
+
+@pytest.fixture(scope="module")
+def base(store):
+    with web_server(store.data_dir) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def driver(base):
+    with chromium() as d:
+        yield d
+
+
+@pytest.fixture(scope="module")
+def api(base):
+    with httpx.Client(base_url=f"{base}/api/v1", timeout=60) as client:
+
+        def get(path: str, **params):
+            got = client.get(path, params={k: v for k, v in params.items() if v is not None})
+            assert got.status_code == 200, got.text
+            return got.json()
+
+        get.client = client
+        yield get
+
+
+@pytest.fixture(scope="module")
+def busiest(api) -> tuple[str, str]:
+    """The procedure with most dossiers and, in it, the province with most."""
+    proc = max(api("/procedures"), key=lambda p: p["cases"])["procedure_code"]
+    page = api("/cases", procedure=proc, limit=500)["items"]
+    provinces = [c["province_code"] for c in page]
+    return proc, max(set(provinces), key=provinces.count)
+
+
+def open_page(driver, base: str, path: str, ready: str, **query) -> None:
+    """Open a page with exactly these filters (the others cleared)."""
+    filters = {"procedure": "", "province": "", "from": "", "to": "", "channel": ""}
+    driver.get(f"{base}{path}?{urlencode(filters | {k: v for k, v in query.items() if v})}")
+    wait_for(driver, ready, timeout=60)
+    settled(driver)
+
+
+def number(text: str) -> float:
+    """The number in a card's text ("1,234", "56.7%")."""
+    found = re.search(r"-?[\d,]+(\.\d+)?", text)
+    assert found, f"no number in {text!r}"
+    return float(found.group(0).replace(",", ""))
+
+
+def card(driver, card_id: str) -> str:
+    return wait_for(driver, f"#{card_id} .card-value").text
+
+
+def shots() -> Path:
+    folder = Path(os.environ.get("DVCFLOW_SCREENSHOTS") or "/tmp/dvcflow-screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_every_page_loads_without_error(driver, base, api, busiest, name):
+    path, ready = PAGES[name]
+    proc, _ = busiest
+    query = {"procedure": proc}
+    if name == "case":
+        query["id"] = api("/cases", procedure=proc, limit=1)["items"][0]["case_id"]
+    open_page(driver, base, path, ready, **query)
+    errors = driver.find_elements("css selector", ".notice-err")
+    assert not errors, errors[0].text
+    driver.save_screenshot(str(shots() / f"dashboard-{name}.png"))
+
+
+@pytest.mark.parametrize("scope", ["all", "procedure", "province"])
+def test_overview_numbers_equal_the_api(driver, base, api, busiest, scope):
+    proc, province = busiest
+    flt = {
+        "procedure": proc if scope != "all" else None,
+        "province": province if scope == "province" else None,
+    }
+    open_page(driver, base, "/", "#card-cases", **flt)
+    total = api("/cases", limit=1, **flt)["total"]
+    assert number(card(driver, "card-cases")) == total
+    index = api("/service-index", by="procedure", **flt)["data"]["overall"]["index_100"]
+    assert number(card(driver, "card-index")) == pytest.approx(index, abs=0.006)
+    sla = api("/deadlines", **flt)["data"]
+    if sla and sla.get("on_time_rate") is not None:
+        assert number(card(driver, "card-on-time")) == pytest.approx(
+            100 * sla["on_time_rate"], abs=0.06
+        )
+
+
+def test_a_filter_picked_in_the_dropdown_changes_the_figures(driver, base, api, busiest):
+    proc, _ = busiest
+    open_page(driver, base, "/", "#card-cases")
+    everything = number(card(driver, "card-cases"))
+    driver.find_element("css selector", "#f-procedure").click()
+    wait_for(driver, "[role=option]")
+    driver.find_element("css selector", f"[role=option]:has(input[value='{proc}'])").click()
+    want = api("/cases", procedure=proc, limit=1)["total"]
+    assert want < everything
+    wait_for(driver, "#card-cases .card-value", text=f"{want:,}")
+    settled(driver)
+    assert number(card(driver, "card-cases")) == want
+
+
+def test_whatif_shows_the_api_projection(driver, base, api, busiest):
+    proc, _ = busiest
+    step = api("/reform/candidates", procedure=proc)["data"]["candidates"][0]["step"]
+    open_page(driver, base, "/reform", "#rf-candidates", procedure=proc)
+    box = wait_for(driver, f"#rf-steps input[value='{step}']")
+    box.click()
+    driver.find_element("css selector", "#rf-run").click()
+    wait_for(driver, "#rf-whatif-table", timeout=60)
+    settled(driver)
+    got = api.client.post(
+        "/reform/whatif", params={"procedure": proc}, json={"remove": [step]}
+    ).json()["data"]
+    cells = driver.find_elements("css selector", "#rf-whatif-table td[data-dash-column=projected]")
+    shown = [c.text for c in cells]
+    mean = got["scenario"]["cycle_working_days"]["mean"]
+    assert number(shown[0]) == pytest.approx(mean, abs=0.06)
+    if got["scenario"]["on_time_rate"] is not None:
+        assert number(shown[2]) == pytest.approx(100 * got["scenario"]["on_time_rate"], abs=0.06)
+
+
+def test_bottleneck_drills_down_to_its_dossiers(driver, base, api, busiest):
+    proc, _ = busiest
+    open_page(driver, base, "/bottlenecks", "#bn-steps", procedure=proc)
+    first = driver.find_element("css selector", "#bn-steps td[data-dash-column=activity]").text
+    driver.find_element("css selector", "#bn-steps input[type=radio]").click()
+    total = wait_for(driver, "#bn-drill-total", timeout=60)
+    want = api("/cases", procedure=proc, activity=first, limit=1)["total"]
+    assert int(total.get_attribute("data-total")) == want
+    assert first == api("/bottlenecks", procedure=proc)["data"]["waits"][0]["activity"]
+
+
+def test_case_page_shows_every_event(driver, base, api, busiest):
+    proc, _ = busiest
+    case_id = api("/cases", procedure=proc, limit=1, sort="events", descending=True)["items"][0][
+        "case_id"
+    ]
+    open_page(driver, base, "/case", "#case-events", id=case_id)
+    rows = driver.find_elements("css selector", "#case-events td[data-dash-column=activity]")
+    want = [e["activity"] for e in api(f"/cases/{case_id}")["events"]]
+    assert [r.text for r in rows] == want
+
+
+def test_language_switches_between_vietnamese_and_english(driver, base):
+    open_page(driver, base, "/", "#card-cases")
+    driver.find_element("css selector", "#lang input[value=en]").click()
+    wait_for(driver, "#nav-overview", text="Overview")
+    assert driver.find_element("css selector", "#f-procedure-label").text == "Procedure"
+    wait_for(driver, "#card-cases", text="Dossiers", timeout=60)
+    driver.find_element("css selector", "#lang input[value=vi]").click()
+    wait_for(driver, "#nav-overview", text="Tổng quan")
+    assert driver.find_element("css selector", "#f-procedure-label").text == "Thủ tục"
+
+
+def test_new_data_appears_without_restart(driver, base, api, store, tmp_path):
+    open_page(driver, base, "/", "#card-cases")
+    before = number(card(driver, "card-cases"))
+    extra = fill_store(tmp_path / "extra", 30)  # 30 more dossiers, other case ids
+    for path in extra.files():
+        target = store.root / path.relative_to(extra.root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
+    want = api("/cases", limit=1)["total"]
+    assert want == before + 30
+    end = time.monotonic() + 30
+    while number(card(driver, "card-cases")) != want and time.monotonic() < end:
+        time.sleep(0.5)
+    assert number(card(driver, "card-cases")) == want
