@@ -65,6 +65,18 @@ class HealthFile:
         self.path.unlink(missing_ok=True)
 
 
+def local_process_alive(data_dir: Path | str, role: str) -> bool:
+    """Has a ``role`` process on this host reported within ``STALE_SECONDS``? (healthchecks)"""
+    now = time.time()
+    for path in stream_dir(data_dir).glob(f"{role}-{socket.gethostname()}-*.json"):
+        try:
+            if now - orjson.loads(path.read_bytes()).get("updated_at", 0) <= STALE_SECONDS:
+                return True
+        except (OSError, orjson.JSONDecodeError):
+            continue
+    return False
+
+
 def _iso(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, UTC).isoformat() if ts else None
 
