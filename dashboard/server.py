@@ -6,7 +6,10 @@ app: no WSGI bridge, one port, one process.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import uvicorn
 from fastapi import APIRouter, FastAPI
@@ -20,13 +23,32 @@ from dvcflow.settings import Settings, get_settings
 log = logging.getLogger("dvcflow.web")
 
 
-def _gateway_router() -> APIRouter | None:
-    """The HTTP ingest gateway (POST /v1/events), when the streaming package ships it."""
+def _gateway_router(settings: Settings) -> APIRouter | None:
+    """The HTTP ingest gateway (POST /v1/events, /metrics), configured for ``settings``.
+
+    Its own ``/v1/stream/health`` is left out: the read API serves the same figures behind a
+    read token.
+    """
     try:
-        from ingest.gateway import router
+        from ingest import gateway
     except ImportError:
         return None
+    gateway.configure(settings)
+    router = APIRouter()
+    router.routes.extend(
+        r for r in gateway.router.routes if getattr(r, "path", "") != "/v1/stream/health"
+    )
     return router
+
+
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    yield
+    try:
+        from ingest import gateway
+    except ImportError:
+        return
+    await asyncio.to_thread(gateway.shutdown)  # flush events the gateway still holds
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -44,12 +66,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url="/api/openapi.json",
         swagger_ui_oauth2_redirect_url="/api/docs/oauth2-redirect",
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.service = Service(settings)
     api.install_error_handlers(app)
     app.include_router(api.router, prefix="/api")
-    gateway = _gateway_router()
+    gateway = _gateway_router(settings)
     if gateway is not None:
         app.include_router(gateway, prefix="/api")
     app.include_router(api.not_found_router(), prefix="/api")

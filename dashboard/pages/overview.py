@@ -134,15 +134,15 @@ def register(app: Dash, svc: Service) -> None:
     @guarded
     def stream(_n: int | None, lang: str) -> Any:
         health = svc.stream_health()
-        if not health:
-            return html.P(t("ov.stream_off", lang))
         items = [
-            ("st.in", get(health, "events_in_per_s", "in_per_s", "events_per_s_in")),
-            ("st.out", get(health, "events_out_per_s", "out_per_s", "events_per_s_out")),
-            ("st.lag", get(health, "lag", "consumer_lag")),
-            ("st.dlq", get(health, "dlq", "dlq_count", "dead_letters")),
-            ("st.last", get(health, "last_write", "last_write_at")),
+            ("st.in", health.get("events_in_per_s")),
+            ("st.out", health.get("events_out_per_s")),
+            ("st.lag", health.get("consumer_lag")),
+            ("st.dlq", health.get("dlq_count")),
+            ("st.last", (health.get("last_write_at") or "")[:19].replace("T", " ") or None),
         ]
+        if health.get("status") in (None, "none"):
+            return html.P(t("ov.stream_off", lang), id="stream-off")
         return html.Div(
             [card(t(k, lang), fmt(v), f"stream-{k[3:]}") for k, v in items], className="cards"
         )
