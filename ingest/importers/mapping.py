@@ -228,6 +228,18 @@ def attribute_column(series: pd.Series, text_cells: bool) -> list[Any]:
     return [_scalar(v) for v in series.tolist()]
 
 
+def _json_object(value: Any) -> Any:
+    """An ``attributes`` cell: JSON text (CSV, our Parquet) becomes a dict."""
+    if isinstance(value, str):
+        if not value.strip():
+            return None
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value  # the contract check says: not an object
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
 # --- timestamps --------------------------------------------------------------------------
 def parse_timestamps(series: pd.Series, timezone: str | None) -> tuple[pd.Series, dict[int, str]]:
     """A column as UTC instants; rows that are missing, unreadable or naive get a reason."""
@@ -359,7 +371,7 @@ def to_wire(
         else [None] * n
     )
     if "attributes" in chosen:
-        base = source[chosen["attributes"]].tolist()
+        base = [_json_object(v) for v in source[chosen["attributes"]].tolist()]
     keyed = [(c, attribute_column(source[c], src.text_cells)) for c in attr_columns]
     if any(v is not None for v in extra_lifecycle):
         keyed.append((chosen["lifecycle"], extra_lifecycle))

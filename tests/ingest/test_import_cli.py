@@ -258,3 +258,35 @@ def test_parquet_and_csv_exports_of_the_store_reimport_identically(tmp_path: Pat
     a = EventStore(tmp_path / "a").read_table().to_pandas()[cols].sort_values("event_id")
     b = EventStore(tmp_path / "b").read_table().to_pandas()[cols].sort_values("event_id")
     pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True))
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_generated_sample_log_imports_as_written(tmp_path: Path, fmt: str):
+    """Our own generated logs (Parquet, and CSV with attributes as JSON text)."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    from ingest.pseudonym import Pseudonymizer
+    from tests.conftest import TEST_KEY
+
+    source = Path(__file__).resolve().parents[2] / "sample_logs" / "data" / "events.parquet"
+    if not source.exists():
+        pytest.skip("no generated sample log in sample_logs/data")
+    table = pq.read_table(source).slice(0, 1500)
+    path = tmp_path / f"sample.{fmt}"
+    if fmt == "parquet":
+        pq.write_table(table, path)
+    else:
+        pacsv.write_csv(table, path)
+    result, out = run(tmp_path / "data", path)
+    assert result.exit_code == 0, out
+    got = {r["event_id"]: r for r in EventStore(tmp_path / "data").read_table().to_pylist()}
+    ref = Pseudonymizer(TEST_KEY.encode()).ref
+    assert len(got) == len({r["event_id"] for r in table.to_pylist()})
+    for want in table.to_pylist():
+        row = got[want["event_id"]]
+        for name in ("case_id", "procedure_code", "activity", "lifecycle", "org_unit",
+                     "channel", "outcome", "timestamp"):  # fmt: skip
+            assert row[name] == want[name], name
+        assert row["applicant_ref"] == ref(want["applicant_id"])
+        assert json.loads(row["attributes"] or "null") == json.loads(want["attributes"] or "null")
