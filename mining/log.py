@@ -154,19 +154,18 @@ def _build_steps(con: duckdb.DuckDBPyConnection) -> None:
             SELECT case_id, activity, org_unit, resource, channel, ord,
                    timestamp AS start_ts, NULL AS end_ts, true AS has_start
             FROM marked WHERE lifecycle = 'start' AND next_lc IS DISTINCT FROM 'complete'
-        ), ordered AS (
-            SELECT *, row_number() OVER (PARTITION BY case_id ORDER BY start_ts, ord) AS seq
-            FROM inst
         )
         SELECT case_id, activity, org_unit, resource, channel, start_ts, end_ts, has_start,
-               seq,
-               CASE WHEN has_start THEN epoch(end_ts - start_ts) END AS service_s,
+               row_number() OVER c AS seq,
+               CASE WHEN has_start THEN (epoch_us(end_ts) - epoch_us(start_ts)) / 1e6 END
+                   AS service_s,
                lag(activity) OVER c AS prev_activity,
                lag(org_unit) OVER c AS prev_org_unit,
                lag(end_ts) OVER c AS prev_end_ts,
-               epoch(greatest(start_ts, lag(end_ts) OVER c) - lag(end_ts) OVER c) AS wait_s
-        FROM ordered
-        WINDOW c AS (PARTITION BY case_id ORDER BY seq)
+               (greatest(epoch_us(start_ts), epoch_us(lag(end_ts) OVER c))
+                - epoch_us(lag(end_ts) OVER c)) / 1e6 AS wait_s
+        FROM inst
+        WINDOW c AS (PARTITION BY case_id ORDER BY start_ts, ord)
         """
     )
 
@@ -196,7 +195,8 @@ def _build_cases(con: duckdb.DuckDBPyConnection) -> None:
             FROM steps GROUP BY case_id
         )
         SELECT ev.case_id, procedure_code, province_code, commune_code, org_unit, channel,
-               first_ts, last_ts, epoch(last_ts - first_ts) AS duration_s, outcome,
+               first_ts, last_ts, (epoch_us(last_ts) - epoch_us(first_ts)) / 1e6 AS duration_s,
+               outcome,
                outcome IS NOT NULL
                    OR NOT (SELECT bool_or(outcome IS NOT NULL) FROM log) AS finished,
                events, st.steps, st.trace, due_attr

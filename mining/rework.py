@@ -52,8 +52,8 @@ def supplement_loops(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
             WINDOW w AS (PARTITION BY case_id ORDER BY seq)
         ), loops AS (
             SELECT case_id, count(*) AS loops,
-                   sum(epoch(next_start - coalesce(end_ts, start_ts)))
-                       FILTER (WHERE next_activity = $sub) AS wait_s
+                   sum(epoch_us(next_start) - epoch_us(coalesce(end_ts, start_ts)))
+                       FILTER (WHERE next_activity = $sub) / 1e6 AS wait_s
             FROM s WHERE activity = $req GROUP BY case_id
         ), c AS (
             SELECT c.case_id, c.duration_s, c.finished, l.loops, l.wait_s
