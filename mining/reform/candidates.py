@@ -174,10 +174,7 @@ def _evidence(log: StepLog, proc: str, act: str) -> dict:
         "visits_per_dossier": round((st["channel"] == "counter").sum() / len(having), 4)
         if having
         else 0.0,
-        "paid_offline_share": _mean(
-            payments["attrs"].map(lambda a: a.get("fee_paid_online") is False).astype(float)
-        )
-        or 0.0,
+        "paid_offline_share": _mean(payments["fee_paid_online"].eq(False).astype(float)) or 0.0,
         "previous_step": previous_step,
         "same_unit_as_previous": _mean(same_unit.astype(float)) or 0.0,
         "with_step": group(with_step),

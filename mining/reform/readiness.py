@@ -26,7 +26,8 @@ REASONS = {
 
 
 def _reason(row: pd.Series) -> str:
-    if row["kind"] == "payment" and row["attrs"].get("fee_paid_online") is False:
+    paid_online = row["fee_paid_online"]
+    if row["kind"] == "payment" and pd.notna(paid_online) and not paid_online:
         return "paid_offline"
     if row["kind"] == "result":
         return "paper_result"

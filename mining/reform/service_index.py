@@ -16,7 +16,7 @@ from dvcflow.settings import get_settings
 from ingest.store import EventStore
 from mining.filters import LogFilter
 from mining.reform.catalog_view import procedure_deadline
-from mining.reform.source import load_steps
+from mining.reform.source import ATTRIBUTES, load_steps
 from mining.reform.steps import StepLog
 
 BY = {
@@ -65,18 +65,17 @@ class KpiError(DvcflowError):
 
 def _case_attrs(log: StepLog) -> pd.DataFrame:
     """One row per dossier: the attributes its events carried (later events win)."""
-    merged: dict[str, dict] = {}
-    for case, attrs in zip(log.steps["case_id"], log.steps["attrs"], strict=True):
-        if attrs:
-            merged.setdefault(case, {}).update(attrs)
-    frame = pd.DataFrame.from_dict(merged, orient="index")
+    columns = [c for c in ATTRIBUTES if log.steps[c].notna().any()]
+    frame = log.steps.groupby("case_id")[columns].last()  # last non-null per dossier
     return frame.reindex(log.cases.index)
 
 
 def _paid_online(log: StepLog) -> pd.Series:
+    """Per dossier with a fee payment: paid online (online channel, not flagged offline)."""
     pay = log.steps[log.steps["kind"] == "payment"]
-    flags = pay["attrs"].map(lambda a: a.get("fee_paid_online"))
-    online = (pay["channel"] == "online") & (flags != False)  # noqa: E712
+    flags = pay["fee_paid_online"]
+    offline = flags.eq(False).fillna(False).astype(bool)
+    online = (pay["channel"] == "online") & ~offline
     known = flags.notna() | pay["channel"].isin(["online", "counter"])
     return online[known].groupby(pay.loc[known, "case_id"]).all()
 
@@ -110,7 +109,8 @@ def _components(cases: pd.DataFrame, attrs: pd.DataFrame, paid: pd.Series) -> di
     a = attrs.reindex(cases.index)
     e_result = a["e_result"] if "e_result" in a else pd.Series(None, index=cases.index)
     paper_result = cases["procedure_code"].map(_paper_result)
-    counted = (cases["channel"] == "online") & (~paper_result | (e_result == True))  # noqa: E712
+    electronic = e_result.eq(True).fillna(False).astype(bool)
+    counted = (cases["channel"] == "online") & (~paper_result.astype(bool) | electronic)
     out["online_submission"] = (float(counted.mean()), len(cases), None)
     judged_fo = cases.loc[cases["judged"].astype(bool), "full_online"].astype(bool)
     out["full_online"] = (
@@ -150,7 +150,11 @@ def _components(cases: pd.DataFrame, attrs: pd.DataFrame, paid: pd.Series) -> di
     if with_due.any():
         late = cases.loc[with_due, "status"].isin(["late", "overdue"]).mean()
         complaint = a["complaint"] if "complaint" in a else pd.Series(False, index=cases.index)
-        complained = float(complaint.reindex(fin.index).eq(True).mean()) if len(fin) else 0.0
+        complained = (
+            float(complaint.reindex(fin.index).eq(True).fillna(False).astype(bool).mean())
+            if len(fin)
+            else 0.0
+        )
         out["no_overdue_no_complaint"] = (
             max(0.0, 1.0 - late - complained),
             int(with_due.sum()),

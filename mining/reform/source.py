@@ -12,13 +12,28 @@ from mining.log import load_log
 from mining.reform.catalog_view import procedure_deadline
 from mining.reform.steps import StepLog, build_step_log
 
+# The event attributes reform and the service index read (docs/internals.md), typed.
+ATTRIBUTES = {
+    "fee_paid_online": "BOOLEAN",
+    "e_result": "BOOLEAN",
+    "digitised": "BOOLEAN",
+    "data_reused": "BOOLEAN",
+    "vneid_verified": "BOOLEAN",
+    "complaint": "BOOLEAN",
+    "satisfaction": "DOUBLE",
+}
+_ATTRIBUTE_SQL = ", ".join(
+    f"TRY_CAST(json_extract_string(l.attributes, '$.{key}') AS {kind}) AS {key}"
+    for key, kind in ATTRIBUTES.items()
+)
+
 # Step instances of ``mining.log`` with the fields of their completing event.
-_STEPS_SQL = """
+_STEPS_SQL = f"""
 SELECT s.case_id, s.activity, s.org_unit, s.resource, s.channel, s.start_ts,
        s.end_ts AS complete_ts, s.prev_end_ts AS prev_complete, s.has_start, s.seq,
        coalesce(s.service_s, 0) / 3600.0 AS service_h, coalesce(s.wait_s, 0) / 3600.0 AS wait_h,
        s.prev_activity, s.prev_org_unit,
-       l.procedure_code, l.actor_role, l.outcome, l.attributes
+       l.procedure_code, l.actor_role, l.outcome, {_ATTRIBUTE_SQL}
 FROM steps s JOIN (
     SELECT case_id, activity, timestamp, any_value(procedure_code) AS procedure_code,
            arg_max(actor_role, ord) AS actor_role, arg_max(outcome, ord) AS outcome,

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import orjson
 import pandas as pd
 
 from mining.reform.catalog_view import StepInfo, step_info
@@ -31,16 +30,6 @@ class StepLog:
     as_of: object = None  # the log's last event: "now" for open dossiers
 
 
-def _attrs(text: object) -> dict:
-    if not isinstance(text, str) or not text:
-        return {}
-    try:
-        value = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
 def build_step_log(steps: pd.DataFrame, cases: pd.DataFrame, as_of: object = None) -> StepLog:
     """``mining.log`` steps (joined with their completing event) and cases -> ``StepLog``."""
     inst = steps.reset_index(drop=True).copy()
@@ -50,7 +39,6 @@ def build_step_log(steps: pd.DataFrame, cases: pd.DataFrame, as_of: object = Non
     by_case = inst.groupby("case_id", sort=False)
     inst["next_activity"] = by_case["activity"].shift(-1)
     inst["next_outcome"] = by_case["outcome"].shift(-1)
-    inst["attrs"] = inst["attributes"].map(_attrs)
     inst["segment_wd"] = working_days(inst["prev_complete"], inst["complete_ts"]).fillna(0.0)
 
     info: dict[tuple[str, str], StepInfo] = {}
@@ -101,7 +89,5 @@ def _blocks_online(inst: pd.DataFrame) -> pd.Series:
     is_result = inst["kind"] == "result"
     offline_result = is_result & (channel == "counter")
     offline_step = ~is_result & channel.isin(["counter", "postal"])
-    paid_offline = (inst["kind"] == "payment") & inst["attrs"].map(
-        lambda a: a.get("fee_paid_online") is False
-    )
+    paid_offline = (inst["kind"] == "payment") & inst["fee_paid_online"].eq(False)
     return inst["citizen_facing"] & (offline_result | offline_step | paid_offline)
