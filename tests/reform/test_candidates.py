@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -23,6 +25,7 @@ def ranked(generated, planted):
 
 
 def test_planted_step_is_the_top_candidate_replaced_by_data(ranked, planted):
+    json.dumps(ranked)  # plain JSON for the read API and the dashboard
     top = ranked["candidates"][0]
     assert top["step"] == planted["step"]
     assert top["recommendation"] == "replace_by_data"
@@ -49,6 +52,7 @@ def test_whatif_saving_is_within_ten_percent_of_the_planted_effect(generated, pl
     result = whatif(
         generated.store, LogFilter(procedure=planted["procedure"]), remove=[planted["step"]]
     )
+    json.dumps(result)
     expected = planted["mean_saving_hours"]
     assert result["affected_dossiers"] == planted["cases_with_step"]
     assert result["saving_hours_per_affected_dossier"] == pytest.approx(expected, rel=0.10)

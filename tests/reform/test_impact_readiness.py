@@ -3,6 +3,7 @@ equal an independent count on the raw generated events."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import orjson
@@ -24,6 +25,7 @@ def test_planted_reform_date_shows_a_significant_improvement(generated):
         LogFilter(procedure=planted["procedure"]),
         date.fromisoformat(planted["date"]),
     )
+    json.dumps(result)
     cycle = result["measures"]["cycle_working_days"]
     assert result["verdict"] == "improved"
     assert cycle["significant"] and cycle["verdict"] == "improved"
@@ -77,6 +79,7 @@ def test_full_online_share_equals_an_independent_count(generated, code):
     raw = pd.read_parquet(generated.events)
     judged, full = _independent_full_online(raw, code)
     result = readiness(generated.store, LogFilter(procedure=code))
+    json.dumps(result)
     proc = result["procedures"][0]
     assert (proc["judged"], proc["full_online"]) == (judged, full)
     assert proc["full_online_share"] == pytest.approx(

@@ -11,6 +11,7 @@ received Monday 2025-07-07 09:00 (no public holiday until September):
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -115,6 +116,7 @@ def _shares(row: dict) -> dict:
 
 def test_overall_components_equal_the_hand_computation(hand_store):
     result = kpi(hand_store, LogFilter(), by="procedure")
+    json.dumps(result)
     shares = _shares(result["overall"])
     expected = {
         "on_time": 2 / 3,  # D1, D3 on time; D2 late (D4 open)
