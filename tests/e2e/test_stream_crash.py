@@ -26,7 +26,7 @@ N = 30_000
 KILLS = 5
 
 
-def _start_sink(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+def _start_sink(settings: Settings, log: Path, **overrides: str) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "DVCFLOW_DATA_DIR": str(settings.data_dir),
@@ -38,6 +38,7 @@ def _start_sink(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
         "DVCFLOW_SINK_BATCH_SIZE": "1000",
         "DVCFLOW_SINK_BATCH_SECONDS": "0.3",
         "DVCFLOW_COMPACT_MIN_FILES": "6",  # compactions happen, and get killed too
+        **overrides,
     }
     exe = Path(sys.executable).with_name("dvcflow")
     with log.open("ab") as out:
@@ -99,3 +100,46 @@ def test_sigkill_and_restart_loses_and_doubles_nothing(
     assert {i for i, _ in ids} == {e["event_id"] for e in events}
     # no temp file of an interrupted write is ever read as data
     assert all(not p.name.startswith(".") for p in EventStore(stream_settings.data_dir).files())
+
+
+def test_sigterm_writes_the_batch_in_hand_and_commits(
+    stream_settings: Settings, tmp_path: Path
+) -> None:
+    from confluent_kafka import Consumer, TopicPartition
+
+    from ingest.health import read_stream_health
+
+    events = make_events(500, seed=41)
+    producer = Producer({"bootstrap.servers": stream_settings.kafka_bootstrap})
+    for event in events:
+        producer.produce(stream_settings.topic_events, orjson.dumps(event), event["case_id"])
+    assert producer.flush(30) == 0
+    slow = stream_settings
+    log = tmp_path / "sink.log"
+    proc = _start_sink(
+        slow, log, DVCFLOW_SINK_BATCH_SECONDS="600", DVCFLOW_SINK_BATCH_SIZE="100000"
+    )
+    try:
+        wait_for(
+            lambda: read_stream_health(slow.data_dir)["events_consumed"] >= len(events),
+            60,
+            "the sink to hold the whole stream in hand",
+        )
+        assert store_counts(slow.data_dir) == (0, 0)  # nothing written yet: it is all pending
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0, log.read_text()[-2000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    assert store_counts(slow.data_dir) == (len(events), len(events))
+    consumer = Consumer(
+        {"bootstrap.servers": slow.kafka_bootstrap, "group.id": slow.consumer_group}
+    )
+    try:
+        parts = [TopicPartition(slow.topic_events, p) for p in range(4)]
+        committed = consumer.committed(parts, timeout=10)
+        # offsets start at 0 on a fresh topic: the committed ones add up to every message
+        assert sum(max(tp.offset, 0) for tp in committed) == len(events)
+    finally:
+        consumer.close()
