@@ -347,15 +347,11 @@ def to_wire(
     raw_lifecycle = list(frame["lifecycle"])
     extra_lifecycle: list[Any] = [None] * n
     if "lifecycle" in chosen:
-        kept = []
-        for i, value in enumerate(raw_lifecycle):
-            low = value.strip().lower() if isinstance(value, str) else None
-            if low in ("start", "complete"):
-                kept.append(low)
-            else:
-                kept.append(None)
-                extra_lifecycle[i] = value
-        frame["lifecycle"] = pd.Series(kept, dtype=object)
+        raw = frame["lifecycle"]
+        low = raw.str.strip().str.lower()
+        known = low.isin(["start", "complete"]).to_numpy()
+        frame["lifecycle"] = low.where(known, None).astype(object)
+        extra_lifecycle = raw.where(~known & raw.notna().to_numpy(), None).tolist()
 
     stamps, bad_times = parse_timestamps(source[chosen["timestamp"]], timezone)
     frame["timestamp"] = stamps.reset_index(drop=True)
@@ -376,18 +372,24 @@ def to_wire(
     if any(v is not None for v in extra_lifecycle):
         keyed.append((chosen["lifecycle"], extra_lifecycle))
     keys = [k.strip(WHITESPACE) for k, _ in keyed]
-    attrs: list[Any] = []
-    for start, row in zip(
-        base, zip(*(v for _, v in keyed), strict=True) if keyed else ([()] * n), strict=True
-    ):
-        extra = {k: v for k, v in zip(keys, row, strict=True) if v is not None}
-        if isinstance(start, dict):
-            merged = {**start, **extra}
-            attrs.append(merged or None)
-        elif start is not None and not extra:
-            attrs.append(start)  # not an object: the contract check names it
-        else:
-            attrs.append(extra or None)
+    extras: list[Any] = [None] * n
+    for key, (_, values) in zip(keys, keyed, strict=True):
+        for i in [i for i, v in enumerate(values) if v is not None]:
+            row = extras[i]
+            if row is None:
+                extras[i] = {key: values[i]}
+            else:
+                row[key] = values[i]
+    attrs: list[Any] = extras
+    if any(b is not None for b in base):
+        attrs = []
+        for start, extra in zip(base, extras, strict=True):
+            if isinstance(start, dict):
+                attrs.append({**start, **(extra or {})} or None)
+            elif start is not None and not extra:
+                attrs.append(start)  # not an object: the contract check names it
+            else:
+                attrs.append(extra)
     frame["attributes"] = pd.Series(attrs, dtype=object)
     if keys:
         notes.append(
