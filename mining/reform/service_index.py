@@ -99,7 +99,9 @@ def _components(cases: pd.DataFrame, attrs: pd.DataFrame, paid: pd.Series) -> di
         int(judged.sum()),
         None if judged.any() else ("Không có hạn xử lý.", "No due dates known."),
     )
-    dl = fin["procedure_code"].map(procedure_deadline)
+    dl = fin["procedure_code"].map(
+        {p: procedure_deadline(p) for p in fin["procedure_code"].unique()}
+    )
     ratio = (fin["cycle_wd"] / dl.clip(lower=1)).where(dl.notna()).dropna()
     out["processing_time"] = (
         min(1.0, 1.0 / float(ratio.mean())) if len(ratio) and ratio.mean() > 0 else None,
@@ -108,7 +110,9 @@ def _components(cases: pd.DataFrame, attrs: pd.DataFrame, paid: pd.Series) -> di
     )
     a = attrs.reindex(cases.index)
     e_result = a["e_result"] if "e_result" in a else pd.Series(None, index=cases.index)
-    paper_result = cases["procedure_code"].map(_paper_result)
+    paper_result = cases["procedure_code"].map(
+        {p: _paper_result(p) for p in cases["procedure_code"].unique()}
+    )
     electronic = e_result.eq(True).fillna(False).astype(bool)
     counted = (cases["channel"] == "online") & (~paper_result.astype(bool) | electronic)
     out["online_submission"] = (float(counted.mean()), len(cases), None)

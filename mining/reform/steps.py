@@ -44,13 +44,18 @@ def build_step_log(steps: pd.DataFrame, cases: pd.DataFrame, as_of: object = Non
     info: dict[tuple[str, str], StepInfo] = {}
     for proc, act in inst[["procedure_code", "activity"]].drop_duplicates().itertuples(False):
         info[(proc, act)] = step_info(proc, act)
-    keys = list(zip(inst["procedure_code"], inst["activity"], strict=True))
-    inst["kind"] = [info[k].kind for k in keys]
-    inst["citizen_facing"] = [
-        info[k].citizen_facing if info[k].known else (role == "citizen" or ch in _CITIZEN_CHANNELS)
-        for k, role, ch in zip(keys, inst["actor_role"], inst["channel"], strict=True)
-    ]
-    inst["is_request_supplement"] = [info[k].is_request_supplement for k in keys]
+    facts = pd.DataFrame(
+        [
+            (p, a, si.kind, si.known, si.citizen_facing, si.is_request_supplement)
+            for (p, a), si in info.items()
+        ],
+        columns=["procedure_code", "activity", "kind", "_known", "_cf", "is_request_supplement"],
+    )
+    inst = inst.merge(facts, on=["procedure_code", "activity"], how="left", validate="m:1")
+    guessed = (inst["actor_role"] == "citizen") | inst["channel"].isin(_CITIZEN_CHANNELS)
+    inst["citizen_facing"] = inst["_cf"].where(inst["_known"], guessed).astype(bool)
+    inst["is_request_supplement"] = inst["is_request_supplement"].astype(bool)
+    inst = inst.drop(columns=["_known", "_cf"])
     inst["blocks_online"] = _blocks_online(inst)
     requests = {act for (_, act), si in info.items() if si.is_request_supplement}
     inst["failed"] = (
