@@ -290,3 +290,33 @@ def test_generated_sample_log_imports_as_written(tmp_path: Path, fmt: str):
             assert row[name] == want[name], name
         assert row["applicant_ref"] == ref(want["applicant_id"])
         assert json.loads(row["attributes"] or "null") == json.loads(want["attributes"] or "null")
+
+
+def test_naive_parquet_times_need_a_timezone(tmp_path: Path):
+    import pandas as pd
+
+    path = tmp_path / "naive.parquet"
+    when = pd.to_datetime(["2025-07-01 08:00", "2025-07-01 09:30"])  # no zone
+    pd.DataFrame({"case_id": ["a", "a"], "activity": ["x", "y"], "timestamp": when}).to_parquet(
+        path
+    )
+    result, out = run(tmp_path / "data", path)
+    assert result.exit_code == 2 and "naive.parquet" in out and "--timezone" in out
+    result, out = run(tmp_path / "data", path, "--timezone", "UTC")
+    assert result.exit_code == 0, out
+    got = sorted(EventStore(tmp_path / "data").read_table()["timestamp"].to_pylist())
+    assert [t.replace(tzinfo=None) for t in got] == list(when.to_pydatetime())
+
+
+def test_read_events_skips_or_raises_on_rows_that_are_no_event(tmp_path: Path):
+    from dvcflow.errors import InputFileError
+    from ingest.importers import ImportOptions, ImportReport, read_events
+
+    path = write(tmp_path, "mixed.csv", HEADER + good_rows(2) + "c1,x,2025-07-09 10:00,r\n")
+    with pytest.raises(InputFileError, match=r"mixed\.csv row 3: timestamp"):
+        list(read_events(path, ImportOptions()))
+    report = ImportReport(path=path, format="csv")
+    events = [e for chunk in read_events(path, ImportOptions(chunk_rows=1), report) for e in chunk]
+    assert [e["activity"] for e in events] == ["step0", "step1"]
+    assert report.rejected == 1 and report.errors[0].where == "row 3"
+    assert all(e["timestamp"].tzinfo is not None for e in events)
