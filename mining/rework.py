@@ -19,15 +19,11 @@ def repeated_steps(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     return (
         con.execute(
             """
-            WITH k AS (
-                SELECT case_id, activity, wait_s, service_s,
-                       row_number() OVER (PARTITION BY case_id, activity ORDER BY seq) AS k
-                FROM steps
-            ), per_case AS (
+            WITH per_case AS (   -- repeats cost all executions but the first
                 SELECT case_id, activity, count(*) - 1 AS repeats,
-                       sum(coalesce(wait_s, 0) + coalesce(service_s, 0)) FILTER (WHERE k > 1)
-                           AS added_s
-                FROM k GROUP BY ALL HAVING count(*) > 1
+                       sum(coalesce(wait_s, 0) + coalesce(service_s, 0))
+                       - arg_min(coalesce(wait_s, 0) + coalesce(service_s, 0), seq) AS added_s
+                FROM steps GROUP BY ALL HAVING count(*) > 1
             )
             SELECT activity, count(*) AS cases,
                    count(*) / (SELECT count(*) FROM cases) AS share,
