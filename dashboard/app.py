@@ -21,11 +21,11 @@ from dashboard.service import Service
 from mining.filters import CHANNELS
 
 ASSETS = Path(__file__).resolve().parent / "assets"
-REFRESH_MS = 5_000
 
 
-def create_dash(server: FastAPI, svc: Service, refresh_ms: int = REFRESH_MS) -> Dash:
+def create_dash(server: FastAPI, svc: Service) -> Dash:
     """Build the Dash app on ``server`` (FastAPI) and register every page's callbacks."""
+    refresh_ms = int(svc.settings.web_refresh_seconds * 1000)
     app = Dash(
         "dvcflow",
         server=server,

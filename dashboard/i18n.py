@@ -41,7 +41,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "card.on_time": ("Đúng hạn", "On time"),
     "card.full_online": ("Toàn trình", "Full online"),
     "card.cycle": ("Thời gian xử lý TB (ngày)", "Mean cycle time (days)"),
-    "ov.trend": ("Hồ sơ theo tháng", "Dossiers per month"),
+    "ov.trend": ("Hồ sơ đang xử lý theo thời gian", "Dossiers in progress over time"),
+    "ov.wip": ("Đang xử lý", "In progress"),
     "ov.ranking": ("Xếp hạng đơn vị", "Ranking of units"),
     "ov.stream": ("Luồng sự kiện trực tiếp", "Live event stream"),
     "ov.stream_off": (

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -42,8 +43,13 @@ def _gateway_router(settings: Settings) -> APIRouter | None:
 
 
 @asynccontextmanager
-async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    stop = threading.Event()
+    if app.state.settings.web_warm_cache:
+        service = app.state.service.for_dashboard()
+        threading.Thread(target=service.warm, args=(stop,), name="warm", daemon=True).start()
     yield
+    stop.set()
     try:
         from ingest import gateway
     except ImportError:
@@ -79,7 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     from dashboard.app import create_dash
 
-    create_dash(app, app.state.service)
+    create_dash(app, app.state.service.for_dashboard())
     if not access_configured(settings):
         log.warning("no DVCFLOW_API_KEYS_FILE: the API and dashboard are open (local mode)")
     return app

@@ -10,9 +10,13 @@ function another package has not shipped yet raises ``NotAvailable``, which the 
 from __future__ import annotations
 
 import importlib
+import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -23,6 +27,8 @@ from dvcflow.settings import Settings
 from ingest.schema import STORE_SCHEMA
 from ingest.store import EventStore
 from mining.filters import LogFilter
+
+log = logging.getLogger("dvcflow.web")
 
 
 class NotAvailable(DvcflowError):
@@ -50,24 +56,57 @@ def _function(module: str, *names: str) -> Callable[..., Any]:
     raise NotAvailable(f"{module} has no {names[0]}(), so this figure is unavailable.")
 
 
+@dataclass
+class _Entry:
+    version: str
+    value: Any
+    at: float
+
+
 class _Cache:
-    """A small LRU keyed by (store version, what, filter, options); thread-safe."""
+    """An LRU of figures keyed by (what, filter, options), each remembering its store version.
+
+    One computation per key and version at a time: concurrent askers wait for it instead of
+    repeating it. A figure computed less than ``stale_seconds`` ago may be served for a newer
+    version, so a live stream does not make every refresh recompute everything.
+    """
 
     def __init__(self, size: int):
         self.size = size
-        self._data: OrderedDict[tuple, Any] = OrderedDict()
+        self._entries: OrderedDict[tuple, _Entry] = OrderedDict()
+        self._inflight: dict[tuple, Future] = {}
         self._lock = threading.Lock()
 
-    def get_or_compute(self, key: tuple, compute: Callable[[], Any]) -> Any:
+    def get(
+        self, key: tuple, version: str, compute: Callable[[], Any], stale_seconds: float = 0.0
+    ) -> Any:
         with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                return self._data[key]
-        value = compute()
+            entry = self._entries.get(key)
+            if entry is not None and (
+                entry.version == version or time.monotonic() - entry.at < stale_seconds
+            ):
+                self._entries.move_to_end(key)
+                return entry.value
+            future = self._inflight.get((key, version))
+            owner = future is None
+            if owner:
+                future = self._inflight[(key, version)] = Future()
+        if not owner:
+            return future.result()
+        try:
+            value = compute()
+        except BaseException as exc:
+            future.set_exception(exc)
+            raise
+        finally:
+            with self._lock:
+                self._inflight.pop((key, version), None)
+        future.set_result(value)
         with self._lock:
-            self._data[key] = value
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
+            self._entries[key] = _Entry(version, value, time.monotonic())
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
         return value
 
 
@@ -77,15 +116,44 @@ class Service:
     def __init__(self, settings: Settings, cache_size: int = 256):
         self.settings = settings
         self.store = EventStore(settings.data_dir)
+        self.stale_seconds = 0.0
         self._cache = _Cache(cache_size)
+
+    def for_dashboard(self) -> Service:
+        """The same figures and cache, allowed to lag a live stream by ``web_stale_seconds``."""
+        view = object.__new__(Service)
+        view.__dict__.update(self.__dict__)
+        view.stale_seconds = self.settings.web_stale_seconds
+        return view
 
     # --- plumbing ----------------------------------------------------------------------
     def version(self) -> str:
         return self.store.version()
 
     def _cached(self, what: str, flt: LogFilter | None, options: tuple, fn: Callable[[], Any]):
-        key = (self.version(), what, flt.key() if flt else None, options)
-        return self._cache.get_or_compute(key, fn)
+        key = (what, flt.key() if flt else None, options)
+        return self._cache.get(key, self.version(), fn, self.stale_seconds)
+
+    def warm(self, stop: threading.Event) -> None:
+        """Keep the overview and each procedure's analysis computed for the current version."""
+        warmed = None
+        while not stop.is_set():
+            version = self.version()
+            if version != warmed and not self.store.is_empty():
+                try:
+                    filters = [LogFilter()] + [
+                        LogFilter(procedure=p["procedure_code"]) for p in self.procedures()
+                    ]
+                    for flt in filters:
+                        if stop.is_set():
+                            return
+                        self.analysis(flt)
+                        self.reform("service_index", flt, by="province")
+                    warmed = version
+                except Exception:  # a figure that fails here fails visibly on its page
+                    log.warning("warming the dashboard cache failed", exc_info=True)
+                    warmed = version
+            stop.wait(max(self.settings.web_stale_seconds, 1.0))
 
     def _sql(self, query: str, params: dict | None = None) -> list[dict[str, Any]]:
         con = duckdb.connect()
@@ -179,23 +247,6 @@ class Service:
 
         options = (activity, offset, limit, sort, descending)
         return self._cached("cases", flt, options, compute)
-
-    def trend(self, flt: LogFilter) -> list[dict[str, Any]]:
-        """Dossiers received per month (local time), from ``mining.log``'s ``cases``."""
-        load_log = _function("mining.log", "load_log")
-
-        def compute() -> list[dict[str, Any]]:
-            con = load_log(self.store, flt)
-            return (
-                con.sql(
-                    "SELECT strftime(first_ts, '%Y-%m') AS month, count(*) AS cases "
-                    "FROM cases GROUP BY 1 ORDER BY 1"
-                )
-                .to_arrow_table()
-                .to_pylist()
-            )
-
-        return self._cached("trend", flt, (), compute)
 
     def case(self, case_id: str) -> list[dict[str, Any]]:
         """One dossier's events in time order; NotFound when the store has none."""

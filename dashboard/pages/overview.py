@@ -64,11 +64,11 @@ def kpi_rows(result: dict, by: str) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: -(r.get("index_100") or 0))
 
 
-def headline(svc: Service, flt: LogFilter) -> dict[str, Any]:
-    """The four cards' figures, each straight from its mining function (None if unavailable)."""
+def headline(svc: Service, flt: LogFilter, kpi: dict | None) -> dict[str, Any]:
+    """The cards' figures, each straight from its mining function (None if unavailable)."""
     cases = svc.section(flt, "cases") or {}
     sla = _try(lambda: svc.section(flt, "sla")) or {}
-    overall = (_try(lambda: svc.reform("service_index", flt, by="procedure")) or {}).get("overall")
+    overall = (kpi or {}).get("overall")
     mean_s = cases.get("mean_duration_s")
     return {
         "cases": cases.get("count"),
@@ -84,7 +84,13 @@ def register(app: Dash, svc: Service) -> None:
     @guarded
     def body(procedure, province, commune, start, end, channel, _version, lang) -> Any:
         flt = make_filter(procedure, province, commune, start, end, channel)
-        k = headline(svc, flt)
+        by = "commune" if flt.province else "province"
+        try:
+            kpi = svc.reform("service_index", flt, by=by)
+            ranked = table(kpi_rows(kpi, by), "ov-ranking-table", lang, columns=[by, *RANK_COLUMNS])
+        except NotAvailable as exc:
+            kpi, ranked = None, notice("na", lang, str(exc))
+        k = headline(svc, flt, kpi)
         cards = html.Div(
             [
                 card(t("card.cases", lang), fmt(k["cases"]), "card-cases"),
@@ -95,37 +101,18 @@ def register(app: Dash, svc: Service) -> None:
             ],
             className="cards",
         )
-        months = svc.trend(flt)
         wip = (svc.section(flt, "bottlenecks") or {}).get("wip") or {}
-        fig = go.Figure(
-            go.Bar(
-                x=[m["month"] + "-15" for m in months],
-                y=[m["cases"] for m in months],
-                name=t("card.cases", lang),
-            )
-        )
         series = wip.get("series", [])
-        fig.add_trace(
+        fig = go.Figure(
             go.Scatter(
                 x=[p["period"] for p in series],
                 y=[p["open"] for p in series],
-                name="WIP",
-                yaxis="y2",
+                fill="tozeroy",
+                name=t("ov.wip", lang),
             )
         )
-        fig.update_layout(
-            margin={"l": 10, "r": 10, "t": 10, "b": 10},
-            height=280,
-            yaxis2={"overlaying": "y", "side": "right", "showgrid": False},
-            legend={"orientation": "h"},
-        )
+        fig.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=260)
         trend = section(t("ov.trend", lang), dcc.Graph(figure=fig, id="ov-trend"), "ov-trend-p")
-        by = "commune" if flt.province else "province"
-        try:
-            rows = kpi_rows(svc.reform("service_index", flt, by=by), by)
-            ranked = table(rows, "ov-ranking-table", lang, columns=[by, *RANK_COLUMNS])
-        except NotAvailable as exc:
-            ranked = notice("na", lang, str(exc))
         return html.Div([cards, trend, section(t("ov.ranking", lang), ranked, "ov-ranking")])
 
     @app.callback(

@@ -35,7 +35,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> EventStore:
 
 @pytest.fixture(scope="module")
 def client(store: EventStore):
-    app = create_app(Settings(data_dir=store.data_dir))
+    app = create_app(Settings(data_dir=store.data_dir, web_warm_cache=False))
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c
 

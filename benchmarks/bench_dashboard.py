@@ -1,0 +1,209 @@
+"""How fast the dashboard answers: every interaction timed in a real headless Chromium.
+
+Builds (once, then reuses) a store of about ``--events`` generated events, starts
+``dvcflow serve`` on it, and times each interaction from the click or navigation until Dash
+has no callback in flight: page loads with filters, a filter picked, a what-if run, the
+language switched. Cold = the first time a figure is asked for after the store changed;
+warm = asked again (cached per store version). Also times the read API endpoints.
+
+    .venv/bin/python benchmarks/bench_dashboard.py [--events 1000000] [--quick]
+
+Prints one table with p50 / p95 per interaction kind and the ratio to the 0.5 s target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pyarrow as pa
+from rich.console import Console
+from rich.table import Table
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from ingest.pseudonym import Pseudonymizer  # noqa: E402
+from ingest.schema import conform_table  # noqa: E402
+from ingest.store import EventStore  # noqa: E402
+from tests.conftest import TEST_KEY  # noqa: E402
+from tests.e2e.browser import chromium, settled, wait_for, web_server  # noqa: E402
+
+TARGET_S = 0.5
+console = Console()
+
+
+def build_store(data_dir: Path, events: int) -> EventStore:
+    """Generated dossiers until ``events`` events, written in monthly partitions."""
+    store = EventStore(data_dir)
+    if store.files():
+        return store
+    from sample_logs.generator import generate
+
+    cases = max(100, events // 11)  # the generator writes about 11 events per dossier
+    began = time.perf_counter()
+    table = generate("all", cases, 5, None).table
+    pseudo = Pseudonymizer(TEST_KEY.encode())
+    ids = table["applicant_id"].to_pylist()
+    refs = pa.array([pseudo.ref(a) for a in ids], pa.string())
+    table = table.drop_columns(["applicant_id"]).append_column("applicant_ref", refs)
+    now = pa.array([datetime.now(UTC)] * table.num_rows, pa.timestamp("us", "UTC"))
+    store.write(conform_table(table.append_column("ingested_at", now)), "bench")
+    console.print(
+        f"store: {table.num_rows:,} events, {cases:,} dossiers, "
+        f"built in {time.perf_counter() - began:.1f} s"
+    )
+    return store
+
+
+def timed(action) -> float:
+    began = time.perf_counter()
+    action()
+    return time.perf_counter() - began
+
+
+def browser_interactions(base: str, procedures: list[str], provinces: list[str], rounds: int):
+    """{kind: [seconds]} for each interaction kind, cold and warm."""
+    from urllib.parse import urlencode
+
+    times: dict[str, list[float]] = {}
+
+    def record(kind: str, seconds: float) -> None:
+        times.setdefault(kind, []).append(seconds)
+
+    with chromium() as driver:
+
+        def visit(path: str, ready: str, **query) -> None:
+            blank = {"procedure": "", "province": "", "from": "", "to": "", "channel": ""}
+            driver.get(f"{base}{path}?{urlencode(blank | query)}")
+            wait_for(driver, ready, timeout=300)
+            settled(driver, timeout=300)
+
+        visit("/", "#card-cases")  # the app shell, once
+        for rnd in range(rounds):
+            temp = "cold" if rnd == 0 else "warm"
+            for proc in procedures:
+                record(
+                    f"overview, procedure ({temp})",
+                    timed(lambda p=proc: visit("/", "#card-cases", procedure=p)),
+                )
+                for prov in provinces:
+                    record(
+                        f"overview, procedure+province ({temp})",
+                        timed(
+                            lambda p=proc, v=prov: visit(
+                                "/", "#card-cases", procedure=p, province=v
+                            )
+                        ),
+                    )
+                record(
+                    f"process map ({temp})",
+                    timed(lambda p=proc: visit("/explorer", "#ex-cytoscape", procedure=p)),
+                )
+                record(
+                    f"bottlenecks ({temp})",
+                    timed(lambda p=proc: visit("/bottlenecks", "#bn-steps", procedure=p)),
+                )
+                record(
+                    f"reform candidates ({temp})",
+                    timed(lambda p=proc: visit("/reform", "#rf-candidates", procedure=p)),
+                )
+
+                def whatif() -> None:
+                    driver.find_element("css selector", "#rf-steps input").click()
+                    driver.find_element("css selector", "#rf-run").click()
+                    wait_for(driver, "#rf-whatif-table", timeout=300)
+                    settled(driver, timeout=300)
+
+                record(f"what-if run ({temp})", timed(whatif))
+                record(
+                    f"compare units ({temp})",
+                    timed(lambda p=proc: visit("/compare", "#cmp-table", procedure=p)),
+                )
+
+            def switch(lang: str, text: str) -> None:
+                driver.find_element("css selector", f"#lang input[value={lang}]").click()
+                wait_for(driver, "#nav-overview", text=text, timeout=300)
+                settled(driver, timeout=300)
+
+            record(f"language switch ({temp})", timed(lambda: switch("en", "Overview")))
+            record(f"language switch ({temp})", timed(lambda: switch("vi", "Tổng quan")))
+    return times
+
+
+def api_calls(base: str, procedures: list[str], rounds: int) -> dict[str, list[float]]:
+    times: dict[str, list[float]] = {}
+    with httpx.Client(base_url=f"{base}/api/v1", timeout=600) as client:
+        for rnd in range(rounds):
+            temp = "cold" if rnd == 0 else "warm"
+            for proc in procedures:
+                for path in (
+                    "process-map",
+                    "bottlenecks",
+                    "variants",
+                    "reform/candidates",
+                    "service-index",
+                    "cases",
+                ):
+                    began = time.perf_counter()
+                    got = client.get(f"/{path}", params={"procedure": proc, "channel": "online"})
+                    got.raise_for_status()
+                    kind = f"API {path} ({temp})"
+                    times.setdefault(kind, []).append(time.perf_counter() - began)
+    return times
+
+
+def p95(values: list[float]) -> float:
+    if len(values) < 2:
+        return values[0]
+    return statistics.quantiles(values, n=20, method="inclusive")[-1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--data-dir", type=Path, default=Path("/tmp/dvcflow-bench-dashboard"))
+    parser.add_argument("--quick", action="store_true", help="50k events, 2 procedures")
+    parser.add_argument("--rounds", type=int, default=3, help="1 cold + N-1 warm rounds")
+    args = parser.parse_args()
+    events = 50_000 if args.quick else args.events
+    data_dir = args.data_dir / f"{events}"
+    store = build_store(data_dir, events)
+    summary = store.summary()
+    total = sum(r["events"] for r in summary)
+    ranked = sorted(summary, key=lambda r: -r["cases"])
+    procedures = [r["procedure_code"] for r in ranked[: 2 if args.quick else 4]]
+    with web_server(data_dir) as base:
+        cases = httpx.get(
+            f"{base}/api/v1/cases", params={"procedure": procedures[0], "limit": 500}, timeout=600
+        ).json()
+        provinces = sorted({c["province_code"] for c in cases["items"]})[:2]
+        times = browser_interactions(base, procedures, provinces, args.rounds)
+        times |= api_calls(base, procedures, args.rounds)
+    table = Table(title=f"dashboard responsiveness on {total:,} events ({len(summary)} procedures)")
+    for col in ("interaction", "n", "p50 s", "p95 s", "p95 / 0.5 s target"):
+        table.add_column(col, justify="left" if col == "interaction" else "right")
+    for kind, values in sorted(times.items(), key=lambda kv: (kv[0].endswith("(cold)"), kv[0])):
+        ratio = p95(values) / TARGET_S
+        style = "green" if ratio <= 1 else "red"
+        table.add_row(
+            kind,
+            str(len(values)),
+            f"{statistics.median(values):.3f}",
+            f"{p95(values):.3f}",
+            f"[{style}]{ratio:.2f}[/]",
+        )
+    warm = [
+        v for k, vs in times.items() if k.endswith("(warm)") and not k.startswith("API") for v in vs
+    ]
+    console.print(table)
+    console.print(f"all warm browser interactions: n={len(warm)}, p95 = {p95(warm):.3f} s")
+
+
+if __name__ == "__main__":
+    main()
