@@ -69,6 +69,17 @@ class Settings(BaseSettings):
     api_keys_file: Path | None = Field(
         None, description="JSON file of gateway API keys and read tokens with their scopes"
     )
+    web_stale_seconds: float = Field(
+        10.0,
+        description="while events stream in, the dashboard recomputes a figure at most this "
+        "often (the read API always answers for the current store version)",
+    )
+    web_warm_cache: bool = Field(
+        True, description="compute the overview and each procedure's analysis in the background"
+    )
+    web_refresh_seconds: float = Field(
+        5.0, description="how often open dashboards check the store for new events"
+    )
 
     # --- deadlines and on-time rules (DOMAIN.md marks these uncertain) -------------------
     max_supplements_on_time: int = Field(
