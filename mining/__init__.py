@@ -1,42 +1,40 @@
 """Mining: reads the event store and discovers how procedures really run.
 
 The functions a notebook needs are importable from here (see README "Analysing
-procedures"); they load on first use, so importing ``mining.filters`` stays cheap for the CLI.
+procedures"). pm4py loads only when a model is discovered.
 """
 
-from __future__ import annotations
+from mining.analysis import AnalysisOptions, analyze, analyze_loaded, discover, export_model
+from mining.bottlenecks import bottlenecks, handoffs, service_times, step_waits, work_in_progress
+from mining.conformance import conformance
+from mining.deadlines import DeadlineRules, build_deadlines, sla_summary
+from mining.discovery import Model, dfg_edges, discover_model, variant_counts
+from mining.filters import LogFilter
+from mining.log import load_log
+from mining.rework import rework
+from mining.variants import variants
 
-from importlib import import_module
-from typing import Any
-
-_EXPORTS = {
-    "AnalysisOptions": "mining.analysis",
-    "analyze": "mining.analysis",
-    "analyze_loaded": "mining.analysis",
-    "discover": "mining.analysis",
-    "export_model": "mining.analysis",
-    "bottlenecks": "mining.bottlenecks",
-    "handoffs": "mining.bottlenecks",
-    "service_times": "mining.bottlenecks",
-    "step_waits": "mining.bottlenecks",
-    "work_in_progress": "mining.bottlenecks",
-    "conformance": "mining.conformance",
-    "DeadlineRules": "mining.deadlines",
-    "build_deadlines": "mining.deadlines",
-    "sla_summary": "mining.deadlines",
-    "Model": "mining.discovery",
-    "dfg_edges": "mining.discovery",
-    "discover_model": "mining.discovery",
-    "variant_counts": "mining.discovery",
-    "LogFilter": "mining.filters",
-    "load_log": "mining.log",
-    "rework": "mining.rework",
-    "variants": "mining.variants",
-}
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'mining' has no attribute {name!r}")
+__all__ = [
+    "AnalysisOptions",
+    "DeadlineRules",
+    "LogFilter",
+    "Model",
+    "analyze",
+    "analyze_loaded",
+    "bottlenecks",
+    "build_deadlines",
+    "conformance",
+    "dfg_edges",
+    "discover",
+    "discover_model",
+    "export_model",
+    "handoffs",
+    "load_log",
+    "rework",
+    "service_times",
+    "sla_summary",
+    "step_waits",
+    "variant_counts",
+    "variants",
+    "work_in_progress",
+]
