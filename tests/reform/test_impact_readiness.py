@@ -51,27 +51,25 @@ def _independent_full_online(raw: pd.DataFrame, code: str) -> tuple[int, int]:
     proc = get_procedure(code)
     facing = {s.code: s.kind.value for s in proc.steps if s.citizen_facing}
     result_steps = {s.code for s in proc.steps if s.kind.value == "result"}
-    judged = full = 0
-    for _, events in raw[raw["procedure_code"] == code].groupby("case_id"):
-        done = events[events["lifecycle"] != "start"]
-        if not done["activity"].isin(result_steps).any():
-            continue
-        judged += 1
-        ok = True
-        rows = zip(done["activity"], done["channel"], done["attributes"], strict=True)
-        for act, channel, attrs in rows:
-            kind = facing.get(act)
-            if kind is None:
-                continue
-            a = orjson.loads(attrs) if isinstance(attrs, str) and attrs else {}
-            if kind == "result":
-                ok &= channel in ("online", "postal")
-            else:
-                ok &= channel not in ("counter", "postal")
-            if kind == "payment" and a.get("fee_paid_online") is False:
-                ok = False
-        full += ok
-    return judged, full
+    done = raw[(raw["procedure_code"] == code) & (raw["lifecycle"] != "start")].copy()
+    kind = done["activity"].map(facing)
+    paid_offline = done["attributes"].map(
+        lambda a: isinstance(a, str) and orjson.loads(a or "{}").get("fee_paid_online") is False
+    )
+    bad = (
+        ((kind == "result") & ~done["channel"].isin(["online", "postal"]))
+        | (kind.notna() & (kind != "result") & done["channel"].isin(["counter", "postal"]))
+        | ((kind == "payment") & paid_offline)
+    )
+    per_case = (
+        pd.DataFrame(
+            {"judged": done["activity"].isin(result_steps), "bad": bad, "case": done["case_id"]}
+        )
+        .groupby("case")[["judged", "bad"]]
+        .any()
+    )
+    judged = per_case[per_case["judged"]]
+    return len(judged), int((~judged["bad"]).sum())
 
 
 @pytest.mark.parametrize("code", ["1.004222", "1.002804"])
