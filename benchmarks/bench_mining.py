@@ -170,6 +170,7 @@ def main() -> None:
         return
 
     os.environ.setdefault("DVCFLOW_MINING_THREADS", "2")
+    os.environ.setdefault("DVCFLOW_MINING_MEMORY_LIMIT", "4GB")  # DuckDB spills beyond it
     sizes = [200_000] if args.quick else [int(s) for s in args.sizes.split(",")]
     rows = []
     for size in sizes:

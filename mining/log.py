@@ -11,6 +11,9 @@ shares, so the store is scanned once per analysis whatever its size:
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import duckdb
 
 from dvcflow.errors import FilterError
@@ -73,6 +76,9 @@ def connect() -> duckdb.DuckDBPyConnection:
         con.execute(f"SET threads = {int(settings.mining_threads)}")
     if settings.mining_memory_limit:
         con.execute(f"SET memory_limit = '{settings.mining_memory_limit}'")
+    # spill (sorts, aggregates) to the system temp folder, never into the working directory
+    spill = Path(tempfile.gettempdir()) / "dvcflow-duckdb"
+    con.execute(f"SET temp_directory = '{spill}'")
     con.execute("SET preserve_insertion_order = false")
     con.register("_dvc_empty_events", STORE_SCHEMA.empty_table())
     return con
