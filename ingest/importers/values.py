@@ -1,0 +1,185 @@
+"""Cell values of a source file as the contract wants them: text, JSON scalars, UTC instants.
+
+Vectorised where the data is big (Arrow/numpy), one Python call per cell only where the
+types are mixed.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ingest.importers.contract import WHITESPACE
+
+# Text cells that mean "no value" in attribute columns of CSV exports (R, pandas, Excel).
+MISSING_TEXT = frozenset({"NA", "N/A", "NaN", "nan", "null", "NULL", "None", "#N/A"})
+
+_AWARE = r"\d:\d\d(?::\d\d(?:\.\d+)?)?\s*(?:Z|z|UTC|[+-]\d\d(?::?\d\d)?)$"
+
+
+def _text_value(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float | np.floating):
+        if math.isnan(value):
+            return None
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if value is pd.NaT:
+        return None
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+def as_text(series: pd.Series) -> list[str | None]:
+    """A column as Python text (ids keep their digits: 3.0 -> "3"), None for missing."""
+    if series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) in (
+        "string",
+        "empty",
+    ):
+        return [None if v is None or v is pd.NA or v != v else v for v in series.tolist()]
+    return [_text_value(v) for v in series.tolist()]
+
+
+def _scalar(value: Any) -> Any:
+    """An attribute value as a JSON scalar; None drops it."""
+    if value is None or value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return None if math.isnan(value) or math.isinf(value) else float(value)
+    if isinstance(value, str):
+        return value.strip(WHITESPACE)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dict | list | tuple | np.ndarray):
+        return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY, default=str).decode()
+    return str(value)
+
+
+def _typed_text(values: pa.Array) -> list[Any]:
+    """Text cells of one attribute column as ints, floats, booleans or text."""
+    values = pc.if_else(pc.is_in(values, pa.array(sorted(MISSING_TEXT))), None, values)
+    for target in (pa.int64(), pa.float64()):
+        try:
+            return [_scalar(v) for v in pc.cast(values, target).to_pylist()]
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+    lowered = pc.utf8_lower(values)
+    if pc.all(pc.is_in(lowered, pa.array(["true", "false"])), skip_nulls=True).as_py():
+        return pc.equal(lowered, "true").to_pylist()
+    return pc.utf8_trim(values, characters=WHITESPACE).to_pylist()
+
+
+def iso_utc(series: pd.Series) -> list[str | None]:
+    """Instants as ISO 8601 UTC text (``...Z``), fast; None for missing."""
+    values = (
+        series.dt.tz_convert("UTC").dt.tz_localize(None)
+        if isinstance(series.dtype, pd.DatetimeTZDtype)
+        else series
+    )
+    micros = values.to_numpy(dtype="datetime64[us]")
+    ticks = micros.astype("int64")[~np.isnat(micros)]
+    unit = "s" if not (ticks % 1_000_000).any() else "ms" if not (ticks % 1000).any() else "us"
+    zone = "UTC" if isinstance(series.dtype, pd.DatetimeTZDtype) else "naive"
+    text = np.datetime_as_string(micros, unit=unit, timezone=zone)
+    missing = series.isna().to_numpy()
+    return [None if m else t for t, m in zip(text.tolist(), missing.tolist(), strict=True)]
+
+
+def attribute_column(series: pd.Series, text_cells: bool) -> list[Any]:
+    """One attribute column as JSON scalars per row (None = no value)."""
+    if text_cells:
+        return _typed_text(pa.array(series, type=pa.string(), from_pandas=True))
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return iso_utc(series)
+    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_integer_dtype(series):
+        return series.astype(object).tolist()
+    if pd.api.types.is_float_dtype(series):
+        values = series.to_numpy(dtype=float)
+        bad = ~np.isfinite(values)
+        return [None if b else v for v, b in zip(values.tolist(), bad.tolist(), strict=True)]
+    if series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) == "string":
+        return [v.strip(WHITESPACE) if isinstance(v, str) else None for v in series.tolist()]
+    return [_scalar(v) for v in series.tolist()]
+
+
+def json_object(value: Any) -> Any:
+    """An ``attributes`` cell: JSON text (CSV, our Parquet) becomes a dict."""
+    if isinstance(value, str):
+        if not value.strip():
+            return None
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return value  # the contract check says: not an object
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+# --- timestamps --------------------------------------------------------------------------
+def parse_timestamps(series: pd.Series, timezone: str | None) -> tuple[pd.Series, dict[int, str]]:
+    """A column as UTC instants; rows that are missing, unreadable or naive get a reason."""
+    reasons: dict[int, str] = {}
+    n = len(series)
+    hint = "pass --timezone (e.g. --timezone Asia/Ho_Chi_Minh) to say how to read them"
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        out = series.dt.tz_convert("UTC")
+    elif pd.api.types.is_datetime64_any_dtype(series):
+        if timezone is None:
+            for i in range(n):
+                reasons[i] = f"naive timestamp (no UTC offset) in the file; {hint}"
+            return pd.Series(pd.NaT, index=series.index, dtype="datetime64[ns, UTC]"), reasons
+        out = series.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
+        out = out.dt.tz_convert("UTC")
+    else:
+        text = pd.Series(as_text(series), index=series.index, dtype=object)
+        text = text.where(text.isna(), text.str.strip())
+        aware = text.str.contains(_AWARE, regex=True, na=False)
+        out = pd.to_datetime(text.where(aware), utc=True, format="ISO8601", errors="coerce")
+        naive = text.notna() & ~aware
+        if naive.any():
+            if timezone is None:
+                for i in np.flatnonzero(naive.to_numpy()):
+                    reasons[int(i)] = f"naive timestamp {text.iat[i]!r} (no UTC offset); {hint}"
+            else:
+                local = pd.to_datetime(text.where(naive), format="ISO8601", errors="coerce")
+                local = local.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
+                out = out.where(~naive, local.dt.tz_convert("UTC"))
+        for i in np.flatnonzero((out.isna() & text.notna()).to_numpy()):
+            reasons.setdefault(
+                int(i),
+                f"cannot read {text.iat[i]!r} as a date-time "
+                "(use ISO 8601, e.g. 2025-07-01T08:15:00+07:00)"
+                + (f" in {timezone}" if timezone and naive.iat[i] else ""),
+            )
+        return out, _missing(out, reasons)
+    for i in np.flatnonzero(out.isna().to_numpy()):
+        reasons.setdefault(
+            int(i), "missing" if pd.isna(series.iat[i]) else f"does not exist in {timezone}"
+        )
+    return out, reasons
+
+
+def _missing(out: pd.Series, reasons: dict[int, str]) -> dict[int, str]:
+    for i in np.flatnonzero(out.isna().to_numpy()):
+        reasons.setdefault(int(i), "missing")
+    return reasons
