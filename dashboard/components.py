@@ -11,7 +11,7 @@ from typing import Any
 
 from dash import dash_table, html
 
-from dashboard.i18n import pick, t
+from dashboard.i18n import column, pick, t
 from dashboard.service import NotAvailable
 from dvcflow.errors import DvcflowError
 from mining.filters import LogFilter
@@ -126,12 +126,19 @@ def table(
     return dash_table.DataTable(
         id=table_id,
         data=data,
-        columns=[{"name": c.replace("_", " "), "id": c} for c in columns],
+        columns=[{"name": column(c, lang), "id": c} for c in columns],
         page_size=page_size,
         sort_action="native",
         row_selectable="single" if selectable else False,
         style_table={"overflowX": "auto"},
-        style_cell={"fontFamily": "inherit", "fontSize": "13px", "padding": "4px 8px"},
+        style_cell={
+            "fontFamily": "inherit",
+            "fontSize": "13px",
+            "padding": "4px 8px",
+            "textAlign": "left",
+            "maxWidth": "420px",
+            "whiteSpace": "normal",
+        },
         style_header={"fontWeight": "600"},
     )
 

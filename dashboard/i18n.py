@@ -98,6 +98,67 @@ TEXT: dict[str, tuple[str, str]] = {
 }
 
 
+COLUMNS: dict[str, tuple[str, str]] = {
+    "rank": ("Hạng", "Rank"),
+    "step": ("Bước", "Step"),
+    "activity": ("Bước", "Step"),
+    "activities": ("Các bước", "Steps"),
+    "recommendation": ("Đề xuất", "Recommendation"),
+    "dossier_share": ("Tỷ lệ hồ sơ", "Share of dossiers"),
+    "wait_hours": ("Chờ TB (giờ)", "Mean wait (h)"),
+    "failure_rate": ("Tỷ lệ không đạt", "Failure rate"),
+    "saving_working_days": ("Tiết kiệm (ngày LV)", "Saving (working days)"),
+    "saving_visits": ("Bớt lượt đến", "Visits saved"),
+    "score": ("Điểm", "Score"),
+    "reasons": ("Lý do", "Reasons"),
+    "reason": ("Lý do", "Reason"),
+    "dossiers": ("Hồ sơ", "Dossiers"),
+    "finished": ("Đã xong", "Finished"),
+    "index_100": ("Chỉ số (100)", "Index (100)"),
+    "on_time": ("Đúng hạn", "On time"),
+    "online_submission": ("Nộp trực tuyến", "Submitted online"),
+    "full_online": ("Toàn trình", "Full online"),
+    "share_of_blocked": ("Tỷ lệ trong hồ sơ bị chặn", "Share of blocked"),
+    "province": ("Tỉnh/thành", "Province"),
+    "province_code": ("Tỉnh/thành", "Province"),
+    "commune": ("Xã/phường", "Commune"),
+    "commune_code": ("Xã/phường", "Commune"),
+    "count": ("Số lần", "Count"),
+    "share": ("Tỷ lệ", "Share"),
+    "median_h": ("Trung vị (giờ)", "Median (h)"),
+    "mean_h": ("TB (giờ)", "Mean (h)"),
+    "p90_h": ("P90 (giờ)", "P90 (h)"),
+    "total_h": ("Tổng (giờ)", "Total (h)"),
+    "median_duration_h": ("Trung vị thời gian (giờ)", "Median duration (h)"),
+    "on_time_rate": ("Tỷ lệ đúng hạn", "On-time rate"),
+    "from_unit": ("Từ đơn vị", "From unit"),
+    "to_unit": ("Đến đơn vị", "To unit"),
+    "from_activity": ("Từ bước", "From step"),
+    "to_activity": ("Đến bước", "To step"),
+    "case_id": ("Mã hồ sơ", "Dossier"),
+    "channel": ("Kênh", "Channel"),
+    "first_ts": ("Tiếp nhận", "Received"),
+    "last_ts": ("Sự kiện cuối", "Last event"),
+    "duration_h": ("Thời gian (giờ)", "Duration (h)"),
+    "outcome": ("Kết quả", "Outcome"),
+    "timestamp": ("Thời điểm", "Time"),
+    "lifecycle": ("Vòng đời", "Lifecycle"),
+    "org_unit": ("Đơn vị", "Org unit"),
+    "resource": ("Người xử lý", "Handler"),
+    "measure": ("Chỉ tiêu", "Measure"),
+    "baseline": ("Hiện tại", "Baseline"),
+    "projected": ("Dự kiến", "Projected"),
+}
+
+
+def column(name: str, lang: str | None) -> str:
+    """A table column's header in ``lang`` (the field name when there is no label)."""
+    pair = COLUMNS.get(name)
+    if pair is None:
+        return name.replace("_", " ")
+    return pair[1] if lang == "en" else pair[0]
+
+
 def t(key: str, lang: str | None) -> str:
     """The label of ``key`` in ``lang`` (Vietnamese by default; the key itself if unknown)."""
     pair = TEXT.get(key)

@@ -30,10 +30,10 @@ STYLE = [
             "label": "data(label)",
             "shape": "round-rectangle",
             "width": "label",
-            "height": 28,
-            "padding": "8px",
+            "height": 34,
+            "padding": "10px",
             "text-valign": "center",
-            "font-size": 11,
+            "font-size": 14,
             "background-color": "#dbe8f6",
             "border-color": "#2a5d9f",
             "border-width": 1,
@@ -45,7 +45,7 @@ STYLE = [
             "label": "data(label)",
             "curve-style": "bezier",
             "target-arrow-shape": "triangle",
-            "font-size": 10,
+            "font-size": 12,
             "width": "data(width)",
             "line-color": "data(color)",
             "target-arrow-color": "data(color)",
@@ -144,9 +144,9 @@ def register(app: Dash, svc: Service) -> None:
         graph = cyto.Cytoscape(
             id="ex-cytoscape",
             elements=elements,
-            layout={"name": "breadthfirst", "directed": True, "spacingFactor": 1.1},
+            layout={"name": "breadthfirst", "directed": True, "spacingFactor": 0.85},
             stylesheet=STYLE,
-            style={"width": "100%", "height": "520px"},
+            style={"width": "100%", "height": "720px"},
         )
         return section(t("ex.map", lang), graph, "ex-map-panel")
 
