@@ -7,6 +7,7 @@ lifecycle that the file has, the pure-Python ``iterparse`` parser reads it inste
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -16,6 +17,18 @@ from dvcflow.errors import InputFileError
 from ingest.importers.source import SourceFrame, open_bytes
 
 CASE = "case:concept:name"
+TIME = "time:timestamp"
+_STAMP = re.compile(rb'key="time:timestamp"\s+value="([^"]*)"')
+_OFFSET = re.compile(rb"(Z|[+-]\d\d:?\d\d)$")
+
+
+def _naive_times(path: Path) -> bool:
+    """Whether the file writes times without an offset (sampled from its first 1 MiB).
+
+    pm4py reads such times as UTC without a word; the mapper must see them as naive.
+    """
+    values = _STAMP.findall(open_bytes(path, 1 << 20))
+    return bool(values) and not any(_OFFSET.search(v.strip()) for v in values)
 
 
 def _pm4py_read(path: Path, variant: str | None) -> pd.DataFrame:
@@ -47,6 +60,11 @@ def read_xes(path: Path) -> SourceFrame:
     if not isinstance(frame, pd.DataFrame):
         raise InputFileError(f"{path}: pm4py did not return an event table for this file.")
     frame = frame.drop(columns=[c for c in frame.columns if str(c).startswith("@@")])
+    if TIME in frame.columns and _naive_times(path):
+        stamps = frame[TIME]
+        if isinstance(stamps.dtype, pd.DatetimeTZDtype):
+            frame[TIME] = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+        notes.append("the file's times have no UTC offset")
     frame = frame.reset_index(drop=True)
     cases = frame[CASE] if CASE in frame.columns else None
     position = frame.groupby(CASE, sort=False).cumcount() if cases is not None else None

@@ -320,3 +320,21 @@ def test_read_events_skips_or_raises_on_rows_that_are_no_event(tmp_path: Path):
     assert [e["activity"] for e in events] == ["step0", "step1"]
     assert report.rejected == 1 and report.errors[0].where == "row 3"
     assert all(e["timestamp"].tzinfo is not None for e in events)
+
+
+def test_naive_xes_times_are_not_taken_for_utc(tmp_path: Path):
+    """pm4py reads offset-less XES times as UTC; the importer must ask instead."""
+    aware = FIXTURES / "lifecycle.xes"
+    naive = tmp_path / "naive.xes"
+    naive.write_text(aware.read_text().replace('.000+07:00"', '"'))
+    result, out = run(tmp_path / "n", naive)
+    assert result.exit_code == 2 and "naive.xes" in out and "--timezone" in out
+    assert count(tmp_path / "n") == 0
+    result, out = run(tmp_path / "n", naive, "--timezone", "Asia/Ho_Chi_Minh")
+    assert result.exit_code == 0, out
+    run(tmp_path / "a", aware)
+
+    def stamps(d: Path) -> list:
+        return sorted(EventStore(d).read_table()["timestamp"].to_pylist())
+
+    assert stamps(tmp_path / "n") == stamps(tmp_path / "a")
