@@ -42,8 +42,9 @@ def _recommend(si: StepInfo, ev: dict, max_failure: float) -> str:
             return "remove"
         if si.actor == "system":
             return "keep"
-        if ev["same_unit_as_previous"] >= 0.9 and low_fail and ev["previous_step"]:
-            return "merge"
+        mergeable = kind == "verification" and ev["previous_step"] is not None
+        if mergeable and low_fail and ev["same_unit_as_previous"] >= 0.9:
+            return "merge"  # a second check by the same unit: do both in one pass
     if kind == "transfer":
         return "automate"
     if si.citizen_facing and (si.requires_presence or ev["in_person_share"] >= 0.2):
@@ -131,9 +132,11 @@ def _reasons(si: StepInfo, ev: dict, rec: str) -> list[dict[str, str]]:
         out.append(
             sentence(
                 f"Cùng đơn vị với bước trước ({ev['previous_step']}) ở "
-                f"{pct(ev['same_unit_as_previous'], 'vi')} trường hợp.",
+                f"{pct(ev['same_unit_as_previous'], 'vi')} trường hợp; gộp lại thì bỏ được "
+                "thời gian chờ giữa hai bước (ước tính lạc quan nếu cán bộ vẫn quá tải).",
                 f"Done by the same unit as the previous step ({ev['previous_step']}) in "
-                f"{pct(ev['same_unit_as_previous'])} of cases.",
+                f"{pct(ev['same_unit_as_previous'])} of cases; merged, the wait between the two "
+                "goes (an optimistic estimate if the officers stay overloaded).",
             )
         )
     return out
