@@ -66,14 +66,16 @@ def test_sigkill_and_restart_loses_and_doubles_nothing(
     threading.Thread(target=_stream, args=(stream_settings, events, streamed), daemon=True).start()
 
     kills = 0
+    store = EventStore(stream_settings.data_dir)
     proc = _start_sink(stream_settings, log)
     try:
         while kills < KILLS:
-            before = store_counts(stream_settings.data_dir)[0]
-            wait_for(
-                lambda b=before: store_counts(stream_settings.data_dir)[0] > b,
-                60,
+            before = store.version()
+            wait_for(  # a file added or replaced (stat only, no scan)
+                lambda b=before: store.version() != b,
+                90,
                 f"the sink to write after restart {kills}",
+                every=0.1,
             )
             time.sleep(rng.uniform(0.0, 1.2))  # a random point: mid-batch, mid-write, mid-commit
             proc.send_signal(signal.SIGKILL)
@@ -81,7 +83,9 @@ def test_sigkill_and_restart_loses_and_doubles_nothing(
             kills += 1
             proc = _start_sink(stream_settings, log)
         wait_for(streamed.is_set, 60, "the stream to end")
-        wait_for(lambda: store_counts(stream_settings.data_dir)[1] >= N, 90, "all events")
+        wait_for(
+            lambda: store_counts(stream_settings.data_dir)[1] >= N, 120, "all events", every=2.0
+        )
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0, log.read_text()[-2000:]
     finally:

@@ -64,7 +64,10 @@ def test_malformed_events_go_to_the_dlq(stream_settings: Settings) -> None:
     sink.start()
     try:
         wait_for(
-            lambda: store_counts(stream_settings.data_dir)[1] >= len(valid), 90, "valid events"
+            lambda: store_counts(stream_settings.data_dir)[1] >= len(valid),
+            120,
+            "valid events",
+            every=1.0,
         )
         dlq = consume_all(stream_settings, stream_settings.topic_dlq, len(bad), timeout=60)
     finally:

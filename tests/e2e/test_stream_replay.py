@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 from dvcflow.settings import Settings
+from ingest.health import read_stream_health
 from ingest.importers import ImportOptions
 from ingest.pseudonym import Pseudonymizer
 from ingest.replay import replay_file
@@ -33,11 +34,15 @@ def test_replay_100k_lands_exactly_once(stream_settings: Settings, tmp_path: Pat
     replayed_at = time.monotonic()
 
     stop = threading.Event()
-    sink = threading.Thread(target=run_sink, args=(stream_settings, stop), daemon=True)
+    production_batches = stream_settings.model_copy(update={"sink_batch_size": 20_000})
+    sink = threading.Thread(target=run_sink, args=(production_batches, stop), daemon=True)
     sink.start()
     try:
-        wait_for(
-            lambda: store_counts(stream_settings.data_dir)[1] >= N, 180, "100,000 stored events"
+        wait_for(  # the sink's own counter: cheap to poll, unlike scanning the store
+            lambda: read_stream_health(stream_settings.data_dir)["events_written"] >= N,
+            240,
+            "100,000 written events",
+            every=1.0,
         )
     finally:
         stop.set()
