@@ -35,6 +35,18 @@ class KpiBy(StrEnum):
     commune = "commune"
 
 
+class UnitBy(StrEnum):
+    unit = "unit"
+    province = "province"
+    commune = "commune"
+
+
+_UNIT_COLUMN = {"unit": "unit", "province": "province_code", "commune": "commune_code"}
+UnitByOpt = Annotated[
+    UnitBy, typer.Option("--by", help="compare receiving units, provinces or communes")
+]
+
+
 class ReportFormat(StrEnum):
     html = "html"
     xlsx = "xlsx"
@@ -54,6 +66,7 @@ def _fmt(value: object, digits: int = 2) -> str:
 
 def reform(
     procedure: ProcedureOpt = None,
+    by: UnitByOpt = UnitBy.unit,
     province: ProvinceOpt = None,
     commune: CommuneOpt = None,
     org_unit: OrgUnitOpt = None,
@@ -72,7 +85,10 @@ def reform(
 
             raise FilterError("`dvcflow reform` needs --procedure CODE (one procedure at a time).")
         store = _store()
-        result = {"readiness": readiness(store, flt), "candidates": candidates(store, flt)}
+        result = {
+            "readiness": readiness(store, flt, by=_UNIT_COLUMN[by.value]),
+            "candidates": candidates(store, flt),
+        }
     if as_json:
         print_json(result)
         return
@@ -114,6 +130,7 @@ def whatif(
         list[str] | None, typer.Option("--automate", help="step to automate (repeatable)")
     ] = None,
     procedure: ProcedureOpt = None,
+    by: UnitByOpt = UnitBy.unit,
     province: ProvinceOpt = None,
     commune: CommuneOpt = None,
     org_unit: OrgUnitOpt = None,
@@ -127,7 +144,13 @@ def whatif(
 
     flt = make_filter(procedure, province, commune, org_unit, date_from, date_to, channel)
     with user_errors():
-        result = run(_store(), flt, remove=remove or [], automate=automate or [])
+        result = run(
+            _store(),
+            flt,
+            remove=remove or [],
+            automate=automate or [],
+            by=_UNIT_COLUMN[by.value],
+        )
     if as_json:
         print_json(result)
         return
@@ -137,7 +160,16 @@ def whatif(
         f"{result['affected_dossiers']} dossiers affected, "
         f"{_fmt(result['saving_hours_per_affected_dossier'], 1)} h saved each"
     )
-    table = Table("unit", "dossiers", "median days", "→", "on-time", "→", "full-online", "→")
+    table = Table(
+        result["by"].removesuffix("_code"),
+        "dossiers",
+        "median days",
+        "→",
+        "on-time",
+        "→",
+        "full-online",
+        "→",
+    )
     rows = [("all", result)] + [(u[result["by"]], u) for u in result["units"]]
     for name, r in rows:
         b, s = r["baseline"], r["scenario"]

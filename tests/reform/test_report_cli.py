@@ -115,9 +115,10 @@ def test_html_brief_opens_in_headless_chromium_and_shows_the_candidates(outputs)
 
 def test_whatif_cli_table(cli, generated):
     step = generated.truth["removable_step"]["step"]
-    table = cli("whatif", "--procedure", PROC, "--remove", step).stdout
+    table = cli("whatif", "--procedure", PROC, "--remove", step, "--by", "province").stdout
     affected = generated.truth["removable_step"]["cases_with_step"]
     assert f"{affected} dossiers affected" in table and "Queues" in table
+    assert "province" in table and "│ 79 " in table
 
 
 def test_impact_and_kpi_cli(cli, generated):
