@@ -69,6 +69,7 @@ def load(path: Path, options: ImportOptions) -> tuple[str, SourceFrame, WireFram
         wire = WireFrame(frame=pd.DataFrame(), label=src.label)
     else:
         wire = to_wire(src, path, options, timezone)
+        src.frame = src.frame.iloc[0:0]  # the source table is no longer needed: free it
     return fmt, src, wire
 
 
