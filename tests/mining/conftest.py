@@ -39,8 +39,12 @@ def dataframe_to_store(df: pd.DataFrame, store: EventStore, procedure: str) -> N
             "activity": df["concept:name"].astype(str),
             "timestamp": df["time:timestamp"],
             "lifecycle": df.get("lifecycle:transition", pd.Series("complete", index=df.index)),
-            "org_unit": resource.fillna("unknown") if resource is not None else "unknown",
-            "resource": resource,
+            "org_unit": (
+                resource.fillna("unknown")
+                if resource is not None
+                else pd.Series("unknown", index=df.index)
+            ),
+            **({"resource": resource} if resource is not None else {}),
         }
     )
     store.write(conform_table(table), "import")
