@@ -100,7 +100,7 @@ def deviations(con: duckdb.DuckDBPyConnection, procedure: Any) -> list[dict[str,
                 FROM done
             ), judged AS (
                 SELECT case_id FROM cases
-                WHERE finished AND coalesce(outcome, '') NOT IN $early
+                WHERE finished AND NOT list_contains($early, coalesce(outcome, ''))
             ), skipped AS (
                 SELECT r.activity, count(*) AS n FROM judged j CROSS JOIN _ref r
                 WHERE r.mandatory

@@ -95,9 +95,8 @@ def load_log(
     if store.is_empty():
         raise FilterError(f"the event store at {store.data_dir} is empty: import or stream events.")
     procedures = [flt.procedure] if flt.procedure else None
-    if flt.procedure and not any(
-        f.parent.parent.name == f"procedure={flt.procedure}" for f in store.files()
-    ):
+    partition = store.partition_dir(flt.procedure, "_").parent if flt.procedure else None
+    if partition is not None and not any(f.parent.parent == partition for f in store.files()):
         known = sorted({f.parent.parent.name.removeprefix("procedure=") for f in store.files()})
         shown = ", ".join(known[:10]) + (" …" if len(known) > 10 else "")
         raise FilterError(
