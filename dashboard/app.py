@@ -15,6 +15,8 @@ from urllib.parse import parse_qs
 from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 from fastapi import FastAPI
 
+from dashboard import auth
+from dashboard.components import viewer
 from dashboard.i18n import pick, t
 from dashboard.pages import PAGES
 from dashboard.service import Service
@@ -147,7 +149,9 @@ def _register_shell(app: Dash, svc: Service) -> None:
     async def filter_options(_version: str | None, lang: str, search: str | None) -> tuple:
         """Options from the store; values from the URL (``/?procedure=1.001193&province=79``)
         when the page opens with them, so links can be shared."""
+        who = viewer(svc)
         procs, units = await asyncio.to_thread(lambda: (svc.procedures(), svc.units()))
+        units = [u for u in units if auth.may_read_unit(who, u["province_code"], None)]
         procedures = [
             {
                 "label": f"{p['procedure_code']} · {pick(p['name'], lang)}"
@@ -176,6 +180,7 @@ def _register_shell(app: Dash, svc: Service) -> None:
         State("f-commune", "value"),
     )
     async def commune_options(province: str | None, _version: str | None, current: str | None):
+        who = viewer(svc)
         units = [
             u for u in await asyncio.to_thread(svc.units) if province in (None, u["province_code"])
         ]
@@ -183,6 +188,7 @@ def _register_shell(app: Dash, svc: Service) -> None:
             {"label": f"{c['commune_code']} ({c['cases']:,})", "value": c["commune_code"]}
             for u in units
             for c in u["communes"]
+            if auth.may_read_unit(who, u["province_code"], c["commune_code"])
         ]
         keep = current if any(o["value"] == current for o in options) else None
         return options, keep

@@ -16,6 +16,7 @@ from dvcflow.settings import Settings
 from mining.filters import LogFilter
 
 READ_ROLES = ("official", "reform_team", "admin")
+COOKIE = "dvcflow_token"  # the dashboard's session: a read token, HttpOnly, SameSite=Strict
 
 
 class Unauthorized(DvcflowError):

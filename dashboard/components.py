@@ -11,8 +11,9 @@ from typing import Any
 
 from dash import dash_table, html
 
+from dashboard import auth
 from dashboard.i18n import column, pick, t
-from dashboard.service import NotAvailable
+from dashboard.service import NotAvailable, Service
 from dvcflow.errors import DvcflowError
 from mining.filters import LogFilter
 
@@ -53,6 +54,7 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def make_filter(
+    svc: Service,
     procedure: str | None,
     province: str | None,
     commune: str | None,
@@ -60,8 +62,11 @@ def make_filter(
     end: str | None,
     channel: str | None,
 ) -> LogFilter:
-    """The page filters as the shared ``LogFilter`` (FilterError when they are wrong)."""
-    return LogFilter(
+    """The page filters as the shared ``LogFilter``, narrowed to the viewer's read token.
+
+    FilterError when they are wrong; Unauthorized / Forbidden as for the read API.
+    """
+    flt = LogFilter(
         procedure=procedure or None,
         province=province or None,
         commune=commune or None,
@@ -69,6 +74,18 @@ def make_filter(
         date_to=date.fromisoformat(end[:10]) if end else None,
         channel=channel or None,
     )
+    return auth.scoped(flt, viewer(svc))
+
+
+def viewer(svc: Service) -> Any | None:
+    """The principal of the dashboard's session cookie (None in open local mode)."""
+    from dash.backends._fastapi import get_current_request
+
+    try:
+        token = get_current_request().cookies.get(auth.COOKIE)
+    except RuntimeError:  # no request (warming thread, tests calling pages directly)
+        token = None
+    return auth.authenticate(svc.settings, token)
 
 
 def fmt(value: Any, digits: int = 1) -> str:
@@ -141,17 +158,6 @@ def table(
         },
         style_header={"fontWeight": "600"},
     )
-
-
-def records(value: Any) -> list[dict[str, Any]]:
-    """Mining's lists of records, wherever they sit (a list, or a dict holding one)."""
-    if isinstance(value, list):
-        return [v for v in value if isinstance(v, dict)]
-    if isinstance(value, dict):
-        for key in ("items", "rows", "top", "steps", "candidates", "units", "results"):
-            if isinstance(value.get(key), list):
-                return records(value[key])
-    return []
 
 
 def filter_inputs() -> list[Any]:

@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 import uvicorn
 from fastapi import APIRouter, FastAPI
 
-from dashboard import api
+from dashboard import api, login
 from dashboard.auth import access_configured
 from dashboard.service import Service
 from dvcflow import __version__
@@ -85,7 +85,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     from dashboard.app import create_dash
 
+    app.include_router(login.router)
     create_dash(app, app.state.service.for_dashboard())
+    login.install(app)
     if not access_configured(settings):
         log.warning("no DVCFLOW_API_KEYS_FILE: the API and dashboard are open (local mode)")
     return app

@@ -59,7 +59,7 @@ def register(app: Dash, svc: Service) -> None:
     @app.callback(Output("bn-body", "children"), *filter_inputs())
     @guarded
     def body(procedure, province, commune, start, end, channel, _version, lang):
-        flt = make_filter(procedure, province, commune, start, end, channel)
+        flt = make_filter(svc, procedure, province, commune, start, end, channel)
         found = svc.section(flt, "bottlenecks")
         if not found:
             return notice("na", lang)
@@ -90,7 +90,7 @@ def register(app: Dash, svc: Service) -> None:
         if not selected or not shown or selected[0] >= len(shown):
             return t("bn.hint", lang)
         activity = shown[selected[0]]["activity"]
-        flt = make_filter(procedure, province, commune, start, end, channel)
+        flt = make_filter(svc, procedure, province, commune, start, end, channel)
         page = svc.cases(flt, activity=activity, limit=100, sort="duration_s", descending=True)
         return html.Div(
             [

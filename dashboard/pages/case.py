@@ -8,7 +8,8 @@ from urllib.parse import parse_qs
 import plotly.express as px
 from dash import Dash, Input, Output, State, dcc, html
 
-from dashboard.components import guarded, section, table
+from dashboard import auth
+from dashboard.components import guarded, section, table, viewer
 from dashboard.i18n import t
 from dashboard.service import Service
 
@@ -50,9 +51,12 @@ def register(app: Dash, svc: Service) -> None:
         if not case_id:
             return html.P(t("case.pick", lang))
         events = svc.case(case_id.strip())
-        rows = [{**e, "end": e["timestamp"], "start": e["timestamp"]} for e in events]
+        if not auth.may_read_unit(
+            viewer(svc), events[0]["province_code"], events[0]["commune_code"]
+        ):
+            raise auth.Forbidden(f"this token may not read dossier {case_id!r}.")
         fig = px.scatter(
-            rows,
+            events,
             x="timestamp",
             y="activity",
             color="org_unit",

@@ -42,7 +42,7 @@ def register(app: Dash, svc: Service) -> None:
     @guarded
     def body(by, procedure, province, commune, start, end, channel, _v, lang):
         by = by or "province"
-        flt = make_filter(procedure, province, commune, start, end, channel)
+        flt = make_filter(svc, procedure, province, commune, start, end, channel)
         rows = kpi_rows(svc.reform("service_index", flt, by=by), by)
         columns = [by, *RANK_COLUMNS]
         parts: list = [table(rows, "cmp-table", lang, columns=columns, page_size=40)]

@@ -138,7 +138,7 @@ def register(app: Dash, svc: Service) -> None:
     def draw(overlay, share, procedure, province, commune, start, end, channel, _v, lang):
         if not procedure:
             return html.P(t("ex.pick", lang), className="hint")
-        flt = make_filter(procedure, province, commune, start, end, channel)
+        flt = make_filter(svc, procedure, province, commune, start, end, channel)
         nodes, edges = process_map_parts(svc.section(flt, "dfg"))
         elements = map_elements(nodes, edges, overlay or "frequency", (share or 100) / 100)
         graph = cyto.Cytoscape(
@@ -155,7 +155,7 @@ def register(app: Dash, svc: Service) -> None:
     def details(procedure, province, commune, start, end, channel, _v, lang):
         if not procedure:
             return None
-        flt = make_filter(procedure, province, commune, start, end, channel)
+        flt = make_filter(svc, procedure, province, commune, start, end, channel)
         found = svc.section(flt, "variants") or {}
         rows = in_hours(found.get("top", []))
         variants = html.Div(

@@ -83,7 +83,7 @@ def register(app: Dash, svc: Service) -> None:
     @app.callback(Output("ov-body", "children"), *filter_inputs())
     @guarded
     def body(procedure, province, commune, start, end, channel, _version, lang) -> Any:
-        flt = make_filter(procedure, province, commune, start, end, channel)
+        flt = make_filter(svc, procedure, province, commune, start, end, channel)
         by = "commune" if flt.province else "province"
         try:
             kpi = svc.reform("service_index", flt, by=by)

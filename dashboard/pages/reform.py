@@ -100,7 +100,7 @@ def register(app: Dash, svc: Service) -> None:
     def body(procedure, province, commune, start, end, channel, _v, lang):
         if not procedure:
             return html.P(t("ex.pick", lang), className="hint")
-        flt = make_filter(procedure, province, commune, start, end, channel)
+        flt = make_filter(svc, procedure, province, commune, start, end, channel)
         parts = []
         try:
             rows = candidate_rows(svc.reform("candidates", flt), lang)
@@ -137,7 +137,7 @@ def register(app: Dash, svc: Service) -> None:
         if not procedure:
             return []
         try:
-            flt = make_filter(procedure, province, commune, start, end, channel)
+            flt = make_filter(svc, procedure, province, commune, start, end, channel)
             found = (await asyncio.to_thread(svc.reform, "candidates", flt)).get("candidates", [])
         except Exception:  # no candidates, nothing to tick; the body shows why
             return []
@@ -155,7 +155,7 @@ def register(app: Dash, svc: Service) -> None:
     def run(clicks, steps, procedure, province, commune, start, end, channel, _v, lang):
         if not clicks or not steps:
             return t("rf.pick", lang)
-        flt = make_filter(procedure, province, commune, start, end, channel)
+        flt = make_filter(svc, procedure, province, commune, start, end, channel)
         return whatif_view(svc.reform("whatif", flt, remove=sorted(steps)), lang)
 
 

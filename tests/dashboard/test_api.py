@@ -240,3 +240,28 @@ def test_a_reform_team_sees_all(client, events, keyed):
     assert len(_get(client, "/api/v1/units", "team").json()) == len(
         {e["province_code"] for e in events}
     )
+
+
+def test_the_dashboard_asks_for_a_token_once_keys_exist(client, keyed):
+    assert client.get("/", follow_redirects=False).headers["location"] == "/login"
+    assert client.post("/_dash-update-component", json={}).status_code == 401
+    bad = client.post("/login", data={"token": "nope"}, follow_redirects=False)
+    assert bad.status_code == 401 and "not known" in bad.text
+    assert client.post("/login", data={"token": "tok-feed"}).status_code == 401  # writes only
+    good = client.post("/login", data={"token": "tok-hcm"}, follow_redirects=False)
+    assert good.status_code == 303
+    cookie = good.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
+    assert client.get("/", cookies={"dvcflow_token": "tok-hcm"}).status_code == 200
+    client.cookies.clear()
+
+
+def test_dashboard_filters_are_narrowed_like_the_api(keyed, store):
+    from dashboard import auth
+    from dvcflow import access
+
+    hcm = access.authenticate("tok-hcm")
+    assert auth.scoped(LogFilter(procedure="1.001193"), hcm).province == "79"
+    with pytest.raises(auth.Forbidden, match="province 01"):
+        auth.scoped(LogFilter(province="01"), hcm)
+    assert auth.scoped(LogFilter(province="01"), access.authenticate("tok-team")).province == "01"
