@@ -297,12 +297,11 @@ def main() -> None:
     log(f"tansu: {tansu_rate:,.0f} events/s")
 
     gw_rate = bench_gateway(bootstrap, values[: args.gateway_events], args.batch, clients=4)
-    rows.append(
-        (f"gateway, NDJSON batches of {args.batch}, 4 clients, mock cluster", gw_rate, 10_000)
-    )
+    rows.append((f"gateway, NDJSON x{args.batch}, 4 clients, mock cluster", gw_rate, None, 10_000))
     del owner
 
-    print(f"\nload average now: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores\n")
+    print(f"\nload average now: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print("per CPU-s: events per CPU second of this process (what one free core would do)\n")
     print(f"{'path':52s} {'events/s':>9s} {'per CPU-s':>10s} {'target':>7s} {'ratio':>6s}")
     for name, rate, cpu_rate, target in rows:
         wall = f"{rate:9,.0f}" if rate else f"{'':9s}"

@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
+from confluent_kafka import KafkaException
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
@@ -278,7 +279,7 @@ async def post_events(
                 gateway.producer().send(settings.topic_events, messages),
                 settings.gateway_ack_timeout_seconds + 1,
             )
-        except (TimeoutError, DvcflowError, BufferError) as exc:
+        except (TimeoutError, DvcflowError, BufferError, KafkaException) as exc:
             outcomes = [str(exc) or "no acknowledgement in time"] * len(messages)
     failed = [o for o in outcomes if o is not None]
     if failed:

@@ -24,6 +24,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 from pydantic import ValidationError
 
 from dvcflow.settings import Settings, get_settings
+from ingest.broker import BrokerError
 from ingest.health import HealthFile, RateMeter
 from ingest.kafka_config import consumer_config, producer_config
 from ingest.pseudonym import Pseudonymizer
@@ -229,7 +230,29 @@ class Sink:
             self.pending_count -= len(dropped)
 
     # --- the loop ------------------------------------------------------------------------
+    def check_topics(self) -> None:
+        """Fail with a clear sentence, not a silent wait, when Kafka or the topic is missing."""
+        where = self.settings.kafka_bootstrap
+        try:
+            topics = self.consumer.list_topics(timeout=15).topics
+        except KafkaException as exc:
+            raise BrokerError(
+                f"Kafka at {where} (DVCFLOW_KAFKA_BOOTSTRAP) is unreachable: {exc}"
+            ) from None
+        for name, setting in (
+            (self.settings.topic_events, "DVCFLOW_TOPIC_EVENTS"),
+            (self.settings.topic_dlq, "DVCFLOW_TOPIC_DLQ"),
+        ):
+            if name not in topics:
+                log.warning("topic %s (%s) does not exist on %s", name, setting, where)
+        if self.settings.topic_events not in topics:
+            raise BrokerError(
+                f"topic {self.settings.topic_events} (DVCFLOW_TOPIC_EVENTS) does not exist on "
+                f"{where}: create it with `dvcflow broker`."
+            )
+
     def run(self, stop: threading.Event) -> SinkStats:
+        self.check_topics()
         self.consumer.subscribe(
             [self.settings.topic_events],
             on_assign=self.on_assign,

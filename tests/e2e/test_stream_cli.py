@@ -81,3 +81,16 @@ def test_keys_add_prints_token_once_and_stores_its_hash(
     ]
     again = CliRunner().invoke(app, ["keys", "add", "hcm"])
     assert again.exit_code == 2 and "already has a key named 'hcm'" in again.output
+
+
+def test_sink_names_a_missing_topic(broker, tmp_path: Path) -> None:  # noqa: ANN001
+    env = {
+        **os.environ,
+        "DVCFLOW_KAFKA_BOOTSTRAP": broker.bootstrap,
+        "DVCFLOW_TOPIC_EVENTS": "no-such-topic",
+        "DVCFLOW_DATA_DIR": str(tmp_path),
+    }
+    r = subprocess.run([EXE, "sink"], env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+    assert "no-such-topic (DVCFLOW_TOPIC_EVENTS)" in r.stderr
