@@ -123,3 +123,21 @@ def test_analysis_is_cached_by_store_version(store):
     again = analyze(store, flt, opts)
     assert again is not first and again["cases"]["count"] == 2
     assert analysis_cache().hits >= 1
+
+
+def test_work_in_progress_counts_open_dossiers_per_day(store):
+    from mining.bottlenecks import work_in_progress
+
+    spans = {"w1": (1, 3), "w2": (2, 2), "w3": (2, None)}  # day received, day finished
+    rows = []
+    for case, (a, b) in spans.items():
+        rows.append(event(case, "submit", datetime(2025, 7, a, 9, 0)))
+        if b is not None:
+            rows.append(event(case, "return_result", datetime(2025, 7, b, 16, 0), outcome="ok"))
+    write_rows(store, rows)
+    con = load_log(store, LogFilter())
+    series = {p["period"].day: p["open"] for p in work_in_progress(con)["series"]}
+    for day in series:
+        expected = sum(a <= day and (b is None or day <= b) for a, b in spans.values())
+        assert series[day] == expected, day
+    assert series[2] == 3

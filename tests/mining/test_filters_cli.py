@@ -83,3 +83,16 @@ def test_json_document_has_the_issue_keys(small):
     assert {"variants", "conformance"} <= set(doc)
     assert doc["events"] == 9 and doc["cases"]["count"] == 3
     assert doc["procedure"]["code"] == "2.001610"
+
+
+def test_export_bpmn_and_pnml_hold_the_discovered_activities(small, tmp_path):
+    import pm4py
+
+    bpmn, pnml = tmp_path / "m.bpmn", tmp_path / "m.pnml"
+    result = run(small, "--export-bpmn", str(bpmn), "--export-pnml", str(pnml), "--top", "3")
+    assert result.exit_code == 0, result.output
+    net, _, _ = pm4py.read_pnml(str(pnml))
+    labels = {t.label for t in net.transitions if t.label}
+    assert labels == {"submit", "receive", "return_result"}
+    tasks = {n.get_name() for n in pm4py.read_bpmn(str(bpmn)).get_nodes() if n.get_name()}
+    assert labels <= tasks
