@@ -31,6 +31,7 @@ from pydantic import SecretStr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import ingest.batch as batch_module  # noqa: E402
 import ingest.sink as sink_module  # noqa: E402
 from dvcflow.access import hash_token  # noqa: E402
 from dvcflow.settings import Settings  # noqa: E402
@@ -183,14 +184,14 @@ def bench_decode(values: list[bytes]) -> tuple[float, float]:
     now = datetime.now(UTC)
     best = {}
     for _ in range(3):  # alternate, keep the best CPU time of each: load on a shared box varies
-        for fn in (sink_module.decode_batch_reference, sink_module.decode_batch):
+        for fn in (batch_module.decode_batch_reference, batch_module.decode_batch):
             t = time.process_time()
             for start in range(0, len(values), 20_000):
                 fn(values[start : start + 20_000], ps, settings, now)
             best[fn] = min(best.get(fn, 1e9), time.process_time() - t)
     return (
-        len(values) / best[sink_module.decode_batch_reference],
-        len(values) / best[sink_module.decode_batch],
+        len(values) / best[batch_module.decode_batch_reference],
+        len(values) / best[batch_module.decode_batch],
     )
 
 

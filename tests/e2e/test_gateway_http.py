@@ -141,7 +141,7 @@ def test_401_403_413(served: tuple[Served, dict[str, str]], stream_settings: Set
         assert client.post("/v1/events", json=big, headers=_auth(tokens["all"])).status_code == 413
         ok = client.post("/v1/events", json=inside, headers=_auth(tokens["hcm"]))
         assert ok.status_code == 202
-    got = consume_all(stream_settings, stream_settings.topic_events, 2, timeout=15)
+    got = consume_all(stream_settings, stream_settings.topic_events, 2, timeout=6)
     assert [orjson.loads(m.value())["event_id"] for m in got] == [inside["event_id"]]
 
 

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dvcflow.settings import Settings
+from ingest.batch import decode_batch, decode_batch_reference
 from ingest.pseudonym import Pseudonymizer
-from ingest.sink import decode_batch, decode_batch_reference
 from tests.conftest import TEST_KEY
 
 PS = Pseudonymizer(TEST_KEY.encode())
