@@ -38,7 +38,7 @@ def test_no_server_error_and_responses_match_the_spec(api_schema):
 
         @given(case=operation.as_strategy())
         @settings(
-            max_examples=12,
+            max_examples=8,
             deadline=None,
             suppress_health_check=list(HealthCheck),
             derandomize=True,

@@ -35,7 +35,7 @@ PAGES = {
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory):
     need_browser()
-    return generated_store(tmp_path_factory.mktemp("web") / "data", 400)
+    return generated_store(tmp_path_factory.mktemp("web") / "data", 250)
 
 
 @pytest.fixture(scope="module")
