@@ -42,7 +42,9 @@ def need_browser() -> None:
 
 
 @contextmanager
-def web_server(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+def web_server(
+    data_dir: Path, env: dict[str, str] | None = None, startup_seconds: float = 120
+) -> Iterator[str]:
     """``dvcflow serve`` on a free port; yields its base URL once the API answers."""
     port = free_port()
     full_env = {
@@ -64,7 +66,7 @@ def web_server(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[st
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + startup_seconds
         while True:
             if proc.poll() is not None:
                 log.seek(0)
@@ -75,7 +77,7 @@ def web_server(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[st
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("dvcflow serve did not answer within 60 s")
+                raise RuntimeError(f"dvcflow serve did not answer within {startup_seconds} s")
             time.sleep(0.3)
         yield base
     finally:
