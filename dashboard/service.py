@@ -153,7 +153,7 @@ class Service:
                 except Exception:  # a figure that fails here fails visibly on its page
                     log.warning("warming the dashboard cache failed", exc_info=True)
                     warmed = version
-            stop.wait(max(self.settings.web_stale_seconds, 1.0))
+            stop.wait(max(3 * self.settings.web_stale_seconds, 5.0))  # a live stream: not nonstop
 
     def _sql(self, query: str, params: dict | None = None) -> list[dict[str, Any]]:
         con = duckdb.connect()
