@@ -44,8 +44,12 @@ class RateMeter:
 class HealthFile:
     """The health file of one process (a sink or a gateway)."""
 
-    def __init__(self, data_dir: Path | str, role: str, interval: float = 2.0):
-        self.path = stream_dir(data_dir) / f"{role}-{socket.gethostname()}-{os.getpid()}.json"
+    def __init__(
+        self, data_dir: Path | str, role: str, interval: float = 2.0, instance: int | None = None
+    ):
+        suffix = f"-{instance}" if instance is not None else ""
+        name = f"{role}-{socket.gethostname()}-{os.getpid()}{suffix}.json"
+        self.path = stream_dir(data_dir) / name
         self.role = role
         self.interval = interval
         self._last = 0.0

@@ -10,6 +10,7 @@ stop request (``stop`` event, SIGTERM in the CLI) finishes the batch in hand fir
 from __future__ import annotations
 
 import fcntl
+import itertools
 import logging
 import threading
 import time
@@ -29,6 +30,7 @@ from ingest.pseudonym import Pseudonymizer
 from ingest.store import EventStore
 
 log = logging.getLogger("dvcflow.sink")
+_instances = itertools.count(1)  # several sinks may share a process (threads, the demo)
 
 
 @dataclass
@@ -49,7 +51,8 @@ class SinkStats:
     compactions: int = 0
     last_write_at: float | None = None
     lag: int = 0
-    partitions: list[int] = field(default_factory=list)
+    partitions: list[int] = field(default_factory=list)  # assigned now
+    ever_assigned: set[int] = field(default_factory=set)
 
 
 def dlq_headers(message: Message, reason: str, errors: list[dict[str, str]]) -> list:
@@ -76,7 +79,7 @@ class Sink:
         self.pending_count = 0
         self.pending_since: float | None = None
         self.stats = SinkStats()
-        self.health = HealthFile(settings.data_dir, "sink")
+        self.health = HealthFile(settings.data_dir, "sink", instance=next(_instances))
         self._in_rate = RateMeter()
         self._out_rate = RateMeter()
         self._dlq_errors: list[str] = []
@@ -84,16 +87,22 @@ class Sink:
     # --- consumer-group callbacks --------------------------------------------------------
     def on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.info("assigned %s", [p.partition for p in partitions])
+        self.stats.partitions = sorted({*self.stats.partitions, *(p.partition for p in partitions)})
+        self.stats.ever_assigned.update(p.partition for p in partitions)
 
     def on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Write and commit what we hold for the partitions we give up."""
         self.flush({(p.topic, p.partition) for p in partitions})
+        gone = {p.partition for p in partitions}
+        self.stats.partitions = [p for p in self.stats.partitions if p not in gone]
 
     def on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Another member owns them now: drop them uncommitted; it will redeliver."""
         for p in partitions:
             dropped = self.pending.pop((p.topic, p.partition), [])
             self.pending_count -= len(dropped)
+        gone = {p.partition for p in partitions}
+        self.stats.partitions = [p for p in self.stats.partitions if p not in gone]
 
     # --- the loop ------------------------------------------------------------------------
     def check_topics(self) -> None:
@@ -247,6 +256,7 @@ class Sink:
                 "dlq": self.stats.dlq,
                 "batches": self.stats.batches,
                 "lag": self.stats.lag,
+                "partitions": self.stats.partitions,
                 "in_per_s": round(self._in_rate.rate(self.stats.consumed), 1),
                 "out_per_s": round(self._out_rate.rate(self.stats.written), 1),
                 "last_write_at": self.stats.last_write_at,

@@ -81,5 +81,6 @@ def test_health_file_round_trip(tmp_path: Path) -> None:
     assert not local_process_alive(tmp_path, "sink")
     health.write({"consumed": 1, "written": 1, "dlq": 0, "lag": 0, "last_write_at": None})
     assert health.path.name.endswith(f"-{os.getpid()}.json")
+    assert HealthFile(tmp_path, "sink", instance=2).path.name.endswith(f"-{os.getpid()}-2.json")
     assert local_process_alive(tmp_path, "sink")
     assert read_stream_health(tmp_path)["status"] == "ok"
