@@ -213,6 +213,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=Path("/tmp/dvcflow-bench-dashboard"))
     parser.add_argument("--quick", action="store_true", help="50k events, 2 procedures")
     parser.add_argument("--rounds", type=int, default=3, help="1 cold + N-1 warm rounds")
+    parser.add_argument("--procedures", type=int, default=4, help="busiest procedures to visit")
     args = parser.parse_args()
     events = 50_000 if args.quick else args.events
     data_dir = args.data_dir / f"{events}"
@@ -220,7 +221,7 @@ def main() -> None:
     summary = store.summary()
     total = sum(r["events"] for r in summary)
     ranked = sorted(summary, key=lambda r: -r["cases"])
-    procedures = [r["procedure_code"] for r in ranked[: 2 if args.quick else 4]]
+    procedures = [r["procedure_code"] for r in ranked[: 2 if args.quick else args.procedures]]
     with web_server(data_dir) as base:
         cases = httpx.get(
             f"{base}/api/v1/cases", params={"procedure": procedures[0], "limit": 500}, timeout=600
