@@ -12,11 +12,13 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -24,6 +26,8 @@ import pyarrow.parquet as pq
 from ingest.schema import STORE_COLUMNS, STORE_SCHEMA, conform_table
 
 _SAFE = re.compile(r"[^0-9A-Za-z._\-]")
+TOMBSTONES = "_compacted.json"
+GRACE_SECONDS = 600.0  # merged-away files stay readable this long for readers already running
 _COLUMNS_SQL = ", ".join(STORE_COLUMNS)
 
 
@@ -88,11 +92,19 @@ class EventStore:
 
     # --- listing -------------------------------------------------------------------------
     def files(self) -> list[Path]:
+        """The live data files: no temp files, no files already merged by ``compact``."""
         if not self.root.exists():
             return []
-        return sorted(
-            p for p in self.root.glob("procedure=*/month=*/*.parquet") if not p.name.startswith(".")
-        )
+        out = []
+        for part in sorted(self.root.glob("procedure=*/month=*")):
+            dead = _read_tombstones(part)
+            for p in sorted(part.glob("*.parquet")):
+                if p.name.startswith("."):
+                    continue
+                if p.name in dead and _signature(p) == dead[p.name]["sig"]:
+                    continue
+                out.append(p)
+        return out
 
     def version(self) -> str:
         """Changes whenever a file is added, replaced or removed; caches key on it."""
@@ -154,17 +166,25 @@ class EventStore:
         )
 
     # --- compaction ----------------------------------------------------------------------
-    def compact(self, min_files: int = 2, partitions: Iterable[Path] | None = None) -> CompactStats:
+    def compact(
+        self,
+        min_files: int = 2,
+        partitions: Iterable[Path] | None = None,
+        grace_seconds: float = GRACE_SECONDS,
+    ) -> CompactStats:
         """Merge each partition's files into one: same rows, duplicates dropped.
 
-        The merged file appears (atomically) before the old ones are removed, so a reader
-        may for a moment see both; the dedup on read makes that harmless.
+        The merged file appears (atomically) first; the old files are then tombstoned, so
+        new readers skip them, and deleted only ``grace_seconds`` later, so a reader that
+        listed them before the swap can still finish. Either way the dedup on read makes
+        seeing both harmless.
         """
         dirs = sorted(set(partitions) if partitions else {f.parent for f in self.files()})
         stats = dict(partitions=0, files_before=0, files_after=0, rows_before=0, rows_after=0)
         con = duckdb.connect()
         for part in dirs:
-            files = sorted(p for p in part.glob("*.parquet") if not p.name.startswith("."))
+            _purge_tombstones(part, grace_seconds)
+            files = [f for f in self.files() if f.parent == part]
             if len(files) < min_files:
                 continue
             file_list = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
@@ -179,13 +199,59 @@ class EventStore:
             digest = hashlib.sha1("|".join(f.name for f in files).encode()).hexdigest()[:12]
             target = part / f"compact-{digest}.parquet"
             write_parquet_atomic(conform_table(merged), target)
-            for f in files:
-                if f != target:
-                    f.unlink(missing_ok=True)
-            _fsync_dir(part)
+            _add_tombstones(part, [f for f in files if f != target])
+            _purge_tombstones(part, grace_seconds)
             stats["partitions"] += 1
             stats["files_before"] += len(files)
             stats["files_after"] += 1
             stats["rows_before"] += rows_before
             stats["rows_after"] += merged.num_rows
         return CompactStats(**stats)
+
+
+def _signature(path: Path) -> str:
+    st = path.stat()
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def _read_tombstones(part: Path) -> dict[str, dict]:
+    """Files of a partition merged away by ``compact``: name -> {sig, at}."""
+    try:
+        return orjson.loads((part / TOMBSTONES).read_bytes())
+    except FileNotFoundError:
+        return {}
+
+
+def _write_tombstones(part: Path, dead: dict[str, dict]) -> None:
+    tmp = part / f".{TOMBSTONES}.{os.getpid()}.tmp"
+    tmp.write_bytes(orjson.dumps(dead))
+    os.replace(tmp, part / TOMBSTONES)
+
+
+def _add_tombstones(part: Path, files: list[Path]) -> None:
+    dead = _read_tombstones(part)
+    now = time.time()
+    for f in files:
+        dead[f.name] = {"sig": _signature(f), "at": now}
+    _write_tombstones(part, dead)
+    _fsync_dir(part)
+
+
+def _purge_tombstones(part: Path, grace_seconds: float) -> None:
+    """Delete tombstoned files older than the grace period (a rewritten file stays)."""
+    dead = _read_tombstones(part)
+    if not dead:
+        return
+    now = time.time()
+    keep = {}
+    for name, info in dead.items():
+        path = part / name
+        if not path.exists():
+            continue
+        if _signature(path) != info["sig"]:
+            continue  # rewritten since (a redelivered batch): it is live again
+        if now - info["at"] >= grace_seconds:
+            path.unlink(missing_ok=True)
+        else:
+            keep[name] = info
+    _write_tombstones(part, keep)

@@ -79,3 +79,27 @@ def test_raw_applicant_id_never_stored(store: EventStore, pseudonymizer):
         assert e["applicant_id"].encode() not in blob
     refs = store.read_table()["applicant_ref"].to_pylist()
     assert all(r.startswith("ar_") for r in refs)
+
+
+def test_compaction_never_pulls_files_from_under_a_running_reader(store: EventStore, pseudonymizer):
+    table = _table(_events(30, start=datetime(2025, 7, 1, 1, tzinfo=UTC)), pseudonymizer)
+    for i in range(3):
+        store.write(table.slice(i * 10, 10), f"batch-{i}")
+    con = store.connect()  # a reader that listed the batch files before the swap
+    store.compact()
+    assert con.sql("SELECT count(*) FROM events").fetchone()[0] == 30
+    assert [f.name[:8] for f in store.files()] == ["compact-"]  # new readers: merged file only
+    assert store.read_table().num_rows == 30
+    store.compact(grace_seconds=0)  # after the grace period the old files go
+    assert len(list(store.files()[0].parent.glob("batch-*.parquet"))) == 0
+    assert store.read_table().num_rows == 30
+
+
+def test_a_batch_rewritten_after_compaction_is_live_again(store: EventStore, pseudonymizer):
+    table = _table(_events(12, start=datetime(2025, 7, 1, 1, tzinfo=UTC)), pseudonymizer)
+    store.write(table.slice(0, 6), "batch-0")
+    store.write(table.slice(6, 6), "batch-1")
+    store.compact()
+    store.write(table.slice(0, 6), "batch-0")  # redelivered after the compaction
+    assert len(store.files()) == 2
+    assert store.read_table().num_rows == 12
