@@ -191,7 +191,8 @@ def _register_shell(app: Dash, svc: Service) -> None:
             if auth.may_read_unit(who, u["province_code"], c["commune_code"])
         ]
         keep = current if any(o["value"] == current for o in options) else None
-        return options, keep
+        # An unchanged value must not be sent back: every page would recompute a second time.
+        return options, no_update if keep == current else keep
 
     @app.callback(Output("page", "children"), Input("url", "pathname"), Input("lang", "value"))
     def route(path: str | None, lang: str) -> Any:
