@@ -223,9 +223,13 @@ def main() -> None:
     ranked = sorted(summary, key=lambda r: -r["cases"])
     procedures = [r["procedure_code"] for r in ranked[: 2 if args.quick else args.procedures]]
     with web_server(data_dir) as base:
-        cases = httpx.get(
-            f"{base}/api/v1/cases", params={"procedure": procedures[0], "limit": 500}, timeout=600
-        ).json()
+        got = httpx.get(
+            f"{base}/api/v1/cases",
+            params={"procedure": procedures[0], "limit": 500},
+            timeout=600,
+        )
+        assert got.status_code == 200, got.text
+        cases = got.json()
         provinces = sorted({c["province_code"] for c in cases["items"]})[:2]
         times = browser_interactions(base, procedures, provinces, args.rounds)
         times |= api_calls(base, procedures, args.rounds)
