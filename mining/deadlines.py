@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 
 from dvcflow.settings import get_settings
 from sample_logs.workdays import WorkCalendar
@@ -57,19 +57,33 @@ class DeadlineRules:
 
 
 def due_days(
-    received_local: pd.Series,
+    received_local: np.ndarray,
     deadline_days: np.ndarray | int,
     cutoff_hour: int,
     calendar: WorkCalendar,
 ) -> np.ndarray:
-    """Due day (local date) per receipt moment, as ``WorkCalendar.add_working_days`` does:
-    the receipt day (rolled to a working day) plus n working days; n = 0 moves to the next
-    working day when received after the cut-off hour."""
-    days = received_local.dt.tz_localize(None).to_numpy().astype("datetime64[D]")
+    """Due day (local date) per receipt moment (local naive ``datetime64``), as
+    ``WorkCalendar.add_working_days`` does: the receipt day (rolled to a working day) plus n
+    working days; n = 0 moves to the next working day when received after the cut-off hour."""
+    moments = np.asarray(received_local, dtype="datetime64[us]")
+    days = moments.astype("datetime64[D]")
+    hours = (moments - days.astype("datetime64[us]")).astype(np.int64) // 3_600_000_000
     n = np.broadcast_to(np.asarray(deadline_days, dtype=np.int64), days.shape)
     receipt = calendar.roll_forward(days)
-    late = (receipt == days) & (received_local.dt.hour.to_numpy() >= cutoff_hour)
+    late = (receipt == days) & (hours >= cutoff_hour)
     return calendar.offset_days(receipt, np.where(n > 0, n, late.astype(np.int64)))
+
+
+def _local(table: pa.Table, column: str) -> np.ndarray:
+    """A local naive timestamp column as ``datetime64[us]`` (NULL -> NaT)."""
+    return table[column].to_numpy(zero_copy_only=False).astype("datetime64[us]")
+
+
+def _local_naive(moment: datetime, tz: ZoneInfo) -> np.datetime64:
+    """``moment`` as a local naive instant (naive values are taken as already local)."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(tz).replace(tzinfo=None)
+    return np.datetime64(moment, "us")
 
 
 def build_deadlines(
@@ -89,12 +103,19 @@ def build_deadlines(
     attribute gives a due date); ``as_of`` (default: the log's last event) is "now" for open
     dossiers. All comparisons run in working time (``WorkCalendar``), so waiting for the
     citizen over a weekend costs nothing extra. Returns whether any dossier has a due date.
+
+    Times cross between DuckDB and numpy as local naive instants (``timezone(tz, ts)``):
+    pandas' time-zone conversions cost more than the whole calculation.
     """
     rules = rules or DeadlineRules.from_settings()
-    tz = ZoneInfo(get_settings().timezone)
+    tz_name = get_settings().timezone
+    tz = ZoneInfo(tz_name)
     if as_of is None:
         as_of = con.execute("SELECT max(timestamp) FROM log").fetchone()[0]
-    df = con.execute(
+    cal = WorkCalendar(cutoff_hour=rules.same_day_cutoff_hour)
+    now = _local_naive(as_of, tz)
+    _register_supplement_waits(con, now, cal, tz_name)
+    t = con.execute(
         """
         WITH r AS (
             SELECT case_id, min(seq) FILTER (WHERE activity IN (SELECT unnest($results)))
@@ -104,104 +125,116 @@ def build_deadlines(
             SELECT s.case_id, max(coalesce(s.end_ts, s.start_ts)) AS processed_at
             FROM steps s JOIN r USING (case_id)
             WHERE r.result_seq IS NOT NULL AND s.seq < r.result_seq GROUP BY s.case_id
+        ), w AS (
+            SELECT case_id, count(*) AS requests, sum(wait_s) AS wait_s,
+                   sum(wait_days) AS wait_days
+            FROM _dvc_waits GROUP BY case_id
         )
-        SELECT c.case_id, c.procedure_code, c.first_ts AS received_at, c.finished, c.due_attr,
-               coalesce(p.processed_at, c.last_ts) AS processed_at
-        FROM cases c LEFT JOIN p USING (case_id)
+        SELECT c.case_id, c.procedure_code,
+               timezone($tz, c.first_ts::TIMESTAMPTZ) AS received,
+               c.finished::BOOLEAN AS finished,
+               timezone($tz, c.due_attr::TIMESTAMPTZ) AS due_attr,
+               timezone($tz, coalesce(p.processed_at, c.last_ts)::TIMESTAMPTZ) AS processed,
+               coalesce(w.requests, 0)::BIGINT AS requests,
+               coalesce(w.wait_s, 0)::DOUBLE AS wait_s,
+               coalesce(w.wait_days, 0)::DOUBLE AS wait_days
+        FROM cases c LEFT JOIN p USING (case_id) LEFT JOIN w USING (case_id)
         """,
-        {"results": list(result_activities)},
-    ).df()
-    cal = WorkCalendar(cutoff_hour=rules.same_day_cutoff_hour)
-    waits = _supplement_waits(con, as_of, cal, tz)
-    df = df.merge(waits, on="case_id", how="left")
-    df[["requests", "wait_s", "wait_days"]] = df[["requests", "wait_s", "wait_days"]].fillna(0)
+        {"results": list(result_activities), "tz": tz_name},
+    ).to_arrow_table()
+    con.unregister("_dvc_waits")
 
-    received = pd.to_datetime(df["received_at"], utc=True).dt.tz_convert(tz)
-    due_at = pd.Series(pd.NaT, index=df.index, dtype=f"datetime64[ns, {tz.key}]")
+    received = _local(t, "received")
+    due = np.full(len(received), np.datetime64("NaT"), dtype="datetime64[us]")
     if isinstance(deadline_working_days, Mapping):
-        n = df["procedure_code"].map(dict(deadline_working_days))
-    else:
-        n = pd.Series(deadline_working_days, index=df.index, dtype="float64")
-    known = n.notna().to_numpy()
-    if known.any():
-        day = due_days(
-            received[known], n[known].to_numpy().astype(np.int64), rules.same_day_cutoff_hour, cal
+        codes, inverse = np.unique(
+            t["procedure_code"].to_numpy(zero_copy_only=False).astype(str), return_inverse=True
         )
+        per_code = [deadline_working_days.get(c) for c in codes]
+        n = np.array([np.nan if d is None else d for d in per_code], dtype=float)[inverse]
+    else:
+        days = np.nan if deadline_working_days is None else float(deadline_working_days)
+        n = np.full(len(received), days)
+    known = ~np.isnan(n)
+    if known.any():
+        day = due_days(received[known], n[known].astype(np.int64), rules.same_day_cutoff_hour, cal)
         # due moment = end of the due day, local time
-        due_at[known] = pd.to_datetime(day + np.timedelta64(86399, "s")).tz_localize(tz)
-    given = pd.to_datetime(df["due_attr"], utc=True).dt.tz_convert(tz)
-    due_at = given.where(given.notna(), due_at)
+        due[known] = day.astype("datetime64[us]") + np.timedelta64(86399, "s")
+    given = _local(t, "due_attr")
+    due = np.where(np.isnat(given), due, given)
 
-    finished = df["finished"].astype(bool).to_numpy()
-    processed = pd.to_datetime(df["processed_at"], utc=True).dt.tz_convert(tz)
-    now = pd.Timestamp(as_of).tz_convert(tz)
-    end = processed.where(finished, now)
-    wait_days = df["wait_days"].to_numpy() if rules.exclude_supplement_wait else 0.0
+    finished = t["finished"].to_numpy(zero_copy_only=False).astype(bool)
+    processed = _local(t, "processed")
+    end = np.where(finished, processed, now)
+    requests = t["requests"].to_numpy()
+    wait_days = t["wait_days"].to_numpy()
 
-    status = np.full(len(df), None, dtype=object)
-    share = np.full(len(df), np.nan)
-    has = due_at.notna().to_numpy()
+    status = np.full(len(received), None, dtype=object)
+    share = np.full(len(received), np.nan)
+    has = ~np.isnat(due)
     if has.any():
         # positions on the working-time axis: whole numbers fall on working-day boundaries
-        origin = np.datetime64(f"{received.dt.year.min() - 1}-01-01", "us")
+        first_year = int(received.min().astype("datetime64[Y]").astype(int)) + 1970
+        origin = np.datetime64(f"{first_year - 1}-01-01", "us")
 
-        def pos(x: pd.Series) -> np.ndarray:
-            t = x[has].dt.tz_localize(None).to_numpy().astype("datetime64[us]")
-            return cal.working_days_between_arrays(np.full(len(t), origin), t)
+        def pos(x: np.ndarray) -> np.ndarray:
+            return cal.working_days_between_arrays(np.full(len(x), origin), x)
 
-        t_recv, t_due = pos(received), pos(due_at)
-        t_end = pos(end) - (wait_days[has] if np.ndim(wait_days) else 0.0)
+        t_recv, t_due = pos(received[has]), pos(due[has])
+        t_end = pos(end[has]) - (wait_days[has] if rules.exclude_supplement_wait else 0.0)
         span = t_due - t_recv
         share[has] = np.where(span > 0, (t_end - t_recv) / np.where(span > 0, span, 1), np.nan)
-        too_many = df["requests"].to_numpy()[has] > rules.max_supplements_on_time
+        too_many = requests[has] > rules.max_supplements_on_time
         late = (t_end > t_due) | too_many
         early = np.floor(t_end) < np.floor(t_due)
         risk = share[has] > rules.at_risk_share
-        fin = finished[has]
         status[has] = np.where(
-            fin,
+            finished[has],
             np.where(late, "late", np.where(early, "early", "on_time")),
             np.where(late, "overdue", np.where(risk, "at_risk", "within")),
         )
 
-    out = pd.DataFrame(
+    out = pa.table(
         {
-            "case_id": df["case_id"],
-            "received_at": received,
-            "due_at": due_at,
-            "processed_at": processed.where(finished),
-            "supplement_requests": df["requests"].astype("int64"),
-            "supplement_wait_s": df["wait_s"].astype(float),
-            "supplement_wait_days": df["wait_days"].astype(float),
-            "finished": finished,
-            "elapsed_share": share,
-            "status": pd.Series(status, dtype="object"),
+            "case_id": t["case_id"],
+            "received": pa.array(received, from_pandas=True),
+            "due": pa.array(due, from_pandas=True),
+            "processed": pa.array(
+                np.where(finished, processed, np.datetime64("NaT")), from_pandas=True
+            ),
+            "requests": t["requests"],
+            "wait_s": t["wait_s"],
+            "wait_days": t["wait_days"],
+            "finished": pa.array(finished),
+            "share": pa.array(share, from_pandas=True),
+            "status": pa.array(status, type=pa.string()),
         }
     )
-    con.register("_deadlines_df", out)
+    con.register("_dvc_deadlines", out)
     con.execute(
         """CREATE OR REPLACE TEMP TABLE deadlines AS
-           SELECT case_id::VARCHAR AS case_id, received_at::TIMESTAMPTZ AS received_at,
-                  due_at::TIMESTAMPTZ AS due_at, processed_at::TIMESTAMPTZ AS processed_at,
-                  supplement_requests::BIGINT AS supplement_requests,
-                  supplement_wait_s::DOUBLE AS supplement_wait_s,
-                  supplement_wait_days::DOUBLE AS supplement_wait_days,
-                  finished::BOOLEAN AS finished, elapsed_share::DOUBLE AS elapsed_share,
-                  status::VARCHAR AS status
-           FROM _deadlines_df"""
+           SELECT case_id::VARCHAR AS case_id, timezone($tz, received) AS received_at,
+                  timezone($tz, due) AS due_at, timezone($tz, processed) AS processed_at,
+                  requests AS supplement_requests, wait_s AS supplement_wait_s,
+                  wait_days AS supplement_wait_days, finished, share AS elapsed_share, status
+           FROM _dvc_deadlines""",
+        {"tz": tz_name},
     )
-    con.unregister("_deadlines_df")
+    con.unregister("_dvc_deadlines")
     return bool(has.any())
 
 
-def _supplement_waits(
-    con: duckdb.DuckDBPyConnection, as_of: datetime, cal: WorkCalendar, tz: ZoneInfo
-) -> pd.DataFrame:
-    """Per dossier: supplement requests and the time spent waiting for the citizen
-    (seconds and working days).
+def _register_supplement_waits(
+    con: duckdb.DuckDBPyConnection,
+    now: np.datetime64,
+    cal: WorkCalendar,
+    tz_name: str,
+) -> None:
+    """View ``_dvc_waits``: one row per supplement request, with the time spent waiting for
+    the citizen (seconds and working days).
 
     Each ``request_supplement`` waits until the start of the next ``submit_supplement``
-    (or until ``as_of`` when the citizen has not answered yet).
+    (or until ``now``, local, when the citizen has not answered yet).
     """
     iv = con.execute(
         """
@@ -211,25 +244,24 @@ def _supplement_waits(
             FROM steps WHERE activity IN ($req, $sub)
             WINDOW w AS (PARTITION BY case_id ORDER BY seq)
         )
-        SELECT case_id, coalesce(end_ts, start_ts) AS a,
-               greatest(CASE WHEN next_activity = $sub THEN next_start
-                             ELSE $as_of::TIMESTAMPTZ END, coalesce(end_ts, start_ts)) AS b
+        SELECT case_id, timezone($tz, coalesce(end_ts, start_ts)::TIMESTAMPTZ) AS a,
+               timezone($tz, CASE WHEN next_activity = $sub THEN next_start::TIMESTAMPTZ END)
+                   AS answered
         FROM s WHERE activity = $req
         """,
-        {"req": SUPPLEMENT_REQUEST, "sub": SUPPLEMENT_SUBMIT, "as_of": as_of},
-    ).df()
-    if iv.empty:
-        return pd.DataFrame(columns=["case_id", "requests", "wait_s", "wait_days"])
-
-    def local(col: str) -> np.ndarray:
-        t = pd.to_datetime(iv[col], utc=True).dt.tz_convert(tz).dt.tz_localize(None)
-        return t.to_numpy().astype("datetime64[us]")
-
-    a, b = local("a"), local("b")
-    iv["wait_s"] = (b - a).astype("timedelta64[us]").astype(np.int64) / 1e6
-    iv["wait_days"] = cal.working_days_between_arrays(a, b)
-    iv["requests"] = 1
-    return iv.groupby("case_id", as_index=False)[["requests", "wait_s", "wait_days"]].sum()
+        {"req": SUPPLEMENT_REQUEST, "sub": SUPPLEMENT_SUBMIT, "tz": tz_name},
+    ).to_arrow_table()
+    a = _local(iv, "a")
+    answered = _local(iv, "answered")
+    b = np.maximum(np.where(np.isnat(answered), now, answered), a)
+    waits = pa.table(
+        {
+            "case_id": iv["case_id"],
+            "wait_s": (b - a).astype("timedelta64[us]").astype(np.int64) / 1e6,
+            "wait_days": cal.working_days_between_arrays(a, b),
+        }
+    )
+    con.register("_dvc_waits", waits)
 
 
 def sla_summary(con: duckdb.DuckDBPyConnection) -> dict:

@@ -18,7 +18,7 @@ import duckdb
 
 from dvcflow.errors import FilterError
 from dvcflow.settings import get_settings
-from ingest.schema import STORE_SCHEMA
+from ingest.schema import STORE_COLUMNS, STORE_SCHEMA
 from ingest.store import EventStore
 from mining.filters import LogFilter
 
@@ -84,6 +84,44 @@ def connect() -> duckdb.DuckDBPyConnection:
     return con
 
 
+# (data dir, store version, procedures) -> whether those files repeat an event_id
+_DUPLICATES: dict[tuple[str, str, tuple[str, ...] | None], bool] = {}
+
+
+def _scan_sql(
+    con: duckdb.DuckDBPyConnection,
+    store: EventStore,
+    where: str | None,
+    procedures: list[str] | None,
+) -> str:
+    """The store's SELECT, without the dedup window when no ``event_id`` repeats.
+
+    The window (``EventStore.scan_sql``) sorts every column of every event; counting
+    repeated ids reads one column, and the answer is kept per store version.
+    """
+    files = store.files()
+    if procedures is not None:
+        wanted = {store.partition_dir(p, "_").parent for p in procedures}
+        files = [f for f in files if f.parent.parent in wanted]
+    if not files:
+        return store.scan_sql(where, procedures)
+    file_list = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+    source = f"read_parquet([{file_list}], hive_partitioning = false, union_by_name = true)"
+    key = (str(store.data_dir.resolve()), store.version(), tuple(procedures or ()) or None)
+    if key not in _DUPLICATES:
+        if len(_DUPLICATES) > 64:
+            _DUPLICATES.clear()
+        _DUPLICATES[key] = bool(
+            con.execute(
+                f"SELECT count(*) > count(DISTINCT event_id) FROM (SELECT event_id FROM {source})"
+            ).fetchone()[0]
+        )
+    if _DUPLICATES[key]:
+        return store.scan_sql(where, procedures)
+    columns = ", ".join(STORE_COLUMNS)
+    return f"SELECT {columns} FROM {source} {f'WHERE {where}' if where else ''}"
+
+
 def load_log(
     store: EventStore, flt: LogFilter, con: duckdb.DuckDBPyConnection | None = None
 ) -> duckdb.DuckDBPyConnection:
@@ -105,7 +143,7 @@ def load_log(
         )
     con = con or connect()
     where = "procedure_code = $procedure" if flt.procedure else None
-    scan = store.scan_sql(where, procedures)
+    scan = _scan_sql(con, store, where, procedures)
     scan_params = {"procedure": flt.procedure} if flt.procedure else {}
     con.execute(
         f"""
@@ -193,7 +231,8 @@ def _build_cases(con: duckdb.DuckDBPyConnection) -> None:
                    arg_max(outcome, ord) FILTER (WHERE outcome IS NOT NULL) AS outcome,
                    count(*) AS events,
                    arg_min(TRY_CAST(attributes->>'$.due_date' AS TIMESTAMPTZ), ord)
-                       FILTER (WHERE attributes->>'$.due_date' IS NOT NULL) AS due_attr
+                       FILTER (WHERE attributes LIKE '%due_date%'
+                               AND (attributes->>'$.due_date') IS NOT NULL) AS due_attr
             FROM log GROUP BY case_id
         ), st AS (
             SELECT case_id, count(*) AS steps, list(activity ORDER BY seq) AS trace
