@@ -10,6 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 from dash import dash_table, html
+from dash.dash_table import FormatTemplate
 
 from dashboard import auth
 from dashboard.i18n import column, pick, t
@@ -18,6 +19,18 @@ from dvcflow.errors import DvcflowError
 from mining.filters import LogFilter
 
 log = logging.getLogger("dvcflow.web")
+PERCENT = FormatTemplate.percentage(1)
+SHARES = {  # columns holding a share (0..1), shown as percentages
+    "on_time",
+    "online_submission",
+    "full_online",
+    "dossier_share",
+    "failure_rate",
+    "share",
+    "on_time_rate",
+    "share_of_blocked",
+    "full_online_share",
+}
 
 
 def notice(kind: str, lang: str, detail: str = "") -> html.Div:
@@ -143,7 +156,12 @@ def table(
     return dash_table.DataTable(
         id=table_id,
         data=data,
-        columns=[{"name": column(c, lang), "id": c} for c in columns],
+        columns=[
+            {"name": column(c, lang), "id": c, "type": "numeric", "format": PERCENT}
+            if c in SHARES
+            else {"name": column(c, lang), "id": c}
+            for c in columns
+        ],
         page_size=page_size,
         sort_action="native",
         row_selectable="single" if selectable else False,
