@@ -1,0 +1,44 @@
+"""The log holds each event once, whether or not the store repeats event ids: the dedup
+window is skipped only when no id repeats, and that answer follows the store's version."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ingest.store import EventStore
+from mining.filters import LogFilter
+from mining.log import load_log
+from tests.mining.conftest import event, write_rows
+
+STEPS = ["submit", "receive", "appraise", "approve", "return_result"]
+
+
+def rows(case: str, day: int) -> list[dict]:
+    out = [event(case, a, datetime(2025, 9, day, 8 + i)) for i, a in enumerate(STEPS)]
+    out[-1]["outcome"] = "approved"
+    return out
+
+
+def counts(store: EventStore) -> tuple[int, int, list[int]]:
+    con = load_log(store, LogFilter())
+    try:
+        events = con.execute("SELECT count(*) FROM log").fetchone()[0]
+        distinct = con.execute("SELECT count(DISTINCT event_id) FROM log").fetchone()[0]
+        q = "SELECT ord FROM log WHERE case_id = 'A' ORDER BY ord"
+        ords = [r[0] for r in con.execute(q).fetchall()]
+        return events, distinct, ords
+    finally:
+        con.close()
+
+
+def test_repeated_ids_appear_once_before_and_after_a_redelivery(tmp_path):
+    store = write_rows(EventStore(tmp_path), rows("A", 3) + rows("B", 4), "first")
+    assert counts(store) == (10, 10, [1, 2, 3, 4, 5])  # no repeats: the plain scan
+    # a producer retry lands as another file with the same event ids (new store version)
+    write_rows(store, rows("A", 3), "retry")
+    assert len(store.files()) == 2
+    assert counts(store) == (10, 10, [1, 2, 3, 4, 5])
+    # and a batch repeating an id inside itself
+    write_rows(store, rows("C", 5) + rows("C", 5)[:2], "self-repeat")
+    events, distinct, _ = counts(store)
+    assert events == distinct == 15
