@@ -10,6 +10,11 @@ from typing import Any
 
 import duckdb
 
+# steps with a predecessor, and their dossier's province (one join serves both rankings)
+_EDGES = """SELECT c.province_code, s.prev_org_unit, s.org_unit, s.prev_activity, s.activity,
+                  s.wait_s
+           FROM steps s JOIN cases c USING (case_id) WHERE s.prev_activity IS NOT NULL"""
+
 _STATS = """count(*) AS count, median({x}) AS median_s, avg({x}) AS mean_s,
             quantile_cont({x}, 0.9) AS p90_s, coalesce(sum({x}), 0) AS total_s"""
 
@@ -38,35 +43,38 @@ def service_times(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     )
 
 
-def handoffs(con: duckdb.DuckDBPyConnection, limit: int | None = 50) -> list[dict[str, Any]]:
+def handoffs(
+    con: duckdb.DuckDBPyConnection, limit: int | None = 50, edges: str = f"({_EDGES})"
+) -> list[dict[str, Any]]:
     """Waits where a dossier passes from one org unit to another, per province, ranked by
     total delay (commune → province handoffs show here)."""
     lim = f"LIMIT {int(limit)}" if limit else ""
     return _rows(
         con,
-        f"""SELECT c.province_code, s.prev_org_unit AS from_unit, s.org_unit AS to_unit,
-                   s.prev_activity AS from_activity, s.activity AS to_activity,
-                   {_STATS.format(x="s.wait_s")}
-            FROM steps s JOIN cases c USING (case_id)
-            WHERE s.prev_org_unit IS NOT NULL AND s.prev_org_unit <> s.org_unit
+        f"""SELECT province_code, prev_org_unit AS from_unit, org_unit AS to_unit,
+                   prev_activity AS from_activity, activity AS to_activity,
+                   {_STATS.format(x="wait_s")}
+            FROM {edges} e
+            WHERE prev_org_unit IS NOT NULL AND prev_org_unit <> org_unit
             GROUP BY ALL ORDER BY total_s DESC, from_unit, to_unit {lim}""",
     )
 
 
-def top_by_province(con: duckdb.DuckDBPyConnection, per_province: int = 3) -> dict[str, list]:
+def top_by_province(
+    con: duckdb.DuckDBPyConnection, per_province: int = 3, edges: str = f"({_EDGES})"
+) -> dict[str, list]:
     """Per province: its worst directly-follows waits by total delay, across its units;
     ``handoff`` says whether the wait crosses org units (e.g. commune → province)."""
     rows = _rows(
         con,
         f"""WITH e AS (
-                SELECT c.province_code, s.prev_activity AS from_activity,
-                       s.activity AS to_activity,
-                       bool_or(s.prev_org_unit IS DISTINCT FROM s.org_unit) AS handoff,
-                       count(DISTINCT s.prev_org_unit) AS from_units,
-                       count(DISTINCT s.org_unit) AS to_units,
-                       {_STATS.format(x="s.wait_s")}
-                FROM steps s JOIN cases c USING (case_id)
-                WHERE s.prev_activity IS NOT NULL GROUP BY ALL
+                SELECT province_code, prev_activity AS from_activity,
+                       activity AS to_activity,
+                       bool_or(prev_org_unit IS DISTINCT FROM org_unit) AS handoff,
+                       count(DISTINCT prev_org_unit) AS from_units,
+                       count(DISTINCT org_unit) AS to_units,
+                       {_STATS.format(x="wait_s")}
+                FROM {edges} e GROUP BY ALL
             )
             SELECT * FROM e
             QUALIFY row_number() OVER (
@@ -100,10 +108,14 @@ def work_in_progress(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 
 
 def bottlenecks(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    return {
-        "waits": step_waits(con),
-        "service": service_times(con),
-        "handoffs": handoffs(con),
-        "by_province": top_by_province(con),
-        "wip": work_in_progress(con),
-    }
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _edges AS {_EDGES}")
+    try:
+        return {
+            "waits": step_waits(con),
+            "service": service_times(con),
+            "handoffs": handoffs(con, edges="_edges"),
+            "by_province": top_by_province(con, edges="_edges"),
+            "wip": work_in_progress(con),
+        }
+    finally:
+        con.execute("DROP TABLE IF EXISTS _edges")

@@ -14,22 +14,32 @@ import duckdb
 from mining.deadlines import SUPPLEMENT_REQUEST, SUPPLEMENT_SUBMIT
 
 
+def _repeats(con: duckdb.DuckDBPyConnection) -> None:
+    """Temp table ``_repeats``: per dossier and activity done more than once, the repeats
+    and the time they add (all executions but the first). One pass over ``steps`` serves
+    both the per-activity list and the share of dossiers."""
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _repeats AS
+        SELECT case_id, activity, count(*) - 1 AS repeats,
+               sum(coalesce(wait_s, 0) + coalesce(service_s, 0))
+               - arg_min(coalesce(wait_s, 0) + coalesce(service_s, 0), seq) AS added_s
+        FROM steps GROUP BY ALL HAVING count(*) > 1
+        """
+    )
+
+
 def repeated_steps(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """Per activity: dossiers doing it more than once, their share, the time repeats add."""
+    _repeats(con)
     return (
         con.execute(
             """
-            WITH per_case AS (   -- repeats cost all executions but the first
-                SELECT case_id, activity, count(*) - 1 AS repeats,
-                       sum(coalesce(wait_s, 0) + coalesce(service_s, 0))
-                       - arg_min(coalesce(wait_s, 0) + coalesce(service_s, 0), seq) AS added_s
-                FROM steps GROUP BY ALL HAVING count(*) > 1
-            )
             SELECT activity, count(*) AS cases,
                    count(*) / (SELECT count(*) FROM cases) AS share,
                    sum(repeats)::BIGINT AS repeats, median(added_s) AS median_added_s,
                    avg(added_s) AS mean_added_s, sum(added_s) AS total_added_s
-            FROM per_case GROUP BY activity ORDER BY total_added_s DESC, activity
+            FROM _repeats GROUP BY activity ORDER BY total_added_s DESC, activity
             """
         )
         .to_arrow_table()
@@ -82,18 +92,20 @@ def supplement_loops(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 def rework_share(con: duckdb.DuckDBPyConnection) -> float:
     """Share of dossiers in which some step is done more than once (supplement loops that
     repeat a step count; their own share is in ``supplement_loops``)."""
+    _repeats(con)
+    return _share(con)
+
+
+def _share(con: duckdb.DuckDBPyConnection) -> float:
     return con.execute(
-        """
-        WITH r AS (SELECT DISTINCT case_id FROM steps GROUP BY case_id, activity
-                   HAVING count(*) > 1)
-        SELECT (SELECT count(*) FROM r) / count(*) FROM cases
-        """
+        "SELECT (SELECT count(DISTINCT case_id) FROM _repeats) / count(*) FROM cases"
     ).fetchone()[0]
 
 
 def rework(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    repeated = repeated_steps(con)  # fills _repeats
     return {
-        "share": rework_share(con),
-        "repeated_steps": repeated_steps(con),
+        "share": _share(con),
+        "repeated_steps": repeated,
         "supplements": supplement_loops(con),
     }
