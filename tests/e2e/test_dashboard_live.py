@@ -54,8 +54,8 @@ def test_streamed_events_reach_a_signed_in_dashboard(stream_settings):
             driver.get(f"{base}/")
             wait_for(driver, "#token").send_keys(TEAM)
             driver.find_element("css selector", "#sign-in").click()
-            wait_for(driver, "#card-cases", timeout=60)
-            end = time.monotonic() + 90
+            wait_for(driver, "#card-cases", timeout=120)
+            end = time.monotonic() + 150
             shown = None
             while time.monotonic() < end:
                 shown = driver.find_element("css selector", "#card-cases .card-value").text
@@ -64,7 +64,7 @@ def test_streamed_events_reach_a_signed_in_dashboard(stream_settings):
                 time.sleep(0.5)
             assert shown.replace(",", "") == str(dossiers)
             settled(driver)
-            wait_for(driver, "#stream-dlq", timeout=30)  # the sink reports: stream panel live
+            wait_for(driver, "#stream-dlq", timeout=60)  # the sink reports: stream panel live
 
             api = httpx.get(
                 f"{base}/api/v1/cases",
