@@ -181,12 +181,17 @@ def _build_steps(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE steps AS
-        WITH marked AS (
+        WITH started AS (SELECT DISTINCT activity FROM log WHERE lifecycle = 'start'),
+        marked AS (   -- only activities that ever log a start need the pairing window
             SELECT case_id, activity, org_unit, resource, channel, lifecycle, timestamp, ord,
                    lag(lifecycle) OVER w AS prev_lc, lag(timestamp) OVER w AS prev_ts,
                    lead(lifecycle) OVER w AS next_lc
-            FROM log
+            FROM log WHERE activity IN (SELECT activity FROM started)
             WINDOW w AS (PARTITION BY case_id, activity ORDER BY ord)
+            UNION ALL
+            SELECT case_id, activity, org_unit, resource, channel, lifecycle, timestamp, ord,
+                   NULL::VARCHAR, NULL::TIMESTAMPTZ, NULL::VARCHAR
+            FROM log WHERE activity NOT IN (SELECT activity FROM started)
         ), inst AS (
             SELECT case_id, activity, org_unit, resource, channel, ord,
                    CASE WHEN prev_lc = 'start' THEN prev_ts ELSE timestamp END AS start_ts,
