@@ -4,6 +4,9 @@
     .venv/bin/python benchmarks/bench_mining.py --quick    # 200k events, both sides
     .venv/bin/python benchmarks/bench_mining.py --sizes 1000000,10000000 --pm4py-up-to 10000000
 
+The table gives wall time, CPU seconds (all threads; steadier than wall time on a shared
+machine) and peak memory per side, and the ratios from the same run.
+
 Logs come from the generator (chunks of different seeds, ids prefixed per chunk) and are
 written once into a store under ``--workdir``. Each side runs in its own fresh process so
 that its peak memory (ru_maxrss) is its own; time includes reading the events.
