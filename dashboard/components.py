@@ -167,7 +167,7 @@ def table(
         row_selectable="single" if selectable else False,
         style_table={"overflowX": "auto"},
         style_cell={
-            "fontFamily": "inherit",
+            "fontFamily": "system-ui, 'Segoe UI', Roboto, 'Noto Sans', 'DejaVu Sans', sans-serif",
             "fontSize": "13px",
             "padding": "4px 8px",
             "textAlign": "left",
