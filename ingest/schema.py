@@ -108,6 +108,10 @@ class Event(BaseModel):
         return value
 
 
+# The wire-format fields, in contract order (what files and streams carry).
+WIRE_FIELDS: tuple[str, ...] = tuple(Event.model_fields)
+
+
 class EventError(ValueError):
     """An event broke the contract; ``errors`` is a list of {field, reason}."""
 

@@ -15,9 +15,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import typer
-from rich.table import Table
 
 from dvcflow.commands.common import console, user_errors
+from dvcflow.commands.store_cmds import summary_table
 from dvcflow.settings import Settings, get_settings
 from ingest.store import EventStore
 
@@ -66,16 +66,7 @@ def _wait_for_store(store: EventStore, expected: int, timeout: float) -> None:
 
 
 def print_summary(store: EventStore) -> None:
-    table = Table("procedure", "dossiers", "events", "first", "last", title="the event store")
-    for r in store.summary():
-        table.add_row(
-            r["procedure_code"],
-            f"{r['cases']:,}",
-            f"{r['events']:,}",
-            str(r["first"])[:10],
-            str(r["last"])[:10],
-        )
-    console.print(table)
+    console.print(summary_table(store.summary(), title="the event store"))
 
 
 def demo(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
@@ -29,6 +31,26 @@ def compact(
     )
 
 
+def summary_table(rows: list[dict], title: str | None = None) -> Table:
+    """Per procedure: dossiers, events, first and last event in local time
+    (``settings.timezone``; the store keeps UTC)."""
+    tz = ZoneInfo(get_settings().timezone)
+
+    def local(ts: datetime | None) -> str:
+        return ts.astimezone(tz).strftime("%Y-%m-%d %H:%M") if ts else "–"
+
+    table = Table("procedure", "dossiers", "events", "first (local)", "last (local)", title=title)
+    for r in rows:
+        table.add_row(
+            r["procedure_code"],
+            f"{r['cases']:,}",
+            f"{r['events']:,}",
+            local(r["first"]),
+            local(r["last"]),
+        )
+    return table
+
+
 def status(json_out: JsonOpt = False) -> None:
     """What the store holds: events, dossiers and time span per procedure."""
     with user_errors():
@@ -52,16 +74,7 @@ def status(json_out: JsonOpt = False) -> None:
             "the store is empty: run `dvcflow generate` and `dvcflow import`, or `dvcflow demo`"
         )
         return
-    table = Table("procedure", "dossiers", "events", "first", "last")
-    for r in rows:
-        table.add_row(
-            r["procedure_code"],
-            f"{r['cases']:,}",
-            f"{r['events']:,}",
-            str(r["first"])[:16],
-            str(r["last"])[:16],
-        )
-    console.print(table)
+    console.print(summary_table(rows))
 
 
 def register(app: typer.Typer) -> None:

@@ -34,6 +34,7 @@ import pandas as pd
 
 from dvcflow.errors import InputFileError
 from ingest.importers.source import SourceFrame, open_bytes
+from ingest.schema import WIRE_FIELDS
 
 STATUS_ACTIVITY = {
     1: "register",  # Mới đăng ký: submitted, not yet received
@@ -218,23 +219,6 @@ def read_portal_json(path: Path) -> SourceFrame:
         events, where = _dossier_events(dossier, number)
         rows.extend(events)
         labels.extend(where)
-    columns = [
-        "event_id",
-        "case_id",
-        "procedure_code",
-        "activity",
-        "timestamp",
-        "lifecycle",
-        "org_unit",
-        "province_code",
-        "commune_code",
-        "channel",
-        "actor_role",
-        "resource",
-        "applicant_id",
-        "outcome",
-        "attributes",
-    ]
-    frame = pd.DataFrame(rows, columns=columns).astype(object)
+    frame = pd.DataFrame(rows, columns=list(WIRE_FIELDS)).astype(object)
     frame = frame.where(frame.notna(), None)
     return SourceFrame(frame=frame, label=lambda i: labels[i], notes=[])

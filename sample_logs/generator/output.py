@@ -22,23 +22,6 @@ from sample_logs.generator.geography import PROVINCES
 
 OFFSET = "+07:00"
 UTC_SHIFT = 7 * 3600
-WIRE_COLUMNS = (
-    "event_id",
-    "case_id",
-    "procedure_code",
-    "activity",
-    "timestamp",
-    "lifecycle",
-    "org_unit",
-    "province_code",
-    "commune_code",
-    "channel",
-    "actor_role",
-    "resource",
-    "applicant_id",
-    "outcome",
-    "attributes",
-)
 
 
 def _take(values: np.ndarray, idx: np.ndarray, missing: np.ndarray | None = None) -> pa.Array:

@@ -103,3 +103,26 @@ def test_a_batch_rewritten_after_compaction_is_live_again(store: EventStore, pse
     store.write(table.slice(0, 6), "batch-0")  # redelivered after the compaction
     assert len(store.files()) == 2
     assert store.read_table().num_rows == 12
+
+
+def test_status_and_compact_verbs(store: EventStore, pseudonymizer):
+    import orjson
+    from typer.testing import CliRunner
+
+    from dvcflow.cli import app
+
+    table = _table(_events(30, start=datetime(2025, 7, 1, 1, tzinfo=UTC)), pseudonymizer)
+    store.write(table.slice(0, 20), "a")
+    store.write(table.slice(10, 20), "b")  # 10 duplicate event ids
+    runner = CliRunner()
+    args = ["--data-dir", str(store.data_dir)]
+    done = runner.invoke(app, [*args, "status", "--json"])
+    assert done.exit_code == 0, done.output
+    info = orjson.loads(done.output)
+    assert info["files"] == 2
+    assert [(p["procedure_code"], p["events"], p["cases"]) for p in info["procedures"]] == [
+        ("1.001193", 30, 10)
+    ]
+    done = runner.invoke(app, [*args, "compact"])
+    assert done.exit_code == 0 and "40 → 30 rows" in done.output
+    assert orjson.loads(runner.invoke(app, [*args, "status", "--json"]).output)["files"] == 1
