@@ -11,13 +11,15 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import orjson
+import pandas as pd
 import pyarrow as pa
-from pydantic import ValidationError
 
 from dvcflow.settings import Settings
+from ingest.importers.contract import FIELD_ORDER, check_frame
 from ingest.pseudonym import Pseudonymizer
 from ingest.schema import (
     STORE_SCHEMA,
+    WIRE_FIELDS,
     Event,
     EventError,
     parse_event,
@@ -73,37 +75,89 @@ def decode_batch(
 ) -> tuple[pa.Table, list[Reject]]:
     """Raw message values -> (store table, [(index, reason, errors)]), same rules, faster.
 
-    A plain JSON object is validated by the ``Event`` model directly; whatever that does not
-    settle (a CloudEvent, any invalid event, attributes over the caps) goes through
-    ``ingest.schema.parse_event``, so rules and messages are the contract's own. The table
-    is built column by column with one HMAC per distinct applicant.
-    ``tests/ingest/test_sink_decode.py`` checks it agrees with ``decode_batch_reference``.
+    Plain JSON objects are checked a whole batch at a time by the importers' column-wise
+    contract (``ingest.importers.contract.check_frame``, one HMAC per distinct applicant).
+    Whatever that does not settle (a CloudEvent, an unknown field, an explicit null for a
+    defaulted enum, any row it rejects) goes through ``ingest.schema.parse_event``, so the
+    DLQ reasons are the contract's own. ``tests/ingest/test_sink_decode.py`` checks it
+    agrees with ``decode_batch_reference``.
     """
     ingested_at = ingested_at or datetime.now(UTC)
-    events: list[Event] = []
     rejects: list[Reject] = []
-    max_keys, max_bytes = settings.max_attributes, settings.max_attributes_bytes
-    validate = Event.__pydantic_validator__.validate_python  # model_validate minus its wrapper
+    plain: list[dict] = []
+    plain_at: list[int] = []
+    slow: list[tuple[int, object]] = []
     for i, value in enumerate(values):
         try:
             raw = _load(value)
-            event = None
-            if type(raw) is dict and "specversion" not in raw:
-                try:
-                    event = validate(raw)
-                except ValidationError:
-                    event = None
-                else:
-                    attrs = event.attributes
-                    if attrs and (len(attrs) > max_keys or len(orjson.dumps(attrs)) > max_bytes):
-                        event = None
-            if event is None:
-                event = parse_event(raw, max_attributes=max_keys, max_attributes_bytes=max_bytes)
         except EventError as exc:
             rejects.append((i, str(exc), exc.errors))
             continue
-        events.append(event)
-    return events_to_table(events, pseudonymizer, ingested_at), rejects
+        if (
+            type(raw) is dict
+            and raw.keys() <= _WIRE
+            and raw.get("lifecycle", "") is not None  # null is refused, absent is defaulted
+            and raw.get("channel", "") is not None
+        ):
+            plain.append(raw)
+            plain_at.append(i)
+        else:
+            slow.append((i, raw))
+
+    tables: list[pa.Table] = []
+    order: list[int] = []
+    if plain:
+        checked = _check_plain(plain, pseudonymizer, settings, ingested_at)
+        if checked is None:  # a value the column check cannot hold, e.g. year 9999
+            slow.extend(zip(plain_at, plain, strict=True))
+        else:
+            table, errors = checked
+            tables.append(table)
+            order.extend(at for j, at in enumerate(plain_at) if j not in errors)
+            slow.extend((plain_at[j], plain[j]) for j in errors)
+
+    events: list[Event] = []
+    events_at: list[int] = []
+    max_keys, max_bytes = settings.max_attributes, settings.max_attributes_bytes
+    for i, raw in sorted(slow, key=lambda item: item[0]):
+        try:
+            events.append(parse_event(raw, max_attributes=max_keys, max_attributes_bytes=max_bytes))
+        except EventError as exc:
+            rejects.append((i, str(exc), exc.errors))
+            continue
+        events_at.append(i)
+    if events:
+        tables.append(events_to_table(events, pseudonymizer, ingested_at))
+        order.extend(events_at)
+    rejects.sort(key=lambda r: r[0])
+    if not tables:
+        return STORE_SCHEMA.empty_table(), rejects
+    table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+    if any(a > b for a, b in zip(order, order[1:], strict=False)):  # keep message order
+        table = table.take(pa.array(sorted(range(len(order)), key=order.__getitem__)))
+    return table, rejects
+
+
+_WIRE = frozenset(WIRE_FIELDS)
+
+
+def _check_plain(
+    rows: list[dict], pseudonymizer: Pseudonymizer, settings: Settings, ingested_at: datetime
+) -> tuple[pa.Table, dict[int, list[dict[str, str]]]] | None:
+    """The column-wise contract on wire dicts (object columns: no type guessing by pandas)."""
+    frame = pd.DataFrame(
+        {f: pd.Series([r.get(f) for r in rows], dtype=object) for f in FIELD_ORDER}
+    )
+    try:
+        return check_frame(
+            frame,
+            pseudonymizer,
+            ingested_at=ingested_at,
+            max_attributes=settings.max_attributes,
+            max_attributes_bytes=settings.max_attributes_bytes,
+        )
+    except (ValueError, OverflowError, pa.ArrowException):
+        return None
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

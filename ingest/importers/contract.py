@@ -10,7 +10,7 @@ holds them to it on generated rows.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -124,32 +124,35 @@ def _enum(column: pd.Series, field: str, errors: Errors) -> pd.Series:
     return column.where(~missing, default)
 
 
-def _timestamp(column: pd.Series, errors: Errors) -> pd.Series:
+def _timestamp(column: pd.Series, errors: Errors) -> pd.Series | pa.Array:
+    """Timezone-aware instants as UTC: a Series for a typed column, else microseconds since
+    the epoch as an Arrow array (no pandas nanoseconds, so years 1-9999 fit, as in pydantic)."""
     if isinstance(column.dtype, pd.DatetimeTZDtype):
         _add(errors, np.flatnonzero(column.isna().to_numpy()), "timestamp", "Field required")
         return column.dt.tz_convert("UTC")
-    out: list[Any] = []
+    out: list[int | None] = []
+    validate = _AWARE.validate_python
     for i, value in enumerate(column.tolist()):
         if value is None or value is pd.NaT:
             _add(errors, np.array([i]), "timestamp", "Field required")
-            out.append(pd.NaT)
+            out.append(None)
             continue
         try:
-            stamp = _AWARE.validate_python(value)
+            stamp = validate(value)
         except ValidationError as exc:
             err = exc.errors(include_url=False)[0]
             reason = err["msg"]
             if err["type"] == "timezone_aware":
                 reason = "naive timestamp: give an offset, e.g. 2025-07-01T08:15:00+07:00"
             _add(errors, np.array([i]), "timestamp", reason)
-            out.append(pd.NaT)
+            out.append(None)
             continue
-        out.append(pd.Timestamp(stamp.astimezone(UTC)))
-    return pd.Series(
-        pd.DatetimeIndex(out, tz="UTC") if out else [],
-        dtype="datetime64[ns, UTC]",
-        index=column.index,
-    )
+        out.append((stamp - _EPOCH) // _MICROSECOND)
+    return pa.array(out, pa.int64()).cast(pa.timestamp("us", tz="UTC"))
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def check_attributes(value: Any) -> tuple[Any, str | None]:
@@ -260,7 +263,10 @@ def check_frame(
         elif f.name == "ingested_at":
             arrays[f.name] = pa.array([stamp] * kept, type=f.type)
         elif f.name == "timestamp":
-            arrays[f.name] = pa.array(out["timestamp"]).filter(mask).cast(f.type, safe=False)
+            stamps = out["timestamp"]
+            if isinstance(stamps, pd.Series):
+                stamps = pa.array(stamps)
+            arrays[f.name] = stamps.filter(mask).cast(f.type, safe=False)
         else:
             value = out[f.name]
             if isinstance(value, pd.Series):

@@ -108,3 +108,24 @@ def test_malformed_bytes_and_cloudevents_agree() -> None:
 def test_empty_batch_gives_empty_store_table() -> None:
     table, rejects = decode_batch([], PS, SETTINGS, AT)
     assert isinstance(table, pa.Table) and table.num_rows == 0 and rejects == []
+
+
+def test_edge_values_the_column_check_must_not_settle_alone_agree() -> None:
+    """Explicit nulls for defaulted enums, unknown fields, instants outside pandas' range,
+    a CloudEvent between plain events (message order must survive the two paths)."""
+    cloud = orjson.dumps(
+        {"specversion": "1.0", "id": "1", "source": "s", "type": "t", "data": BASE}
+    )
+    values = [
+        _encode({"lifecycle": None}),
+        _encode({"channel": None}),
+        _encode({"extra": 1}),
+        _encode({"event_id": "far", "timestamp": "9999-12-31T23:59:59+00:00"}),
+        _encode({"event_id": "early", "timestamp": "0001-01-01T08:00:00+07:00"}),
+        cloud,
+        _encode({"event_id": "after", "attributes": {" k ": " v "}}),
+    ]
+    _same(values)
+    table, rejects = decode_batch(values, PS, SETTINGS, AT)
+    assert [i for i, _, _ in rejects] == [0, 1, 2]
+    assert table["event_id"].to_pylist() == ["far", "early", BASE["event_id"], "after"]
