@@ -7,6 +7,7 @@ test compares them), about 1.4x less CPU per event.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -139,14 +140,19 @@ def decode_batch(
 
 
 _WIRE = frozenset(WIRE_FIELDS)
+_ABSENT = dict.fromkeys(FIELD_ORDER)  # check_frame reads None as absent
+_ROW = operator.itemgetter(*FIELD_ORDER)
+_N_WIRE = len(FIELD_ORDER)
 
 
 def _check_plain(
     rows: list[dict], pseudonymizer: Pseudonymizer, settings: Settings, ingested_at: datetime
 ) -> tuple[pa.Table, dict[int, list[dict[str, str]]]] | None:
     """The column-wise contract on wire dicts (object columns: no type guessing by pandas)."""
+    full = [r if len(r) == _N_WIRE else {**_ABSENT, **r} for r in rows]
+    columns = zip(*map(_ROW, full), strict=True)
     frame = pd.DataFrame(
-        {f: pd.Series([r.get(f) for r in rows], dtype=object) for f in FIELD_ORDER}
+        {f: pd.Series(list(c), dtype=object) for f, c in zip(FIELD_ORDER, columns, strict=True)}
     )
     try:
         return check_frame(
