@@ -270,8 +270,6 @@ def test_generated_sample_log_imports_as_written(tmp_path: Path, fmt: str):
     from tests.conftest import TEST_KEY
 
     source = Path(__file__).resolve().parents[2] / "sample_logs" / "data" / "events.parquet"
-    if not source.exists():
-        pytest.skip("no generated sample log in sample_logs/data")
     table = pq.read_table(source).slice(0, 1500)
     path = tmp_path / f"sample.{fmt}"
     if fmt == "parquet":
