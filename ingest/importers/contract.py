@@ -59,7 +59,7 @@ _AWARE = TypeAdapter(AwareDatetime)
 Errors = dict[int, list[dict[str, str]]]
 
 
-def _add(errors: Errors, rows: np.ndarray, field: str, reason: str | Callable[[int], str]):
+def add_errors(errors: Errors, rows: np.ndarray, field: str, reason: str | Callable[[int], str]):
     for i in rows.tolist():
         errors.setdefault(i, []).append(
             {"field": field, "reason": reason(i) if callable(reason) else reason}
@@ -69,30 +69,30 @@ def _add(errors: Errors, rows: np.ndarray, field: str, reason: str | Callable[[i
 def _text(column: pd.Series, field: str, errors: Errors) -> pa.Array:
     low, high, required = TEXT_RULES[field]
     if pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty"):
-        return _text_arrow(pa.array(column, type=pa.string(), from_pandas=True), field, errors)
+        return check_text(pa.array(column, type=pa.string(), from_pandas=True), field, errors)
     missing = column.isna().to_numpy()
     is_str = column.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
-    _add(errors, np.flatnonzero(~missing & ~is_str), field, "Input should be a valid string")
+    add_errors(errors, np.flatnonzero(~missing & ~is_str), field, "Input should be a valid string")
     if required:
-        _add(errors, np.flatnonzero(missing), field, "Field required")
+        add_errors(errors, np.flatnonzero(missing), field, "Field required")
     text = pa.array(column.where(is_str, None), type=pa.string(), from_pandas=True)
-    return _text_arrow(text, field, errors, check_missing=False)
+    return check_text(text, field, errors, check_missing=False)
 
 
-def _text_arrow(text: pa.Array, field: str, errors: Errors, check_missing: bool = True) -> pa.Array:
+def check_text(text: pa.Array, field: str, errors: Errors, check_missing: bool = True) -> pa.Array:
     low, high, required = TEXT_RULES[field]
     if required and check_missing:
-        _add(errors, _rows(pc.is_null(text)), field, "Field required")
+        add_errors(errors, _rows(pc.is_null(text)), field, "Field required")
     stripped = pc.utf8_trim(text, characters=WHITESPACE)
     length = pc.utf8_length(stripped)
     s = "" if low == 1 else "s"
-    _add(
+    add_errors(
         errors,
         _rows(pc.less(length, low)),
         field,
         f"String should have at least {low} character{s}",
     )
-    _add(
+    add_errors(
         errors,
         _rows(pc.greater(length, high)),
         field,
@@ -101,7 +101,7 @@ def _text_arrow(text: pa.Array, field: str, errors: Errors, check_missing: bool 
     if field == "procedure_code":
         ok_len = pc.and_(pc.greater_equal(length, low), pc.less_equal(length, high))
         shape = pc.match_substring_regex(stripped, PROCEDURE_CODE.pattern)
-        _add(
+        add_errors(
             errors,
             _rows(pc.and_(ok_len, pc.invert(shape))),
             field,
@@ -118,24 +118,62 @@ def _enum(column: pd.Series, field: str, errors: Errors) -> pd.Series:
     allowed, default = ENUM_RULES[field]
     missing = column.isna().to_numpy()
     ok = column.isin(allowed).to_numpy()
+    add_errors(errors, np.flatnonzero(~missing & ~ok), field, enum_reason(allowed))
+    return column.where(~missing, default)
+
+
+def enum_reason(allowed: tuple[str, ...]) -> str:
+    """pydantic's sentence for a value outside an enum."""
     quoted = [f"'{v}'" for v in allowed]
     listing = ", ".join(quoted[:-1]) + f" or {quoted[-1]}" if len(quoted) > 1 else quoted[0]
-    _add(errors, np.flatnonzero(~missing & ~ok), field, f"Input should be {listing}")
-    return column.where(~missing, default)
+    return f"Input should be {listing}"
 
 
 def _timestamp(column: pd.Series, errors: Errors) -> pd.Series | pa.Array:
     """Timezone-aware instants as UTC: a Series for a typed column, else microseconds since
     the epoch as an Arrow array (no pandas nanoseconds, so years 1-9999 fit, as in pydantic)."""
     if isinstance(column.dtype, pd.DatetimeTZDtype):
-        _add(errors, np.flatnonzero(column.isna().to_numpy()), "timestamp", "Field required")
+        add_errors(errors, np.flatnonzero(column.isna().to_numpy()), "timestamp", "Field required")
         return column.dt.tz_convert("UTC")
-    out: list[int | None] = []
+    return timestamp_values(column.tolist(), errors)
+
+
+# ISO 8601 as Arrow's parser and pydantic both read it, to the same instant: calendar-range
+# fields, 1-6 fraction digits, an offset within a day. Anything else goes to pydantic.
+_ISO_SHAPE = (
+    r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]"
+    r":[0-5][0-9](\.[0-9]{1,6})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+)
+_UTC_US = pa.timestamp("us", tz="UTC")
+
+
+def timestamp_values(values: list, errors: Errors) -> pa.Array:
+    """Timezone-aware instants as UTC microseconds; ISO strings of the common shape are
+    parsed by Arrow in one call (no per-value pydantic), the rest one by one by pydantic."""
+    n = len(values)
+    micros = np.zeros(n, dtype=np.int64)
+    valid = np.zeros(n, dtype=bool)
+    slow: list[int] = list(range(n))
+    try:
+        text = pa.array(values, pa.string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        text = None
+    if text is not None:
+        shaped = pc.fill_null(pc.match_substring_regex(text, _ISO_SHAPE), False)
+        fast = np.flatnonzero(shaped.to_numpy(zero_copy_only=False))
+        try:
+            parsed = text.filter(shaped).cast(_UTC_US).cast(pa.int64())
+        except pa.ArrowInvalid:  # e.g. 30 February: let pydantic name it
+            pass
+        else:
+            micros[fast] = parsed.to_numpy()
+            valid[fast] = True
+            slow = np.flatnonzero(~valid).tolist()
     validate = _AWARE.validate_python
-    for i, value in enumerate(column.tolist()):
+    for i in slow:
+        value = values[i]
         if value is None or value is pd.NaT:
-            _add(errors, np.array([i]), "timestamp", "Field required")
-            out.append(None)
+            add_errors(errors, np.array([i]), "timestamp", "Field required")
             continue
         try:
             stamp = validate(value)
@@ -144,11 +182,11 @@ def _timestamp(column: pd.Series, errors: Errors) -> pd.Series | pa.Array:
             reason = err["msg"]
             if err["type"] == "timezone_aware":
                 reason = "naive timestamp: give an offset, e.g. 2025-07-01T08:15:00+07:00"
-            _add(errors, np.array([i]), "timestamp", reason)
-            out.append(None)
+            add_errors(errors, np.array([i]), "timestamp", reason)
             continue
-        out.append((stamp - _EPOCH) // _MICROSECOND)
-    return pa.array(out, pa.int64()).cast(pa.timestamp("us", tz="UTC"))
+        micros[i] = (stamp - _EPOCH) // _MICROSECOND
+        valid[i] = True
+    return pa.array(micros, pa.int64(), mask=~valid).cast(_UTC_US)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -259,7 +297,7 @@ def check_frame(
     arrays = {}
     for f in STORE_SCHEMA:
         if f.name == "applicant_ref":
-            arrays[f.name] = pa.array(_pseudonymise(ids.to_pylist(), pseudonymizer), pa.string())
+            arrays[f.name] = pseudonymise(ids, pseudonymizer)
         elif f.name == "ingested_at":
             arrays[f.name] = pa.array([stamp] * kept, type=f.type)
         elif f.name == "timestamp":
@@ -275,15 +313,8 @@ def check_frame(
     return pa.table(arrays, schema=STORE_SCHEMA), errors
 
 
-def _pseudonymise(ids: list, pseudonymizer: Pseudonymizer) -> list[str | None]:
+def pseudonymise(ids: pa.Array, pseudonymizer: Pseudonymizer) -> pa.Array:
     """One HMAC per distinct applicant, not per event."""
-    cache: dict[str, str | None] = {}
-    out = []
-    for value in ids:
-        if value is None:
-            out.append(None)
-            continue
-        if value not in cache:
-            cache[value] = pseudonymizer.ref(value)
-        out.append(cache[value])
-    return out
+    encoded = ids.dictionary_encode()
+    refs = [pseudonymizer.ref(v) for v in encoded.dictionary.to_pylist()]
+    return pa.array(refs, pa.string()).take(encoded.indices)

@@ -129,3 +129,39 @@ def test_edge_values_the_column_check_must_not_settle_alone_agree() -> None:
     table, rejects = decode_batch(values, PS, SETTINGS, AT)
     assert [i for i, _, _ in rejects] == [0, 1, 2]
     assert table["event_id"].to_pylist() == ["far", "early", BASE["event_id"], "after"]
+
+
+def test_one_malformed_message_amid_plain_ones_is_isolated() -> None:
+    """The whole-batch parse fails on one bad value; only that message is refused."""
+    good = [_encode({"event_id": f"e{i}"}) for i in range(6)]
+    values = [*good[:3], b'{"event_id": "x",', *good[3:], b""]
+    _same(values)
+    table, rejects = decode_batch(values, PS, SETTINGS, AT)
+    assert [i for i, _, _ in rejects] == [3, 7]
+    assert rejects[0][2][0]["reason"].startswith("bad JSON")
+    assert table["event_id"].to_pylist() == [f"e{i}" for i in range(6)]
+
+
+def test_timestamps_arrow_parses_agree_with_pydantic_at_the_edges() -> None:
+    """Shapes Arrow reads in one call, and the ones it must leave to pydantic."""
+    stamps = [
+        "2025-07-01T08:15:00+07:00",
+        "2025-07-01T08:15:00.5-03:30",
+        "2025-07-01T08:15:00.123456Z",
+        "2024-02-29T23:59:59+23:59",
+        "2025-02-30T08:15:00+07:00",  # no such day: the whole Arrow call fails
+        "2025-07-01T08:15:00",  # naive
+        "2025-07-01 08:15:00+07:00",  # space instead of T: pydantic's to read
+        "2025-07-01T08:15:00.1234567+07:00",
+        "2025-07-01T24:00:00+07:00",
+        "2025-07-01T08:15:00+24:00",
+        "0999-12-31T23:00:00-01:00",
+        "2025-07-01",
+        "1751357700",
+        " 2025-07-01T08:15:00+07:00",
+    ]
+    values = [_encode({"event_id": f"t{i}", "timestamp": s}) for i, s in enumerate(stamps)]
+    _same(values)
+    _same([v for i, v in enumerate(values) if i != 4])  # without the failing day
+    _same(values[:4])
+    _same([_encode({"lifecycle": None}), *values[:2], _encode({"channel": None})])
