@@ -3,6 +3,10 @@
 Every page reads the same filter bar and the ``version`` store. A timer polls the store
 version; when the sink writes new data, ``version`` changes and every page on screen
 recomputes, so the dashboard is live without a restart.
+
+One round trip per interaction: opening a page or switching the language runs ``route``, which
+returns the page already filled with its figures (the pages' own callbacks are
+``prevent_initial_call`` and run only when a filter or a page control changes afterwards).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 from fastapi import FastAPI
 
 from dashboard import auth
-from dashboard.components import viewer
+from dashboard.components import FILTER_IDS, viewer
 from dashboard.i18n import pick, t
 from dashboard.pages import PAGES
 from dashboard.service import Service
@@ -36,7 +40,9 @@ def create_dash(server: FastAPI, svc: Service) -> Dash:
         suppress_callback_exceptions=True,
         update_title=None,
     )
-    app.layout = _shell(refresh_ms)
+    # A function: each page load gets the store version it is drawn for, so the first poll
+    # of the version does not make the page compute again.
+    app.layout = lambda: _shell(refresh_ms, svc.version())
     _register_shell(app, svc)
     for page in PAGES.values():
         page.register(app, svc)
@@ -46,12 +52,13 @@ def create_dash(server: FastAPI, svc: Service) -> Dash:
     return app
 
 
-def _shell(refresh_ms: int) -> html.Div:
+def _shell(refresh_ms: int, version: str | None = None) -> html.Div:
     return html.Div(
         [
             dcc.Location(id="url"),
             dcc.Interval(id="tick", interval=refresh_ms),
-            dcc.Store(id="version"),
+            dcc.Store(id="version", data=version),
+            dcc.Store(id="routed"),  # set once the first page is drawn (see ``route``)
             html.Header(
                 [
                     html.H1(id="title"),
@@ -88,8 +95,26 @@ def _shell(refresh_ms: int) -> html.Div:
                 ],
                 className="filters",
             ),
-            html.Main(dcc.Loading(html.Div(id="page"), type="circle", delay_show=150)),
+            html.Main(
+                dcc.Loading(
+                    html.Div(id="page"),
+                    id="page-loading",
+                    type="circle",
+                    delay_show=200,
+                    custom_spinner=_spinner("vi"),
+                    # The figures stay readable (dimmed) under the notice while they update.
+                    overlay_style={"visibility": "visible", "opacity": 0.55},
+                )
+            ),
         ]
+    )
+
+
+def _spinner(lang: str) -> html.Div:
+    """The loading state: says what is being computed, not just that something is."""
+    return html.Div(
+        [html.Div(className="spinner-ring"), html.P(t("loading.compute", lang))],
+        className="page-loading",
     )
 
 
@@ -117,6 +142,7 @@ def _register_shell(app: Dash, svc: Service) -> None:
         Output("f-dates-label", "children"),
         Output("f-channel-label", "children"),
         Output("f-channel", "options"),
+        Output("page-loading", "custom_spinner"),
         Input("lang", "value"),
         Input("url", "pathname"),
     )
@@ -132,7 +158,8 @@ def _register_shell(app: Dash, svc: Service) -> None:
         ]
         channels = [{"label": t(f"ch.{c}", lang), "value": c} for c in CHANNELS[:3]]
         labels = [t(k, lang) for k in ("f.procedure", "f.province", "f.commune", "f.dates")]
-        return t("app.title", lang), nav, *labels, t("f.channel", lang), channels
+        title = t("app.title", lang)
+        return title, nav, *labels, t("f.channel", lang), channels, _spinner(lang)
 
     @app.callback(
         Output("f-procedure", "options"),
@@ -145,8 +172,11 @@ def _register_shell(app: Dash, svc: Service) -> None:
         Input("version", "data"),
         Input("lang", "value"),
         Input("url", "search"),
+        *(State(cid, prop) for cid, prop in FILTER_IDS[:2] + FILTER_IDS[3:]),
     )
-    async def filter_options(_version: str | None, lang: str, search: str | None) -> tuple:
+    async def filter_options(
+        _version: str | None, lang: str, search: str | None, *current: str | None
+    ) -> tuple:
         """Options from the store; values from the URL (``/?procedure=1.001193&province=79``)
         when the page opens with them, so links can be shared."""
         who = viewer(svc)
@@ -165,12 +195,15 @@ def _register_shell(app: Dash, svc: Service) -> None:
             {"label": f"{u['province_code']} ({u['cases']:,})", "value": u["province_code"]}
             for u in units
         ]
-        names = ("procedure", "province", "from", "to", "channel")
-        query = parse_qs((search or "").lstrip("?"), keep_blank_values=True)
-        from_url = ctx.triggered_id in (None, "url") and any(n in query for n in names)
-        if not from_url:  # keep what the user picked in this session
-            return procedures, provinces, *(no_update,) * len(names)
-        return procedures, provinces, *(query.get(n, [""])[0] or None for n in names)
+        wanted = url_filters(search)
+        if wanted is None or ctx.triggered_id not in (None, "url"):
+            return procedures, provinces, *(no_update,) * len(URL_NAMES)  # the user's picks
+        # A value sent back unchanged would still make the page compute again.
+        return (
+            procedures,
+            provinces,
+            *(no_update if w == c else w for w, c in zip(wanted, current, strict=True)),
+        )
 
     @app.callback(
         Output("f-commune", "options"),
@@ -194,9 +227,40 @@ def _register_shell(app: Dash, svc: Service) -> None:
         # An unchanged value must not be sent back: every page would recompute a second time.
         return options, no_update if keep == current else keep
 
-    @app.callback(Output("page", "children"), Input("url", "pathname"), Input("lang", "value"))
-    def route(path: str | None, lang: str) -> Any:
-        for page in PAGES.values():
-            if path == page.PATH:
-                return page.layout(lang)
-        return PAGES["overview"].layout(lang)
+    @app.callback(
+        Output("page", "children"),
+        Output("routed", "data"),
+        Input("url", "pathname"),
+        Input("lang", "value"),
+        State("url", "search"),
+        State("routed", "data"),
+        *(State(cid, prop) for cid, prop in FILTER_IDS),
+        State("version", "data"),
+    )
+    async def route(
+        path: str | None, lang: str, search: str | None, routed: bool | None, *values: Any
+    ) -> Any:
+        """The page at ``path``, filled with its figures for the current filters.
+
+        On the first draw the filters come from the URL when it names any: the filter bar
+        gets them in the same moment (``filter_options``), too late for this page.
+        """
+        wanted = url_filters(search)
+        if wanted is not None and not routed:
+            procedure, province, start, end, channel = wanted
+            values = (procedure, province, None, start, end, channel, values[-1])
+        page = next((p for p in PAGES.values() if path == p.PATH), PAGES["overview"])
+        extra = (search,) if page is PAGES["case"] else ()
+        return await asyncio.to_thread(page.render, svc, values, lang, *extra), True
+
+
+URL_NAMES = ("procedure", "province", "from", "to", "channel")
+
+
+def url_filters(search: str | None) -> tuple[str | None, ...] | None:
+    """The filters a shared link names (``/?procedure=1.001193&province=79``), in
+    ``URL_NAMES`` order; None when the link names none."""
+    query = parse_qs((search or "").lstrip("?"), keep_blank_values=True)
+    if not any(n in query for n in URL_NAMES):
+        return None
+    return tuple(query.get(n, [""])[0] or None for n in URL_NAMES)

@@ -44,24 +44,29 @@ def notice(kind: str, lang: str, detail: str = "") -> html.Div:
     )
 
 
-def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Run a page callback off the event loop; turn errors into notices, not crashes.
+def shielded(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)``, its errors turned into notices: a failing figure never blanks a page.
 
-    The callback's last argument must be the language.
+    The last argument is the language.
     """
+    lang = args[-1] if args and args[-1] in ("vi", "en") else "vi"
+    try:
+        return fn(*args)
+    except NotAvailable as exc:
+        return notice("na", lang, str(exc))
+    except DvcflowError as exc:
+        return notice("err", lang, str(exc))
+    except Exception as exc:  # a bug elsewhere must not blank the page
+        log.exception("dashboard callback %s failed", getattr(fn, "__name__", fn))
+        return notice("err", lang, f"{type(exc).__name__}: {exc}")
+
+
+def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A page callback run off the event loop, its errors shown as notices (``shielded``)."""
 
     @functools.wraps(fn)
     async def wrapper(*args: Any) -> Any:
-        lang = args[-1] if args and args[-1] in ("vi", "en") else "vi"
-        try:
-            return await asyncio.to_thread(fn, *args)
-        except NotAvailable as exc:
-            return notice("na", lang, str(exc))
-        except DvcflowError as exc:
-            return notice("err", lang, str(exc))
-        except Exception as exc:  # a bug elsewhere must not blank the page
-            log.exception("dashboard callback %s failed", fn.__name__)
-            return notice("err", lang, f"{type(exc).__name__}: {exc}")
+        return await asyncio.to_thread(shielded, fn, *args)
 
     return wrapper
 
@@ -147,8 +152,15 @@ def table(
     columns: list[str] | None = None,
     page_size: int = 15,
     selectable: bool = False,
+    keep: str | None = None,
+    selected: list[int] | None = None,
 ) -> Any:
-    """A sortable table of records; nested bilingual labels shown in ``lang``."""
+    """A sortable table of records; nested bilingual labels shown in ``lang``.
+
+    ``keep`` (the filters it shows, see ``keep_key``) makes the browser keep the reader's
+    sorting, page and column filter when a live refresh redraws the table for the same
+    filters; other filters start afresh.
+    """
     if not rows:
         return html.P(t("empty", lang), className="empty")
     columns = columns or [k for k in rows[0] if not isinstance(rows[0][k], dict | list)][:12]
@@ -163,7 +175,13 @@ def table(
             for c in columns
         ],
         page_size=page_size,
+        page_current=0,
         sort_action="native",
+        sort_by=[],
+        selected_rows=selected or [],
+        persistence=keep or False,
+        persisted_props=["sort_by", "page_current", "filter_query"],
+        persistence_type="memory",
         row_selectable="single" if selectable else False,
         style_table={"overflowX": "auto"},
         style_cell={
@@ -178,20 +196,41 @@ def table(
     )
 
 
+FILTER_IDS = [
+    ("f-procedure", "value"),
+    ("f-province", "value"),
+    ("f-commune", "value"),
+    ("f-dates", "start_date"),
+    ("f-dates", "end_date"),
+    ("f-channel", "value"),
+]
+
+
 def filter_inputs() -> list[Any]:
-    """Inputs every page's content callback takes, in ``make_filter`` order + version, lang."""
-    from dash import Input
+    """What every page's content callback takes, in ``make_filter`` order + version, lang.
+
+    The language is a State: a language switch redraws the whole page at once (``route``), so
+    the content callbacks must not also run for it.
+    """
+    from dash import Input, State
 
     return [
-        Input("f-procedure", "value"),
-        Input("f-province", "value"),
-        Input("f-commune", "value"),
-        Input("f-dates", "start_date"),
-        Input("f-dates", "end_date"),
-        Input("f-channel", "value"),
+        *(Input(cid, prop) for cid, prop in FILTER_IDS),
         Input("version", "data"),
-        Input("lang", "value"),
+        State("lang", "value"),
     ]
+
+
+def filter_states() -> list[Any]:
+    """``filter_inputs`` as States (for callbacks started by a button)."""
+    from dash import State
+
+    return [State(d.component_id, d.component_property) for d in filter_inputs()]
+
+
+def keep_key(*values: Any) -> str:
+    """The persistence key of a table: its filter values (not the store version)."""
+    return "|".join("" if v is None else str(v) for v in values)
 
 
 def section(title: str, body: Any, section_id: str) -> html.Section:

@@ -82,6 +82,26 @@ TEXT: dict[str, tuple[str, str]] = {
     "wi.cycle_median": ("Trung vị thời gian xử lý (ngày LV)", "Median cycle time (working days)"),
     "wi.affected": ("Số hồ sơ bị ảnh hưởng", "Dossiers affected"),
     "rf.readiness": ("Sẵn sàng toàn trình", "Full-online readiness"),
+    "rf.impact": ("Tác động của cải cách đã thực hiện", "Impact of a reform already made"),
+    "rf.impact_date": ("Ngày cải cách", "Reform date"),
+    "rf.impact_run": ("So sánh trước / sau", "Compare before / after"),
+    "rf.impact_pick": (
+        "Chọn ngày áp dụng cải cách rồi bấm So sánh: hồ sơ tiếp nhận trước và sau ngày đó.",
+        "Pick the date the reform took effect, then Compare: dossiers received before vs after.",
+    ),
+    "imp.improved": ("Cải thiện có ý nghĩa thống kê", "Significantly better"),
+    "imp.worse": ("Xấu đi có ý nghĩa thống kê", "Significantly worse"),
+    "imp.no_change": ("Không khác biệt có ý nghĩa", "No significant change"),
+    "imp.mixed": ("Trái chiều", "Mixed"),
+    "imp.unsupported": ("Không đủ hồ sơ để kết luận", "Too few dossiers to judge"),
+    "imp.sides": ("Hồ sơ trước / sau", "Dossiers before / after"),
+    "imp.days": ("ngày mỗi phía", "days each side"),
+    "loading.compute": (
+        "Đang tính số liệu… Lần đầu xem một thủ tục trên kho dữ liệu lớn có thể mất vài giây; "
+        "các lần sau lấy từ bộ nhớ đệm.",
+        "Computing the figures… The first view of a procedure on a large store can take a few "
+        "seconds; later views come from the cache.",
+    ),
     "cmp.by": ("So sánh theo", "Compare by"),
     "cmp.province": ("Tỉnh/thành", "Province"),
     "cmp.commune": ("Xã/phường", "Commune"),
@@ -145,6 +165,12 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "measure": ("Chỉ tiêu", "Measure"),
     "baseline": ("Hiện tại", "Baseline"),
     "projected": ("Dự kiến", "Projected"),
+    "before": ("Trước", "Before"),
+    "after": ("Sau", "After"),
+    "difference": ("Chênh lệch", "Difference"),
+    "ci95": ("Khoảng tin cậy 95%", "95% interval"),
+    "p_holm": ("p (Holm)", "p (Holm)"),
+    "verdict": ("Kết luận", "Verdict"),
 }
 
 

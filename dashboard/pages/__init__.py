@@ -1,4 +1,5 @@
-"""The dashboard's pages: each module has ``PATH``, ``layout(lang)`` and ``register(app, svc)``."""
+"""The dashboard's pages: each module has ``PATH``, ``render(svc, filter_values, lang)`` (the page
+filled with its figures) and ``register(app, svc)``."""
 
 from dashboard.pages import bottlenecks, case, compare, explorer, overview, reform
 

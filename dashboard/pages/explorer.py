@@ -3,6 +3,8 @@ conformance."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import dash_cytoscape as cyto
 from dash import Dash, Input, Output, dcc, html
 
@@ -12,9 +14,11 @@ from dashboard.components import (
     fmt,
     guarded,
     in_hours,
+    keep_key,
     make_filter,
     notice,
     section,
+    shielded,
     table,
 )
 from dashboard.i18n import t
@@ -56,7 +60,8 @@ STYLE = [
 ]
 
 
-def layout(lang: str) -> html.Div:
+def render(svc: Service, values: tuple, lang: str) -> html.Div:
+    """The page with its figures for the filter ``values`` (see ``filter_inputs``)."""
     return html.Div(
         [
             html.Div(
@@ -83,8 +88,8 @@ def layout(lang: str) -> html.Div:
                 ],
                 className="toolbar",
             ),
-            html.Div(id="ex-map"),
-            html.Div(id="ex-details"),
+            html.Div(shielded(draw, svc, "frequency", 100, *values, lang), id="ex-map"),
+            html.Div(shielded(details, svc, *values, lang), id="ex-details"),
         ],
         id="page-explorer",
     )
@@ -127,60 +132,77 @@ def map_elements(nodes: list, edges: list, overlay: str, share: float) -> list[d
     return elements
 
 
+def draw(svc: Service, overlay, share, procedure, province, commune, start, end, channel, _v, lang):
+    if not procedure:
+        return html.P(t("ex.pick", lang), className="hint")
+    flt = make_filter(svc, procedure, province, commune, start, end, channel)
+    nodes, edges = process_map_parts(svc.section(flt, "dfg"))
+    elements = map_elements(nodes, edges, overlay or "frequency", (share or 100) / 100)
+    graph = cyto.Cytoscape(
+        id="ex-cytoscape",
+        elements=elements,
+        layout={"name": "breadthfirst", "directed": True, "spacingFactor": 0.85},
+        stylesheet=STYLE,
+        style={"width": "100%", "height": "720px"},
+    )
+    return section(t("ex.map", lang), graph, "ex-map-panel")
+
+
+def details(svc: Service, procedure, province, commune, start, end, channel, _v, lang):
+    if not procedure:
+        return None
+    flt = make_filter(svc, procedure, province, commune, start, end, channel)
+    found = svc.section(flt, "variants") or {}
+    rows = in_hours(found.get("top", []))
+    variants = html.Div(
+        [
+            html.P(f"{t('ex.distinct', lang)}: {fmt(found.get('distinct'))}"),
+            table(
+                rows,
+                "ex-variants",
+                lang,
+                columns=VARIANT_COLUMNS,
+                page_size=10,
+                keep=keep_key(procedure, province, commune, start, end, channel),
+            ),
+        ]
+    )
+    conf = svc.section(flt, "conformance")
+    if conf is None:
+        checked = notice("na", lang, t("ex.no_reference", lang))
+    else:
+        scalars = {k: v for k, v in conf.items() if isinstance(v, int | float)}
+        checked = html.Div(
+            [
+                html.P(
+                    ", ".join(f"{k}: {fmt(v, 3)}" for k, v in scalars.items()),
+                    id="ex-fitness",
+                ),
+                table(conf.get("steps", []), "ex-conformance", lang, page_size=20),
+            ]
+        )
+    return html.Div(
+        [
+            section(t("ex.variants", lang), variants, "ex-variants-p"),
+            section(t("ex.conformance", lang), checked, "ex-conformance-p"),
+        ]
+    )
+
+
 def register(app: Dash, svc: Service) -> None:
+    # ``render`` fills the page when it opens: these run only when something changes after.
     @app.callback(
         Output("ex-map", "children"),
         Input("ex-overlay", "value"),
         Input("ex-share", "value"),
         *filter_inputs(),
+        prevent_initial_call=True,
     )
     @guarded
-    def draw(overlay, share, procedure, province, commune, start, end, channel, _v, lang):
-        if not procedure:
-            return html.P(t("ex.pick", lang), className="hint")
-        flt = make_filter(svc, procedure, province, commune, start, end, channel)
-        nodes, edges = process_map_parts(svc.section(flt, "dfg"))
-        elements = map_elements(nodes, edges, overlay or "frequency", (share or 100) / 100)
-        graph = cyto.Cytoscape(
-            id="ex-cytoscape",
-            elements=elements,
-            layout={"name": "breadthfirst", "directed": True, "spacingFactor": 0.85},
-            stylesheet=STYLE,
-            style={"width": "100%", "height": "720px"},
-        )
-        return section(t("ex.map", lang), graph, "ex-map-panel")
+    def _draw(*args: Any) -> Any:
+        return draw(svc, *args)
 
-    @app.callback(Output("ex-details", "children"), *filter_inputs())
+    @app.callback(Output("ex-details", "children"), *filter_inputs(), prevent_initial_call=True)
     @guarded
-    def details(procedure, province, commune, start, end, channel, _v, lang):
-        if not procedure:
-            return None
-        flt = make_filter(svc, procedure, province, commune, start, end, channel)
-        found = svc.section(flt, "variants") or {}
-        rows = in_hours(found.get("top", []))
-        variants = html.Div(
-            [
-                html.P(f"{t('ex.distinct', lang)}: {fmt(found.get('distinct'))}"),
-                table(rows, "ex-variants", lang, columns=VARIANT_COLUMNS, page_size=10),
-            ]
-        )
-        conf = svc.section(flt, "conformance")
-        if conf is None:
-            checked = notice("na", lang, t("ex.no_reference", lang))
-        else:
-            scalars = {k: v for k, v in conf.items() if isinstance(v, int | float)}
-            checked = html.Div(
-                [
-                    html.P(
-                        ", ".join(f"{k}: {fmt(v, 3)}" for k, v in scalars.items()),
-                        id="ex-fitness",
-                    ),
-                    table(conf.get("steps", []), "ex-conformance", lang, page_size=20),
-                ]
-            )
-        return html.Div(
-            [
-                section(t("ex.variants", lang), variants, "ex-variants-p"),
-                section(t("ex.conformance", lang), checked, "ex-conformance-p"),
-            ]
-        )
+    def _details(*args: Any) -> Any:
+        return details(svc, *args)

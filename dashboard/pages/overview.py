@@ -13,10 +13,12 @@ from dashboard.components import (
     fmt,
     get,
     guarded,
+    keep_key,
     make_filter,
     notice,
     pct,
     section,
+    shielded,
     table,
 )
 from dashboard.i18n import t
@@ -28,11 +30,16 @@ PATH = "/"
 RANK_COLUMNS = ["dossiers", "finished", "index_100", "on_time", "online_submission", "full_online"]
 
 
-def layout(lang: str) -> html.Div:
+def render(svc: Service, values: tuple, lang: str) -> html.Div:
+    """The page with its figures for the filter ``values`` (see ``filter_inputs``)."""
     return html.Div(
         [
-            html.Div(id="ov-body"),
-            section(t("ov.stream", lang), html.Div(id="ov-stream"), "ov-stream-panel"),
+            html.Div(shielded(body, svc, *values, lang), id="ov-body"),
+            section(
+                t("ov.stream", lang),
+                html.Div(shielded(stream, svc, lang), id="ov-stream"),
+                "ov-stream-panel",
+            ),
         ],
         id="page-overview",
     )
@@ -79,57 +86,72 @@ def headline(svc: Service, flt: LogFilter, kpi: dict | None) -> dict[str, Any]:
     }
 
 
+def body(svc: Service, procedure, province, commune, start, end, channel, _version, lang) -> Any:
+    flt = make_filter(svc, procedure, province, commune, start, end, channel)
+    by = "commune" if flt.province else "province"
+    keep = keep_key(procedure, province, commune, start, end, channel)
+    try:
+        kpi = svc.reform("service_index", flt, by=by)
+        ranked = table(
+            kpi_rows(kpi, by), "ov-ranking-table", lang, columns=[by, *RANK_COLUMNS], keep=keep
+        )
+    except NotAvailable as exc:
+        kpi, ranked = None, notice("na", lang, str(exc))
+    k = headline(svc, flt, kpi)
+    cards = html.Div(
+        [
+            card(t("card.cases", lang), fmt(k["cases"]), "card-cases"),
+            card(t("card.service_index", lang), fmt(k["service_index"], 2), "card-index"),
+            card(t("card.on_time", lang), pct(k["on_time_rate"]), "card-on-time"),
+            card(t("card.full_online", lang), pct(k["full_online_share"]), "card-online"),
+            card(t("card.cycle", lang), fmt(k["mean_cycle_days"]), "card-cycle"),
+        ],
+        className="cards",
+    )
+    wip = (svc.section(flt, "bottlenecks") or {}).get("wip") or {}
+    series = wip.get("series", [])
+    fig = go.Figure(
+        go.Scatter(
+            x=[p["period"] for p in series],
+            y=[p["open"] for p in series],
+            fill="tozeroy",
+            name=t("ov.wip", lang),
+        )
+    )
+    fig.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=260)
+    trend = section(t("ov.trend", lang), dcc.Graph(figure=fig, id="ov-trend"), "ov-trend-p")
+    return html.Div([cards, trend, section(t("ov.ranking", lang), ranked, "ov-ranking")])
+
+
+def stream(svc: Service, lang: str) -> Any:
+    health = svc.stream_health()
+    items = [
+        ("st.in", health.get("events_in_per_s")),
+        ("st.out", health.get("events_out_per_s")),
+        ("st.lag", health.get("consumer_lag")),
+        ("st.dlq", health.get("dlq_count")),
+        ("st.last", (health.get("last_write_at") or "")[:19].replace("T", " ") or None),
+    ]
+    if health.get("status") in (None, "none"):
+        return html.P(t("ov.stream_off", lang), id="stream-off")
+    return html.Div(
+        [card(t(k, lang), fmt(v), f"stream-{k[3:]}") for k, v in items], className="cards"
+    )
+
+
 def register(app: Dash, svc: Service) -> None:
-    @app.callback(Output("ov-body", "children"), *filter_inputs())
+    # ``render`` fills the page when it opens: these run only when something changes after.
+    @app.callback(Output("ov-body", "children"), *filter_inputs(), prevent_initial_call=True)
     @guarded
-    def body(procedure, province, commune, start, end, channel, _version, lang) -> Any:
-        flt = make_filter(svc, procedure, province, commune, start, end, channel)
-        by = "commune" if flt.province else "province"
-        try:
-            kpi = svc.reform("service_index", flt, by=by)
-            ranked = table(kpi_rows(kpi, by), "ov-ranking-table", lang, columns=[by, *RANK_COLUMNS])
-        except NotAvailable as exc:
-            kpi, ranked = None, notice("na", lang, str(exc))
-        k = headline(svc, flt, kpi)
-        cards = html.Div(
-            [
-                card(t("card.cases", lang), fmt(k["cases"]), "card-cases"),
-                card(t("card.service_index", lang), fmt(k["service_index"], 2), "card-index"),
-                card(t("card.on_time", lang), pct(k["on_time_rate"]), "card-on-time"),
-                card(t("card.full_online", lang), pct(k["full_online_share"]), "card-online"),
-                card(t("card.cycle", lang), fmt(k["mean_cycle_days"]), "card-cycle"),
-            ],
-            className="cards",
-        )
-        wip = (svc.section(flt, "bottlenecks") or {}).get("wip") or {}
-        series = wip.get("series", [])
-        fig = go.Figure(
-            go.Scatter(
-                x=[p["period"] for p in series],
-                y=[p["open"] for p in series],
-                fill="tozeroy",
-                name=t("ov.wip", lang),
-            )
-        )
-        fig.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=260)
-        trend = section(t("ov.trend", lang), dcc.Graph(figure=fig, id="ov-trend"), "ov-trend-p")
-        return html.Div([cards, trend, section(t("ov.ranking", lang), ranked, "ov-ranking")])
+    def _body(*args: Any) -> Any:
+        return body(svc, *args)
 
     @app.callback(
-        Output("ov-stream", "children"), Input("tick", "n_intervals"), State("lang", "value")
+        Output("ov-stream", "children"),
+        Input("tick", "n_intervals"),
+        State("lang", "value"),
+        prevent_initial_call=True,
     )
     @guarded
-    def stream(_n: int | None, lang: str) -> Any:
-        health = svc.stream_health()
-        items = [
-            ("st.in", health.get("events_in_per_s")),
-            ("st.out", health.get("events_out_per_s")),
-            ("st.lag", health.get("consumer_lag")),
-            ("st.dlq", health.get("dlq_count")),
-            ("st.last", (health.get("last_write_at") or "")[:19].replace("T", " ") or None),
-        ]
-        if health.get("status") in (None, "none"):
-            return html.P(t("ov.stream_off", lang), id="stream-off")
-        return html.Div(
-            [card(t(k, lang), fmt(v), f"stream-{k[3:]}") for k, v in items], className="cards"
-        )
+    def _stream(_n: int | None, lang: str) -> Any:
+        return stream(svc, lang)
