@@ -11,10 +11,12 @@ shares, so the store is scanned once per analysis whatever its size:
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
 import duckdb
+import orjson
 
 from dvcflow.errors import FilterError
 from dvcflow.settings import get_settings
@@ -85,7 +87,51 @@ def connect() -> duckdb.DuckDBPyConnection:
 
 
 # (data dir, store version, procedures) -> whether those files repeat an event_id
-_DUPLICATES: dict[tuple[str, str, tuple[str, ...] | None], bool] = {}
+_DUPLICATES: dict[tuple[str, str], bool] = {}
+# The same answers on disk, beside the store's partitions, so each CLI run does not count
+# again: {"<store version>|<procedures or *>": bool}, the last few versions only.
+DUPLICATES_FILE = ".mining-duplicates.json"
+_KEEP_VERSIONS = 32
+
+
+def _repeats_event_ids(
+    con: duckdb.DuckDBPyConnection, store: EventStore, source: str, procedures: list[str] | None
+) -> bool:
+    """Whether ``source`` (the store's files) holds an ``event_id`` twice.
+
+    Counting reads one column of every file; the answer is kept per store version in
+    memory and in ``DUPLICATES_FILE`` (a read-only store keeps it in memory only).
+    """
+    key = f"{store.version()}|{','.join(procedures) if procedures else '*'}"
+    mem_key = (str(store.data_dir.resolve()), key)
+    if mem_key in _DUPLICATES:
+        return _DUPLICATES[mem_key]
+    path = store.root / DUPLICATES_FILE
+    try:
+        known = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        known = {}
+    if not isinstance(known, dict):
+        known = {}
+    if isinstance(known.get(key), bool):
+        answer = known[key]
+    else:
+        answer = bool(
+            con.execute(
+                f"SELECT count(*) > count(DISTINCT event_id) FROM (SELECT event_id FROM {source})"
+            ).fetchone()[0]
+        )
+        known = dict(list(known.items())[-(_KEEP_VERSIONS - 1) :]) | {key: answer}
+        tmp = path.with_name(f".{DUPLICATES_FILE}.{os.getpid()}.tmp")
+        try:
+            tmp.write_bytes(orjson.dumps(known))
+            os.replace(tmp, path)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+    if len(_DUPLICATES) > 64:
+        _DUPLICATES.clear()
+    _DUPLICATES[mem_key] = answer
+    return answer
 
 
 def _scan_sql(
@@ -96,8 +142,8 @@ def _scan_sql(
 ) -> str:
     """The store's SELECT, without the dedup window when no ``event_id`` repeats.
 
-    The window (``EventStore.scan_sql``) sorts every column of every event; counting
-    repeated ids reads one column, and the answer is kept per store version.
+    The window (``EventStore.scan_sql``) sorts every column of every event; whether an id
+    repeats is counted once per store version (``_repeats_event_ids``).
     """
     files = store.files()
     if procedures is not None:
@@ -107,16 +153,7 @@ def _scan_sql(
         return store.scan_sql(where, procedures)
     file_list = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
     source = f"read_parquet([{file_list}], hive_partitioning = false, union_by_name = true)"
-    key = (str(store.data_dir.resolve()), store.version(), tuple(procedures or ()) or None)
-    if key not in _DUPLICATES:
-        if len(_DUPLICATES) > 64:
-            _DUPLICATES.clear()
-        _DUPLICATES[key] = bool(
-            con.execute(
-                f"SELECT count(*) > count(DISTINCT event_id) FROM (SELECT event_id FROM {source})"
-            ).fetchone()[0]
-        )
-    if _DUPLICATES[key]:
+    if _repeats_event_ids(con, store, source, procedures):
         return store.scan_sql(where, procedures)
     columns = ", ".join(STORE_COLUMNS)
     return f"SELECT {columns} FROM {source} {f'WHERE {where}' if where else ''}"
@@ -219,6 +256,10 @@ def _build_steps(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _build_cases(con: duckdb.DuckDBPyConnection) -> None:
+    """One row per dossier. ``trace`` is spelled out once per variant: an ordered ``list``
+    per dossier sorts every dossier's steps, while a fingerprint (step count and two
+    order-sensitive 64-bit XOR hashes of (position, activity)) is a plain aggregate; one
+    dossier per fingerprint then lists its steps."""
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE cases AS
@@ -239,16 +280,22 @@ def _build_cases(con: duckdb.DuckDBPyConnection) -> None:
                        FILTER (WHERE attributes LIKE '%due_date%'
                                AND (attributes->>'$.due_date') IS NOT NULL) AS due_attr
             FROM log GROUP BY case_id
-        ), st AS (
-            SELECT case_id, count(*) AS steps, list(activity ORDER BY seq) AS trace
+        ), st AS (    -- a fingerprint of each dossier's step sequence (see the docstring)
+            SELECT case_id, count(*) AS steps, bit_xor(hash(seq, activity)) AS h1,
+                   bit_xor(hash(activity, seq, 'dvcflow')) AS h2
             FROM steps GROUP BY case_id
+        ), rep AS (   -- one dossier per fingerprint spells the trace out for all
+            SELECT steps, h1, h2, min(case_id) AS case_id FROM st GROUP BY ALL
+        ), tr AS (
+            SELECT rep.steps, rep.h1, rep.h2, list(s.activity ORDER BY s.seq) AS trace
+            FROM rep JOIN steps s USING (case_id) GROUP BY ALL
         )
         SELECT ev.case_id, procedure_code, province_code, commune_code, org_unit, channel,
                first_ts, last_ts, (epoch_us(last_ts) - epoch_us(first_ts)) / 1e6 AS duration_s,
                outcome,
                outcome IS NOT NULL
                    OR NOT (SELECT bool_or(outcome IS NOT NULL) FROM log) AS finished,
-               events, st.steps, st.trace, due_attr
-        FROM ev JOIN st USING (case_id)
+               events, st.steps, tr.trace, due_attr
+        FROM ev JOIN st USING (case_id) JOIN tr USING (steps, h1, h2)
         """
     )

@@ -42,3 +42,29 @@ def test_repeated_ids_appear_once_before_and_after_a_redelivery(tmp_path):
     write_rows(store, rows("C", 5) + rows("C", 5)[:2], "self-repeat")
     events, distinct, _ = counts(store)
     assert events == distinct == 15
+
+
+def test_the_answer_is_kept_beside_the_store_per_version(tmp_path):
+    import orjson
+
+    from mining import log as mining_log
+
+    store = write_rows(EventStore(tmp_path), rows("A", 3) + rows("B", 4), "first")
+    counts(store)
+    path = store.root / mining_log.DUPLICATES_FILE
+    assert orjson.loads(path.read_bytes()) == {f"{store.version()}|*": False}
+
+    write_rows(store, rows("A", 3), "retry")
+    mining_log._DUPLICATES.clear()  # as a new process
+    counts(store)
+    saved = orjson.loads(path.read_bytes())
+    key = f"{store.version()}|*"
+    assert len(saved) == 2 and saved[key] is True
+
+    # a new process trusts the file and does not count again: shown by a planted answer
+    saved[key] = False
+    path.write_bytes(orjson.dumps(saved))
+    mining_log._DUPLICATES.clear()
+    events, distinct, _ = counts(store)
+    assert events == 15 and distinct == 10
+    mining_log._DUPLICATES.clear()
