@@ -165,3 +165,30 @@ def test_timestamps_arrow_parses_agree_with_pydantic_at_the_edges() -> None:
     _same([v for i, v in enumerate(values) if i != 4])  # without the failing day
     _same(values[:4])
     _same([_encode({"lifecycle": None}), *values[:2], _encode({"channel": None})])
+
+
+def test_attributes_written_column_wise_agree_at_the_edges() -> None:
+    """The one-call column of attributes must fall back wherever pydantic would strip,
+    refuse or cap, and keep every other row byte for byte."""
+    from ingest.importers.contract import WHITESPACE
+
+    clean = [
+        {"fee": 50_000, "digitised": True},
+        {"path": "a\\tb", "x": None},
+        {"tên": "Nguyễn Văn Ấn", "điểm": 1.5},
+        {},
+        None,
+    ]
+    padded = [{f"{c}k": 1} for c in WHITESPACE] + [{"k": f"v{c}"} for c in WHITESPACE]
+    odd = [
+        {"k": [1, 2]},
+        {"k": {"n": 1}},
+        dict.fromkeys("abcde", 1),  # above max_attributes=4
+        {"k": "x" * 200},  # above max_attributes_bytes=120
+        {"a": 'ends with a quote and space" '},
+        {"note": 'say "hi" now'},
+        "not an object",
+    ]
+    for extra in [[], *([row] for row in padded + odd)]:
+        rows = [{"event_id": f"e{i}", "attributes": a} for i, a in enumerate(clean + extra)]
+        _same([_encode(r) for r in rows])
