@@ -1,15 +1,16 @@
 """The sink: a consumer-group worker that turns ``dvc.events`` into the event store.
 
-Per partition it collects a batch, validates and pseudonymises it, writes it as one file
-named ``topic-partition-firstoffset-lastoffset`` (atomic; a redelivered batch rewrites the
-same name, and duplicate event ids are dropped on read), sends invalid events to the DLQ
-and only then commits the offsets. A crash at any point therefore loses nothing; a
+It collects a batch across its partitions, validates and pseudonymises it, writes it as
+one file per store partition (atomic; named after the Kafka offset ranges, see
+``batch_name``, so a redelivered batch rewrites the same name, and duplicate event ids
+are dropped on read), sends invalid events to the DLQ and only then commits the offsets. A crash at any point therefore loses nothing; a
 stop request (``stop`` event, SIGTERM in the CLI) finishes the batch in hand first.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import itertools
 import logging
 import threading
@@ -53,6 +54,19 @@ class SinkStats:
     lag: int = 0
     partitions: list[int] = field(default_factory=list)  # assigned now
     ever_assigned: set[int] = field(default_factory=set)
+
+
+def batch_name(keys: list[tuple[str, int]], batches: list[list[Message]]) -> str:
+    """The file name of one flush: ``topic-partition-first-last`` for one partition, else
+    the topic and a digest of every partition's offset range (names are cut at 100 chars)."""
+    ranges = [
+        f"{topic}-{partition}-{b[0].offset()}-{b[-1].offset()}"
+        for (topic, partition), b in zip(keys, batches, strict=True)
+    ]
+    if len(ranges) == 1:
+        return ranges[0]
+    digest = hashlib.sha1("|".join(sorted(ranges)).encode()).hexdigest()[:16]
+    return f"{keys[0][0]}-{len(ranges)}p-{digest}"
 
 
 def dlq_headers(message: Message, reason: str, errors: list[dict[str, str]]) -> list:
@@ -175,26 +189,21 @@ class Sink:
         now = datetime.now(UTC)
         batches = [self.pending.pop(key) for key in keys]
         self.pending_count -= sum(len(b) for b in batches)
-        # One decode for all partitions: the column check has a fixed cost per call.
+        # One decode and one file per store partition for all Kafka partitions: the column
+        # check and each Parquet file have a fixed cost.
         everything, all_rejects = decode_batch(
             [m.value() for b in batches for m in b], self.pseudonymizer, self.settings, now
         )
-        start = row = 0
+        if everything.num_rows:
+            name = batch_name(keys, batches)
+            touched.update(p.parent for p in self.store.write(everything, name))
+            self.stats.written += everything.num_rows
+            self.stats.last_write_at = time.time()
+        flat = [m for b in batches for m in b]
+        for index, reason, errors in all_rejects:
+            self.send_dlq(Rejected(flat[index], reason, errors))
         for key, messages in zip(keys, batches, strict=True):
-            end = start + len(messages)
-            rejects = [(i - start, r, e) for i, r, e in all_rejects if start <= i < end]
-            kept = len(messages) - len(rejects)
-            table = everything.slice(row, kept)
-            start, row = end, row + kept
-            first, last = messages[0].offset(), messages[-1].offset()
-            if table.num_rows:
-                name = f"{key[0]}-{key[1]}-{first}-{last}"
-                touched.update(p.parent for p in self.store.write(table, name))
-                self.stats.written += table.num_rows
-                self.stats.last_write_at = time.time()
-            for index, reason, errors in rejects:
-                self.send_dlq(Rejected(messages[index], reason, errors))
-            offsets.append(TopicPartition(key[0], key[1], last + 1))
+            offsets.append(TopicPartition(key[0], key[1], messages[-1].offset() + 1))
         if self.producer.flush(30) > 0 or self._dlq_errors:
             raise RuntimeError(f"the DLQ did not acknowledge rejected events: {self._dlq_errors}")
         try:
