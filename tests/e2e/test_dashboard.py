@@ -40,7 +40,8 @@ def store(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="module")
 def base(store):
-    with web_server(store.data_dir) as url:
+    # A year each side: the small store has too few dossiers per quarter for the impact test.
+    with web_server(store.data_dir, {"DVCFLOW_IMPACT_WINDOW_DAYS": "365"}) as url:
         yield url
 
 
@@ -161,6 +162,70 @@ def test_whatif_shows_the_api_projection(driver, base, api, busiest):
     assert number(shown[0]) == pytest.approx(mean, abs=0.06)
     if got["scenario"]["on_time_rate"] is not None:
         assert number(shown[2]) == pytest.approx(100 * got["scenario"]["on_time_rate"], abs=0.06)
+
+
+def set_date(driver, css: str, day: str) -> None:
+    """Type a date into a Dash date picker, as a user with a keyboard does."""
+    from selenium.webdriver.common.keys import Keys
+
+    found = wait_for(driver, css)
+    box = found if found.tag_name == "input" else found.find_element("css selector", "input")
+    box.click()
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(day, Keys.ENTER)
+
+
+def numbers(text: str) -> list[float]:
+    return [float(n.replace(",", "")) for n in re.findall(r"-?[\d,]*\d(?:\.\d+)?", text)]
+
+
+def test_reform_impact_shows_the_api_comparison(driver, base, api, busiest):
+    proc, _ = busiest
+    received = sorted(c["first_ts"] for c in api("/cases", procedure=proc, limit=500)["items"])
+    when = received[len(received) // 2][:10]  # half the dossiers before, half after
+    want = api("/reform/impact", procedure=proc, date=when)["data"]
+    open_page(driver, base, "/reform", "#rf-impact-date", procedure=proc)
+    set_date(driver, "#rf-impact-date", when)
+    driver.find_element("css selector", "#rf-impact-run").click()
+    wait_for(driver, "#rf-impact-table", timeout=60)
+    settled(driver)
+    shown = driver.find_element("css selector", "#rf-impact-verdict")
+    assert shown.get_attribute("data-verdict") == want["verdict"]
+    assert numbers(shown.text)[:2] == [want["dossiers_before"], want["dossiers_after"]]
+
+    def column(name: str) -> list[str]:
+        cells = f"#rf-impact-table td[data-dash-column={name}]"
+        return [c.text for c in driver.find_elements("css selector", cells)]
+
+    measures = list(want["measures"].values())
+    assert len(column("measure")) == len(measures)
+    checked = 0
+    for i, m in enumerate(measures):
+        if not m["supported"]:
+            continue
+        scale, tol = (100, 0.06) if m["statistic"] == "share" else (1, 0.006)
+        for name in ("before", "after", "difference"):
+            assert number(column(name)[i]) == pytest.approx(scale * m[name], abs=tol), name
+        low, high = numbers(column("ci95")[i])
+        assert (low, high) == pytest.approx([scale * v for v in m["ci95"]], abs=tol)
+        assert number(column("p_holm")[i]) == pytest.approx(m["p_holm"], abs=6e-5)
+        checked += 1
+    assert checked >= 2
+    panel = driver.find_element("css selector", "#rf-impact-panel")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", panel)
+    driver.save_screenshot(str(shots() / "dashboard-reform-impact.png"))
+
+
+def test_reform_impact_names_the_date_it_cannot_judge(driver, base, api, busiest):
+    proc, _ = busiest
+    first = min(c["first_ts"] for c in api("/cases", procedure=proc, limit=500)["items"])[:10]
+    problem = api.client.get("/reform/impact", params={"procedure": proc, "date": first})
+    assert 400 <= problem.status_code < 500, problem.text
+    open_page(driver, base, "/reform", "#rf-impact-date", procedure=proc)
+    set_date(driver, "#rf-impact-date", first)
+    driver.find_element("css selector", "#rf-impact-run").click()
+    shown = wait_for(driver, "#rf-impact .notice-err", timeout=60)
+    assert problem.json()["detail"] in shown.text
 
 
 def test_bottleneck_drills_down_to_its_dossiers(driver, base, api, busiest):

@@ -1,5 +1,6 @@
 """The live path end to end: events POSTed to the web process's gateway go through the real
-broker and a sink into the store, and a signed-in dashboard shows them without a restart."""
+broker and a sink into the store, and a signed-in dashboard shows them without a restart,
+keeping the reader's place (sorted column, selected row) in its tables."""
 
 from __future__ import annotations
 
@@ -18,6 +19,54 @@ from tests.e2e.conftest import make_events
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("web-live")]
 
 FEED, TEAM = "dvc_feed-not-a-secret", "dvc_team-not-a-secret"
+
+
+def api_get(base: str, path: str, **params) -> list[dict]:
+    got = httpx.get(
+        f"{base}/api/v1{path}", params=params, headers={"Authorization": f"Bearer {TEAM}"}
+    )
+    assert got.status_code == 200, got.text
+    return got.json()["data"]["waits"]
+
+
+def api_total(base: str, procedure: str, activity: str) -> int:
+    got = httpx.get(
+        f"{base}/api/v1/cases",
+        params={"procedure": procedure, "activity": activity, "limit": 1},
+        headers={"Authorization": f"Bearer {TEAM}"},
+    )
+    assert got.status_code == 200, got.text
+    return got.json()["total"]
+
+
+def step_column(driver, name: str) -> list[str]:
+    """One column of the steps table, read in one go (a refresh may redraw it meanwhile)."""
+    return driver.execute_script(
+        "return [...document.querySelectorAll(arguments[0])].map(c => c.innerText.trim());",
+        f"#bn-steps td[data-dash-column={name}]",
+    )
+
+
+def drill_total(driver) -> str | None:
+    return driver.execute_script(
+        "const e = document.querySelector('#bn-drill-total');"
+        "return e && e.getAttribute('data-total');"
+    )
+
+
+def sort_steps_by_count(driver, default: list[str]) -> str:
+    """Sort the steps table by its count column (a click on the header's sort arrow), in the
+    direction the server's ranking does not already have; the direction used."""
+    arrow = "#bn-steps th[data-dash-column=count] .column-header--sort"
+    for _click in (1, 2):
+        driver.find_element("css selector", arrow).click()
+        settled(driver)
+        counts = [int(c.replace(",", "")) for c in step_column(driver, "count")]
+        direction = "asc" if counts == sorted(counts) else "desc"
+        assert counts == sorted(counts, reverse=direction == "desc"), counts
+        if step_column(driver, "activity") != default:
+            return direction
+    raise AssertionError("sorting by count did not change the order of the steps")
 
 
 def test_streamed_events_reach_a_signed_in_dashboard(stream_settings):
@@ -76,6 +125,58 @@ def test_streamed_events_reach_a_signed_in_dashboard(stream_settings):
                 f"{base}/api/v1/stream/health", headers={"Authorization": f"Bearer {TEAM}"}
             ).json()["data"]
             assert health["events_written"] >= len(events) and health["dlq_count"] == 0
+
+            # The reader sorts the steps and selects one; then more events stream in.
+            proc = "1.001193"
+            driver.get(f"{base}/bottlenecks?procedure={proc}")
+            wait_for(driver, "#bn-steps", timeout=120)
+            settled(driver, timeout=120)
+            default = [w["activity"] for w in api_get(base, "/bottlenecks", procedure=proc)]
+            direction = sort_steps_by_count(driver, default)
+            shown = step_column(driver, "activity")
+            picked = shown[1]
+            driver.find_elements("css selector", "#bn-steps input[type=radio]")[1].click()
+            drilled = wait_for(driver, "#bn-drill-total", timeout=60, text=picked)
+            before = int(drilled.get_attribute("data-total"))
+            more = [
+                {**e, "case_id": f"x{e['case_id']}", "event_id": f"x{e['event_id']}"}
+                for e in make_events(300, seed=11)
+            ]
+            sent = httpx.post(
+                f"{base}/api/v1/events",
+                json=more,
+                headers={"Authorization": f"Bearer {FEED}"},
+                timeout=60,
+            )
+            assert sent.status_code == 202, sent.text
+            want = before
+            end = time.monotonic() + 150
+            while time.monotonic() < end:  # the sink writes the new events
+                want = api_total(base, proc, picked)
+                if want > before:
+                    break
+                time.sleep(0.5)
+            assert want > before, f"no new dossier went through {picked!r}"
+            end = time.monotonic() + 120
+            while time.monotonic() < end:  # the open page refreshes by itself
+                if drill_total(driver) == str(want):
+                    break
+                time.sleep(0.5)
+            settled(driver, timeout=60)
+            assert drill_total(driver) == str(want)
+            # Still the same step selected (by name, not by position) and the same sorting.
+            checked = driver.execute_script(
+                "const r = document.querySelector('#bn-steps tr:has(input[type=radio]:checked)');"
+                "return r && r.querySelector('td[data-dash-column=activity]').innerText;"
+            )
+            assert checked == picked
+            counts = [int(c.replace(",", "")) for c in step_column(driver, "count")]
+            assert counts == sorted(counts, reverse=direction == "desc")
+            fresh = api_get(base, "/bottlenecks", procedure=proc)
+            fresh_counts = [w["count"] for w in fresh]
+            assert fresh_counts != sorted(fresh_counts, reverse=direction == "desc"), (
+                "the server's own order is already this sorting: the check proves nothing"
+            )
     finally:
         stop.set()
         sink.join(timeout=30)
