@@ -111,7 +111,7 @@ def build_deadlines(
     tz_name = get_settings().timezone
     tz = ZoneInfo(tz_name)
     if as_of is None:
-        as_of = con.execute("SELECT max(timestamp) FROM log").fetchone()[0]
+        as_of = con.execute("SELECT max(last_ts) FROM cases").fetchone()[0]
     cal = WorkCalendar(cutoff_hour=rules.same_day_cutoff_hour)
     now = _local_naive(as_of, tz)
     _register_supplement_waits(con, now, cal, tz_name)

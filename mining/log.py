@@ -134,35 +134,72 @@ def _repeats_event_ids(
     return answer
 
 
-def _scan_sql(
-    con: duckdb.DuckDBPyConnection,
-    store: EventStore,
-    where: str | None,
-    procedures: list[str] | None,
-) -> str:
-    """The store's SELECT, without the dedup window when no ``event_id`` repeats.
+# Store columns mining reads, kept in the temp table ``log_base``; ``log`` (a view) adds
+# back the wide ones mining never reads (``EXTRA_COLUMNS``) by a second read of the same
+# files, joined on each row's position in them.
+BASE_COLUMNS = (
+    "case_id",
+    "procedure_code",
+    "activity",
+    "timestamp",
+    "lifecycle",
+    "org_unit",
+    "province_code",
+    "commune_code",
+    "channel",
+    "actor_role",
+    "resource",
+    "outcome",
+)
+EXTRA_COLUMNS = ("event_id", "applicant_ref", "attributes")
+# a row's place in the scanned files: file index (high 32 bits), row in the file
+_ROW_KEY = "(file_index::BIGINT << 32) | file_row_number::BIGINT"
 
-    The window (``EventStore.scan_sql``) sorts every column of every event; whether an id
-    repeats is counted once per store version (``_repeats_event_ids``).
+
+def _source_sql(store: EventStore, procedures: list[str] | None) -> str | None:
+    """``read_parquet`` over the live files (of ``procedures``), or None when there are none.
+
+    Both reads of one analysis use this one string, so file indexes agree; compaction keeps
+    merged files for a grace period, so they are still there for the second read.
     """
     files = store.files()
     if procedures is not None:
         wanted = {store.partition_dir(p, "_").parent for p in procedures}
         files = [f for f in files if f.parent.parent in wanted]
     if not files:
-        return store.scan_sql(where, procedures)
+        return None
     file_list = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
-    source = f"read_parquet([{file_list}], hive_partitioning = false, union_by_name = true)"
+    return f"read_parquet([{file_list}], hive_partitioning = false, union_by_name = true)"
+
+
+def _base_scan_sql(
+    con: duckdb.DuckDBPyConnection,
+    store: EventStore,
+    source: str,
+    where: str | None,
+    procedures: list[str] | None,
+) -> str:
+    """The SELECT of ``log_base``'s rows: ``BASE_COLUMNS``, ``event_id`` (the order's
+    tie-break), ``due_attr`` and the row key; the dedup window (first ingested copy of each
+    ``event_id``, as ``EventStore.scan_sql``) only when an id repeats."""
+    columns = ", ".join(BASE_COLUMNS)
+    dedup = ""
     if _repeats_event_ids(con, store, source, procedures):
-        return store.scan_sql(where, procedures)
-    columns = ", ".join(STORE_COLUMNS)
-    return f"SELECT {columns} FROM {source} {f'WHERE {where}' if where else ''}"
+        dedup = "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY ingested_at) = 1"
+    return f"""
+        SELECT {columns}, event_id,
+               CASE WHEN attributes LIKE '%due_date%'
+                    THEN TRY_CAST(attributes->>'$.due_date' AS TIMESTAMPTZ) END AS due_attr,
+               {_ROW_KEY} AS _row
+        FROM {source} {f"WHERE {where}" if where else ""} {dedup}
+    """
 
 
 def load_log(
     store: EventStore, flt: LogFilter, con: duckdb.DuckDBPyConnection | None = None
 ) -> duckdb.DuckDBPyConnection:
-    """Temp tables ``log``, ``steps`` and ``cases`` for the dossiers ``flt`` selects.
+    """Temp tables ``log_base``, ``steps`` and ``cases``, and view ``log``, for the
+    dossiers ``flt`` selects.
 
     Raises ``FilterError`` (one sentence naming the filter) when the store is empty, the
     procedure is not in it, or nothing matches.
@@ -170,8 +207,8 @@ def load_log(
     if store.is_empty():
         raise FilterError(f"the event store at {store.data_dir} is empty: import or stream events.")
     procedures = [flt.procedure] if flt.procedure else None
-    partition = store.partition_dir(flt.procedure, "_").parent if flt.procedure else None
-    if partition is not None and not any(f.parent.parent == partition for f in store.files()):
+    source = _source_sql(store, procedures)
+    if source is None:
         known = sorted({f.parent.parent.name.removeprefix("procedure=") for f in store.files()})
         shown = ", ".join(known[:10]) + (" …" if len(known) > 10 else "")
         raise FilterError(
@@ -180,12 +217,12 @@ def load_log(
         )
     con = con or connect()
     where = "procedure_code = $procedure" if flt.procedure else None
-    scan = _scan_sql(con, store, where, procedures)
+    scan = _base_scan_sql(con, store, source, where, procedures)
     scan_params = {"procedure": flt.procedure} if flt.procedure else {}
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE log AS
-        SELECT * EXCLUDE (ingested_at), row_number() OVER (
+        CREATE OR REPLACE TEMP TABLE log_base AS
+        SELECT * EXCLUDE (event_id), row_number() OVER (
                    PARTITION BY case_id
                    ORDER BY timestamp, CASE WHEN lifecycle = 'start' THEN 0 ELSE 1 END, event_id
                ) AS ord
@@ -197,19 +234,36 @@ def load_log(
     if conds:
         con.execute(
             f"""
-            CREATE OR REPLACE TEMP TABLE log AS
-            SELECT * FROM log WHERE case_id IN (
-                SELECT case_id FROM log GROUP BY case_id HAVING {" AND ".join(conds)}
+            CREATE OR REPLACE TEMP TABLE log_base AS
+            SELECT * FROM log_base WHERE case_id IN (
+                SELECT case_id FROM log_base GROUP BY case_id HAVING {" AND ".join(conds)}
             )
             """,
             params,
         )
-    n = con.execute("SELECT count(*) FROM log").fetchone()[0]
+    n = con.execute("SELECT count(*) FROM log_base").fetchone()[0]
     if n == 0:
         raise FilterError(f"no dossier matches the filter ({flt.describe()}).")
+    _create_log_view(con, source)
     _build_steps(con)
     _build_cases(con)
     return con
+
+
+def _create_log_view(con: duckdb.DuckDBPyConnection, source: str) -> None:
+    """View ``log``: ``log_base`` with every store column but ``ingested_at``, in store
+    order, then ``ord``; the wide columns are read again only by queries that use ``log``."""
+    extra = ", ".join(EXTRA_COLUMNS)
+    columns = ", ".join(
+        f"x.{c}" if c in EXTRA_COLUMNS else f"b.{c}" for c in STORE_COLUMNS if c != "ingested_at"
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP VIEW log AS
+        SELECT {columns}, b.ord
+        FROM log_base b JOIN (SELECT {_ROW_KEY} AS _row, {extra} FROM {source}) x USING (_row)
+        """
+    )
 
 
 def _build_steps(con: duckdb.DuckDBPyConnection) -> None:
@@ -218,27 +272,24 @@ def _build_steps(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE steps AS
-        WITH started AS (SELECT DISTINCT activity FROM log WHERE lifecycle = 'start'),
+        WITH started AS (SELECT DISTINCT activity FROM log_base WHERE lifecycle = 'start'),
         marked AS (   -- only activities that ever log a start need the pairing window
             SELECT case_id, activity, org_unit, resource, channel, lifecycle, timestamp, ord,
                    lag(lifecycle) OVER w AS prev_lc, lag(timestamp) OVER w AS prev_ts,
                    lead(lifecycle) OVER w AS next_lc
-            FROM log WHERE activity IN (SELECT activity FROM started)
+            FROM log_base WHERE activity IN (SELECT activity FROM started)
             WINDOW w AS (PARTITION BY case_id, activity ORDER BY ord)
             UNION ALL
             SELECT case_id, activity, org_unit, resource, channel, lifecycle, timestamp, ord,
                    NULL::VARCHAR, NULL::TIMESTAMPTZ, NULL::VARCHAR
-            FROM log WHERE activity NOT IN (SELECT activity FROM started)
-        ), inst AS (
+            FROM log_base WHERE activity NOT IN (SELECT activity FROM started)
+        ), inst AS (  -- a complete (paired or not), or a start with no complete after it
             SELECT case_id, activity, org_unit, resource, channel, ord,
                    CASE WHEN prev_lc = 'start' THEN prev_ts ELSE timestamp END AS start_ts,
-                   timestamp AS end_ts,
-                   prev_lc = 'start' AS has_start
-            FROM marked WHERE lifecycle IS DISTINCT FROM 'start'
-            UNION ALL
-            SELECT case_id, activity, org_unit, resource, channel, ord,
-                   timestamp AS start_ts, NULL AS end_ts, true AS has_start
-            FROM marked WHERE lifecycle = 'start' AND next_lc IS DISTINCT FROM 'complete'
+                   CASE WHEN lifecycle IS DISTINCT FROM 'start' THEN timestamp END AS end_ts,
+                   prev_lc = 'start' OR lifecycle = 'start' AS has_start
+            FROM marked
+            WHERE lifecycle IS DISTINCT FROM 'start' OR next_lc IS DISTINCT FROM 'complete'
         )
         SELECT case_id, activity, org_unit, resource, channel, start_ts, end_ts, has_start,
                row_number() OVER c AS seq,
@@ -276,10 +327,8 @@ def _build_cases(con: duckdb.DuckDBPyConnection) -> None:
                    max(timestamp) AS last_ts,
                    arg_max(outcome, ord) FILTER (WHERE outcome IS NOT NULL) AS outcome,
                    count(*) AS events,
-                   arg_min(TRY_CAST(attributes->>'$.due_date' AS TIMESTAMPTZ), ord)
-                       FILTER (WHERE attributes LIKE '%due_date%'
-                               AND (attributes->>'$.due_date') IS NOT NULL) AS due_attr
-            FROM log GROUP BY case_id
+                   arg_min(due_attr, ord) FILTER (WHERE due_attr IS NOT NULL) AS due_attr
+            FROM log_base GROUP BY case_id
         ), st AS (    -- a fingerprint of each dossier's step sequence (see the docstring)
             SELECT case_id, count(*) AS steps, bit_xor(hash(seq, activity)) AS h1,
                    bit_xor(hash(activity, seq, 'dvcflow')) AS h2
@@ -294,7 +343,7 @@ def _build_cases(con: duckdb.DuckDBPyConnection) -> None:
                first_ts, last_ts, (epoch_us(last_ts) - epoch_us(first_ts)) / 1e6 AS duration_s,
                outcome,
                outcome IS NOT NULL
-                   OR NOT (SELECT bool_or(outcome IS NOT NULL) FROM log) AS finished,
+                   OR NOT (SELECT bool_or(outcome IS NOT NULL) FROM log_base) AS finished,
                events, st.steps, tr.trace, due_attr
         FROM ev JOIN st USING (case_id) JOIN tr USING (steps, h1, h2)
         """

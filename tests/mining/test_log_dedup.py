@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import orjson
+
 from ingest.store import EventStore
 from mining.filters import LogFilter
 from mining.log import load_log
@@ -45,8 +47,6 @@ def test_repeated_ids_appear_once_before_and_after_a_redelivery(tmp_path):
 
 
 def test_the_answer_is_kept_beside_the_store_per_version(tmp_path):
-    import orjson
-
     from mining import log as mining_log
 
     store = write_rows(EventStore(tmp_path), rows("A", 3) + rows("B", 4), "first")
@@ -68,3 +68,24 @@ def test_the_answer_is_kept_beside_the_store_per_version(tmp_path):
     events, distinct, _ = counts(store)
     assert events == 15 and distinct == 10
     mining_log._DUPLICATES.clear()
+
+
+def test_log_view_rows_match_the_store_rows(tmp_path):
+    """``log`` joins the wide columns back by row position: every row must be the store's
+    row of that event id, with or without the dedup window."""
+    base = rows("A", 3) + rows("B", 4)
+    for i, r in enumerate(base):
+        r["attributes"] = orjson.dumps({"n": i}).decode()
+    store = write_rows(EventStore(tmp_path), base, "first")
+    write_rows(store, base[:2] + rows("C", 5), "retry")  # a redelivery, and new events
+    cols = "event_id, case_id, activity, timestamp, lifecycle, attributes"
+    expected = sorted(
+        tuple(r[c] for c in cols.split(", "))
+        for r in store.read_table().select(cols.split(", ")).to_pylist()
+    )
+    con = load_log(store, LogFilter())
+    try:
+        got = sorted(con.execute(f"SELECT {cols} FROM log").fetchall())
+    finally:
+        con.close()
+    assert len(got) == 15 and got == expected
