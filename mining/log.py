@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -86,52 +87,64 @@ def connect() -> duckdb.DuckDBPyConnection:
     return con
 
 
-# (data dir, store version, procedures) -> whether those files repeat an event_id
-_DUPLICATES: dict[tuple[str, str], bool] = {}
-# The same answers on disk, beside the store's partitions, so each CLI run does not count
-# again: {"<store version>|<procedures or *>": bool}, the last few versions only.
-DUPLICATES_FILE = ".mining-duplicates.json"
+@dataclass(frozen=True)
+class StoreFacts:
+    """What the files of one store version hold that decides how to read them."""
+
+    repeated_ids: bool  # some event_id twice: the dedup window is needed
+    ties: bool  # two events of a dossier tie on (timestamp, start before complete)
+
+
+# (data dir, "<store version>|<procedures>") -> facts, in memory
+_FACTS: dict[tuple[str, str], StoreFacts] = {}
+# The same beside the store's partitions, so each CLI run does not count again:
+# {"<store version>|<procedures or *>": {"repeated_ids": bool, "ties": bool}}, last versions.
+FACTS_FILE = ".mining-facts.json"
 _KEEP_VERSIONS = 32
 
 
-def _repeats_event_ids(
+def store_facts(
     con: duckdb.DuckDBPyConnection, store: EventStore, source: str, procedures: list[str] | None
-) -> bool:
-    """Whether ``source`` (the store's files) holds an ``event_id`` twice.
+) -> StoreFacts:
+    """``StoreFacts`` of ``source`` (the store's files of ``procedures``).
 
-    Counting reads one column of every file; the answer is kept per store version in
-    memory and in ``DUPLICATES_FILE`` (a read-only store keeps it in memory only).
+    Counting reads four columns of every file; the answer is kept per store version in
+    memory and in ``FACTS_FILE`` (a read-only store keeps it in memory only), so it is paid
+    once per new data.
     """
     key = f"{store.version()}|{','.join(procedures) if procedures else '*'}"
     mem_key = (str(store.data_dir.resolve()), key)
-    if mem_key in _DUPLICATES:
-        return _DUPLICATES[mem_key]
-    path = store.root / DUPLICATES_FILE
+    if mem_key in _FACTS:
+        return _FACTS[mem_key]
+    path = store.root / FACTS_FILE
     try:
         known = orjson.loads(path.read_bytes())
     except (OSError, orjson.JSONDecodeError):
         known = {}
     if not isinstance(known, dict):
         known = {}
-    if isinstance(known.get(key), bool):
-        answer = known[key]
+    saved = known.get(key)
+    if isinstance(saved, dict) and set(saved) == {"repeated_ids", "ties"}:
+        facts = StoreFacts(bool(saved["repeated_ids"]), bool(saved["ties"]))
     else:
-        answer = bool(
-            con.execute(
-                f"SELECT count(*) > count(DISTINCT event_id) FROM (SELECT event_id FROM {source})"
-            ).fetchone()[0]
-        )
-        known = dict(list(known.items())[-(_KEEP_VERSIONS - 1) :]) | {key: answer}
-        tmp = path.with_name(f".{DUPLICATES_FILE}.{os.getpid()}.tmp")
+        n, ids, keys = con.execute(
+            f"""SELECT count(*), count(DISTINCT event_id),
+                       count(DISTINCT (case_id, timestamp, lifecycle = 'start'))
+                FROM (SELECT event_id, case_id, timestamp, lifecycle FROM {source})"""
+        ).fetchone()
+        facts = StoreFacts(repeated_ids=n > ids, ties=n > keys)
+        known = dict(list(known.items())[-(_KEEP_VERSIONS - 1) :])
+        known[key] = {"repeated_ids": facts.repeated_ids, "ties": facts.ties}
+        tmp = path.with_name(f".{FACTS_FILE}.{os.getpid()}.tmp")
         try:
             tmp.write_bytes(orjson.dumps(known))
             os.replace(tmp, path)
         except OSError:
             tmp.unlink(missing_ok=True)
-    if len(_DUPLICATES) > 64:
-        _DUPLICATES.clear()
-    _DUPLICATES[mem_key] = answer
-    return answer
+    if len(_FACTS) > 64:
+        _FACTS.clear()
+    _FACTS[mem_key] = facts
+    return facts
 
 
 # Store columns mining reads, kept in the temp table ``log_base``; ``log`` (a view) adds
@@ -172,26 +185,29 @@ def _source_sql(store: EventStore, procedures: list[str] | None) -> str | None:
     return f"read_parquet([{file_list}], hive_partitioning = false, union_by_name = true)"
 
 
-def _base_scan_sql(
-    con: duckdb.DuckDBPyConnection,
-    store: EventStore,
-    source: str,
-    where: str | None,
-    procedures: list[str] | None,
-) -> str:
-    """The SELECT of ``log_base``'s rows: ``BASE_COLUMNS``, ``event_id`` (the order's
-    tie-break), ``due_attr`` and the row key; the dedup window (first ingested copy of each
-    ``event_id``, as ``EventStore.scan_sql``) only when an id repeats."""
+def _base_scan_sql(source: str, where: str | None, facts: StoreFacts) -> str:
+    """The SELECT of ``log_base``'s rows: ``BASE_COLUMNS``, ``due_attr``, the row key and
+    ``ord``. The dedup window (first ingested copy of each ``event_id``, as
+    ``EventStore.scan_sql``) runs only when an id repeats, and ``event_id`` breaks ties in
+    the order only when the files have ties: otherwise that long string is not read."""
     columns = ", ".join(BASE_COLUMNS)
     dedup = ""
-    if _repeats_event_ids(con, store, source, procedures):
+    if facts.repeated_ids:
         dedup = "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY ingested_at) = 1"
+    tie = ", event_id" if facts.ties or facts.repeated_ids else ""
     return f"""
-        SELECT {columns}, event_id,
+        SELECT {columns},
                CASE WHEN attributes LIKE '%due_date%'
                     THEN TRY_CAST(attributes->>'$.due_date' AS TIMESTAMPTZ) END AS due_attr,
-               {_ROW_KEY} AS _row
-        FROM {source} {f"WHERE {where}" if where else ""} {dedup}
+               _row,
+               row_number() OVER (
+                   PARTITION BY case_id
+                   ORDER BY timestamp, CASE WHEN lifecycle = 'start' THEN 0 ELSE 1 END{tie}
+               ) AS ord
+        FROM (
+            SELECT *, {_ROW_KEY} AS _row FROM {source}
+            {f"WHERE {where}" if where else ""} {dedup}
+        )
     """
 
 
@@ -217,19 +233,9 @@ def load_log(
         )
     con = con or connect()
     where = "procedure_code = $procedure" if flt.procedure else None
-    scan = _base_scan_sql(con, store, source, where, procedures)
+    scan = _base_scan_sql(source, where, store_facts(con, store, source, procedures))
     scan_params = {"procedure": flt.procedure} if flt.procedure else {}
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE log_base AS
-        SELECT * EXCLUDE (event_id), row_number() OVER (
-                   PARTITION BY case_id
-                   ORDER BY timestamp, CASE WHEN lifecycle = 'start' THEN 0 ELSE 1 END, event_id
-               ) AS ord
-        FROM ({scan})
-        """,
-        scan_params,
-    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE log_base AS {scan}", scan_params)
     conds, params = _case_filter_sql(flt)
     if conds:
         con.execute(

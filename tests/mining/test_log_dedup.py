@@ -51,23 +51,24 @@ def test_the_answer_is_kept_beside_the_store_per_version(tmp_path):
 
     store = write_rows(EventStore(tmp_path), rows("A", 3) + rows("B", 4), "first")
     counts(store)
-    path = store.root / mining_log.DUPLICATES_FILE
-    assert orjson.loads(path.read_bytes()) == {f"{store.version()}|*": False}
+    path = store.root / mining_log.FACTS_FILE
+    no = {"repeated_ids": False, "ties": False}
+    assert orjson.loads(path.read_bytes()) == {f"{store.version()}|*": no}
 
     write_rows(store, rows("A", 3), "retry")
-    mining_log._DUPLICATES.clear()  # as a new process
+    mining_log._FACTS.clear()  # as a new process
     counts(store)
     saved = orjson.loads(path.read_bytes())
     key = f"{store.version()}|*"
-    assert len(saved) == 2 and saved[key] is True
+    assert len(saved) == 2 and saved[key] == {"repeated_ids": True, "ties": True}
 
     # a new process trusts the file and does not count again: shown by a planted answer
-    saved[key] = False
+    saved[key] = {"repeated_ids": False, "ties": True}
     path.write_bytes(orjson.dumps(saved))
-    mining_log._DUPLICATES.clear()
+    mining_log._FACTS.clear()
     events, distinct, _ = counts(store)
     assert events == 15 and distinct == 10
-    mining_log._DUPLICATES.clear()
+    mining_log._FACTS.clear()
 
 
 def test_log_view_rows_match_the_store_rows(tmp_path):
@@ -89,3 +90,23 @@ def test_log_view_rows_match_the_store_rows(tmp_path):
     finally:
         con.close()
     assert len(got) == 15 and got == expected
+
+
+def test_ties_in_a_dossier_are_broken_by_event_id(tmp_path):
+    """Two steps of a dossier at the same moment: ``event_id`` orders them, whatever the
+    file order (the tie-break is read only when the files have ties)."""
+    from mining import log as mining_log
+
+    when = datetime(2025, 9, 3, 10)
+    tied = [event("T", "approve", when), event("T", "appraise", when)]
+    store = write_rows(EventStore(tmp_path), rows("A", 3) + tied, "first")
+    con = load_log(store, LogFilter())
+    try:
+        order = con.execute("SELECT activity FROM log WHERE case_id = 'T' ORDER BY ord").fetchall()
+        trace = con.execute("SELECT trace FROM cases WHERE case_id = 'T'").fetchone()[0]
+    finally:
+        con.close()
+    expected = [e["activity"] for e in sorted(tied, key=lambda e: e["event_id"])]
+    assert [r[0] for r in order] == expected == trace == ["appraise", "approve"]
+    saved = orjson.loads((store.root / mining_log.FACTS_FILE).read_bytes())
+    assert saved[f"{store.version()}|*"] == {"repeated_ids": False, "ties": True}
