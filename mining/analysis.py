@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib
 import sys
 import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +25,17 @@ from mining.bottlenecks import bottlenecks
 from mining.cache import analysis_cache
 from mining.conformance import conformance
 from mining.deadlines import RESULT_ACTIVITIES, DeadlineRules, build_deadlines, sla_summary
-from mining.discovery import Miner, Model, activity_counts, dfg_edges, discover_model, model_summary
+from mining.discovery import (
+    Miner,
+    Model,
+    activity_counts,
+    dfg_edges,
+    discover_model,
+    heuristics_model,
+    inductive_model,
+    model_summary,
+    variant_counts,
+)
 from mining.filters import LogFilter
 from mining.log import load_log
 from mining.rework import rework
@@ -121,12 +133,16 @@ def analyze_loaded(
         con, deadlines, DeadlineRules.from_settings(), options.as_of, sorted(results)
     )
     counts = activity_counts(con)
+    edges = dfg_edges(con)
+    models = None
+    if options.discover:  # pm4py works on aggregates in a thread while DuckDB goes on
+        models = _MODEL_POOL.submit(_models, variant_counts(con), edges, counts, _noise(options))
     result: dict[str, Any] = {
         "procedure": info,
         "cases": case_summary(con),
         "events": con.execute("SELECT count(*) FROM log_base").fetchone()[0],
         "dfg": {
-            "edges": dfg_edges(con),
+            "edges": edges,
             "activities": counts["activities"],
             "start": counts["start"],
             "end": counts["end"],
@@ -137,12 +153,25 @@ def analyze_loaded(
         "variants": variants(con, options.top_variants),
         "conformance": conformance(con, proc) if options.conformance else None,
     }
-    if options.discover:
-        noise = _noise(options)
-        result["models"] = {
-            m: model_summary(discover_model(con, m, noise)) for m in ("inductive", "heuristics")
-        }
+    if models is not None:
+        result["models"] = models.result()
     return result
+
+
+_MODEL_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dvcflow-models")
+
+
+def _models(
+    uvcl: Counter[tuple[str, ...]],
+    edges: list[dict[str, Any]],
+    counts: dict[str, dict[str, int]],
+    noise: float,
+) -> dict[str, Any]:
+    """Summaries of both pm4py models; touches no DuckDB connection."""
+    return {
+        "inductive": model_summary(inductive_model(uvcl, noise)),
+        "heuristics": model_summary(heuristics_model(edges, counts)),
+    }
 
 
 def _prefetch_holidays() -> None:

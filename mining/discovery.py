@@ -120,27 +120,40 @@ def discover_model(
     dependency_threshold: float = 0.5,
 ) -> Model:
     """A process model of the loaded log, by pm4py's inductive (IMf) or heuristics miner."""
+    if miner == "inductive":
+        return inductive_model(variant_counts(con), noise_threshold)
+    if miner == "heuristics":
+        return heuristics_model(dfg_edges(con), activity_counts(con), dependency_threshold)
+    raise DvcflowError(f"--miner {miner!r} is not one of inductive, heuristics.")
+
+
+def inductive_model(uvcl: Counter[tuple[str, ...]], noise_threshold: float = 0.2) -> Model:
+    """The inductive miner's model from variant counts (``variant_counts``); pure Python,
+    so it can run in a thread while DuckDB works."""
     import pm4py
 
-    if miner == "inductive":
-        tree = inductive_tree(variant_counts(con), noise_threshold)
-        net, im, fm = pm4py.convert_to_petri_net(tree)
-        return Model(net, im, fm, tree=tree, miner=miner)
-    if miner == "heuristics":
-        from pm4py.algo.discovery.heuristics.variants import classic as heuristics
+    tree = inductive_tree(uvcl, noise_threshold)
+    net, im, fm = pm4py.convert_to_petri_net(tree)
+    return Model(net, im, fm, tree=tree, miner="inductive")
 
-        counts = activity_counts(con)
-        dfg = {(e["source"], e["target"]): e["count"] for e in dfg_edges(con)}
-        net, im, fm = heuristics.apply_dfg(
-            dfg,
-            activities=list(counts["activities"]),
-            activities_occurrences=counts["activities"],
-            start_activities=counts["start"],
-            end_activities=counts["end"],
-            parameters={"dependency_thresh": dependency_threshold},
-        )
-        return Model(net, im, fm, miner=miner)
-    raise DvcflowError(f"--miner {miner!r} is not one of inductive, heuristics.")
+
+def heuristics_model(
+    edges: list[dict[str, Any]],
+    counts: dict[str, dict[str, int]],
+    dependency_threshold: float = 0.5,
+) -> Model:
+    """The heuristics miner's net from ``dfg_edges`` and ``activity_counts``."""
+    from pm4py.algo.discovery.heuristics.variants import classic as heuristics
+
+    net, im, fm = heuristics.apply_dfg(
+        {(e["source"], e["target"]): e["count"] for e in edges},
+        activities=list(counts["activities"]),
+        activities_occurrences=counts["activities"],
+        start_activities=counts["start"],
+        end_activities=counts["end"],
+        parameters={"dependency_thresh": dependency_threshold},
+    )
+    return Model(net, im, fm, miner="heuristics")
 
 
 def model_summary(model: Model) -> dict[str, Any]:
