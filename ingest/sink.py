@@ -3,8 +3,9 @@
 It collects a batch across its partitions, validates and pseudonymises it, writes it as
 one file per store partition (atomic; named after the Kafka offset ranges, see
 ``batch_name``, so a redelivered batch rewrites the same name, and duplicate event ids
-are dropped on read), sends invalid events to the DLQ and only then commits the offsets. A crash at any point therefore loses nothing; a
-stop request (``stop`` event, SIGTERM in the CLI) finishes the batch in hand first.
+are dropped on read), sends invalid events to the DLQ and only then commits the offsets.
+A crash at any point therefore loses nothing; a stop request (``stop`` event, SIGTERM in
+the CLI) finishes the batch in hand first.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import groupby
 from pathlib import Path
 
 import orjson
@@ -161,16 +163,14 @@ class Sink:
     def poll_once(self) -> None:
         batch_size = self.settings.sink_batch_size
         messages = self.consumer.consume(num_messages=min(batch_size, 10_000), timeout=0.2)
-        for message in messages:
-            err = message.error()
-            if err is not None:
-                if err.code() != KafkaError._PARTITION_EOF:
-                    log.warning("consumer error: %s", err)
-                continue
-            key = (message.topic(), message.partition())
-            self.pending.setdefault(key, []).append(message)
-            self.pending_count += 1
-            self.stats.consumed += 1
+        if any(map(Message.error, messages)):
+            messages = self.without_errors(messages)
+        # A fetch hands over runs of one partition: group by run, not message by message.
+        for partition, run in groupby(messages, Message.partition):
+            batch = list(run)
+            self.pending.setdefault((batch[0].topic(), partition), []).extend(batch)
+        self.pending_count += len(messages)
+        self.stats.consumed += len(messages)
         if self.pending_count and self.pending_since is None:
             self.pending_since = time.monotonic()
         age = time.monotonic() - self.pending_since if self.pending_since else 0.0
@@ -178,6 +178,14 @@ class Sink:
             self.flush()
         if self.health.due():
             self.report_health()
+
+    def without_errors(self, messages: list[Message]) -> list[Message]:
+        """The data messages; consumer errors are logged (end of partition is not one)."""
+        for message in messages:
+            err = message.error()
+            if err is not None and err.code() != KafkaError._PARTITION_EOF:
+                log.warning("consumer error: %s", err)
+        return [m for m in messages if m.error() is None]
 
     def flush(self, only: set[tuple[str, int]] | None = None) -> None:
         """Write each pending partition batch, send rejects to the DLQ, then commit."""
