@@ -75,7 +75,9 @@ class Settings(BaseSettings):
         "often (the read API always answers for the current store version)",
     )
     web_warm_cache: bool = Field(
-        True, description="compute the overview and each procedure's analysis in the background"
+        True,
+        description="compute the overview and each procedure's analysis and reform figures "
+        "in the background",
     )
     web_refresh_seconds: float = Field(
         5.0, description="how often open dashboards check the store for new events"

@@ -78,7 +78,9 @@ def render(svc: Service, values: tuple, lang: str) -> html.Div:
                             [
                                 html.Label(t("rf.impact_date", lang), htmlFor="rf-impact-date"),
                                 dcc.DatePickerSingle(
-                                    id="rf-impact-date", display_format="YYYY-MM-DD"
+                                    id="rf-impact-date",
+                                    display_format="YYYY-MM-DD",
+                                    style={"width": "200px"},
                                 ),
                                 html.Button(
                                     t("rf.impact_run", lang), id="rf-impact-run", n_clicks=0
