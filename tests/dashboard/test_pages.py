@@ -1,0 +1,141 @@
+"""The pages rendered in-process: each opens filled with its figures (one round trip), the
+numbers it shows are mining's for the same filters, and a selected step is kept by name."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from dashboard.app import url_filters
+from dashboard.pages import PAGES, bottlenecks, reform
+from dashboard.service import Service
+from dvcflow.settings import Settings
+from ingest.store import EventStore
+from mining.filters import LogFilter
+from mining.reform import impact
+from tests.dashboard.conftest import fill_store, hand_made_events
+
+CASES = 120
+PROC = "1.001193"
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> EventStore:
+    return fill_store(tmp_path_factory.mktemp("pages") / "data", CASES)
+
+
+@pytest.fixture(scope="module")
+def svc(store: EventStore) -> Service:
+    return Service(Settings(data_dir=store.data_dir, web_warm_cache=False)).for_dashboard()
+
+
+def values(svc: Service, procedure: str | None = PROC) -> tuple:
+    return (procedure, None, None, None, None, None, svc.version())
+
+
+def walk(component: Any):
+    """Every component under ``component`` (children only, depth first)."""
+    yield component
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, list | tuple) else [children]:
+        if hasattr(child, "_type"):
+            yield from walk(child)
+
+
+def by_id(component: Any, wanted: str) -> Any:
+    found = [c for c in walk(component) if getattr(c, "id", None) == wanted]
+    assert found, f"no #{wanted} on the page"
+    return found[0]
+
+
+def text(component: Any) -> str:
+    return " ".join(str(c.children) for c in walk(component) if isinstance(c.children, str))
+
+
+@pytest.mark.parametrize("name", [n for n in PAGES if n != "case"])
+def test_every_page_opens_filled_without_an_error(svc, name):
+    page = PAGES[name].render(svc, values(svc), "en")
+    errors = [c for c in walk(page) if "notice-err" in (getattr(c, "className", "") or "")]
+    assert not errors, text(errors[0])
+    expected = {
+        "overview": "card-cases",
+        "explorer": "ex-cytoscape",
+        "bottlenecks": "bn-steps",
+        "reform": "rf-candidates",
+        "compare": "cmp-table",
+    }[name]
+    by_id(page, expected)
+
+
+def test_overview_opens_with_the_count_of_the_filtered_dossiers(svc):
+    events = hand_made_events(CASES)
+    want = len({e["case_id"] for e in events if e["procedure_code"] == PROC})
+    page = PAGES["overview"].render(svc, values(svc), "vi")
+    shown = text(by_id(page, "card-cases"))
+    assert int(re.findall(r"[\d,]+", shown)[-1].replace(",", "")) == want
+
+
+def test_case_page_opens_on_the_dossier_of_the_link(svc):
+    page = PAGES["case"].render(svc, values(svc), "en", "?id=C0001")
+    rows = by_id(page, "case-events").data
+    events = [e for e in hand_made_events(CASES) if e["case_id"] == "C0001"]
+    assert [r["activity"] for r in rows] == [e["activity"] for e in events]
+
+
+def test_a_picked_step_stays_selected_by_name_wherever_it_ranks(svc):
+    waits = svc.section(LogFilter(procedure=PROC), "bottlenecks")["waits"]
+    assert len(waits) >= 3
+    for rank in (len(waits) - 1, 1):
+        picked = waits[rank]["activity"]
+        body = bottlenecks.body(svc, *values(svc), picked, "en")
+        table = by_id(body, "bn-steps")
+        assert table.selected_rows == [rank]
+        assert table.data[rank]["activity"] == picked
+    gone = bottlenecks.body(svc, *values(svc), "no such step", "en")
+    assert by_id(gone, "bn-steps").selected_rows == []
+
+
+def test_tables_keep_state_per_filters_not_per_store_version(svc):
+    first = by_id(bottlenecks.body(svc, *values(svc), None, "en"), "bn-steps")
+    later = values(svc)[:-1] + ("another store version",)
+    again = by_id(bottlenecks.body(svc, *later, None, "en"), "bn-steps")
+    other = by_id(bottlenecks.body(svc, *values(svc, "2.000001"), None, "en"), "bn-steps")
+    assert first.persistence == again.persistence != other.persistence
+    assert "sort_by" in first.persisted_props
+
+
+def test_impact_rows_are_minings_before_and_after(svc, store):
+    received = sorted(
+        e["timestamp"][:10]
+        for e in hand_made_events(CASES)
+        if e["procedure_code"] == PROC and e["activity"] == "submit"
+    )
+    when = date.fromisoformat(received[len(received) // 2]) + timedelta(days=1)
+    want = impact(store, LogFilter(procedure=PROC), when)
+    rows = reform.impact_rows(want, "en")
+    assert [r["key"] for r in rows] == list(want["measures"])
+    supported = 0
+    for row in rows:
+        m = want["measures"][row["key"]]
+        if not m["supported"]:
+            continue
+        supported += 1
+        scale, tol = (100, 0.06) if m["statistic"] == "share" else (1, 0.006)
+        for name in ("before", "after", "difference"):
+            got = float(re.findall(r"-?[\d.]+", row[name])[0])
+            assert got == pytest.approx(scale * m[name], abs=tol), (row["key"], name)
+        if m["p_holm"] is None:  # no test possible (e.g. a share of 0 on both sides)
+            assert row["p_holm"] == "–"
+        else:
+            assert float(row["p_holm"]) == pytest.approx(m["p_holm"], abs=6e-5)
+    assert supported >= 2
+
+
+def test_a_shared_link_names_its_filters():
+    assert url_filters("?procedure=1.001193&province=79") == ("1.001193", "79", None, None, None)
+    assert url_filters("?procedure=&province=") == (None,) * 5
+    assert url_filters("?id=C0001") is None
+    assert url_filters(None) is None
