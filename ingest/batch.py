@@ -143,13 +143,15 @@ def _decode(
             except EventError as exc:
                 rejects.append((i, str(exc), exc.errors))
                 raws.append(_UNREADABLE)
-    wire = _WIRE
-    for i, raw in enumerate(raws):
-        if type(raw) is dict and raw.keys() <= wire:
-            plain.append(raw)
-            plain_at.append(i)
-        elif raw is not _UNREADABLE:
-            slow.append((i, raw))
+    if set(map(type, raws)) == {dict} and set().union(*raws) <= _WIRE:  # the usual batch
+        plain, plain_at = raws, list(range(len(raws)))
+    else:
+        for i, raw in enumerate(raws):
+            if type(raw) is dict and raw.keys() <= _WIRE:
+                plain.append(raw)
+                plain_at.append(i)
+            elif raw is not _UNREADABLE:
+                slow.append((i, raw))
 
     tables: list[pa.Table] = []
     order: list[int] = []
