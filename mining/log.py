@@ -3,7 +3,8 @@
 ``load_log`` returns a DuckDB connection holding three temp tables that every analysis
 shares, so the store is scanned once per analysis whatever its size:
 
-- ``log``: the filtered, deduplicated events, with ``ord`` = position inside the dossier;
+- ``log_base`` (and the view ``log`` with every store column): the filtered,
+  deduplicated events, with an order key ``ord`` inside the dossier;
 - ``steps``: one row per activity instance (a ``start`` paired with its ``complete``), with
   the waiting time since the previous instance ended, as pm4py's performance DFG measures it;
 - ``cases``: one row per dossier.
@@ -187,23 +188,28 @@ def _source_sql(store: EventStore, procedures: list[str] | None) -> str | None:
 
 def _base_scan_sql(source: str, where: str | None, facts: StoreFacts) -> str:
     """The SELECT of ``log_base``'s rows: ``BASE_COLUMNS``, ``due_attr``, the row key and
-    ``ord``. The dedup window (first ingested copy of each ``event_id``, as
-    ``EventStore.scan_sql``) runs only when an id repeats, and ``event_id`` breaks ties in
-    the order only when the files have ties: otherwise that long string is not read."""
+    the order key ``ord``.
+
+    The dedup window (first ingested copy of each ``event_id``, as ``EventStore.scan_sql``)
+    runs only when an id repeats. When no two events of a dossier tie on (timestamp, start
+    before complete), that pair alone orders them: ``ord`` is then the integer
+    ``epoch_us * 2 + (0 for start, 1 otherwise)``, with no sort and no ``event_id`` read;
+    otherwise ``ord`` is the position by (timestamp, start first, event_id), from a window.
+    """
     columns = ", ".join(BASE_COLUMNS)
     dedup = ""
     if facts.repeated_ids:
         dedup = "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY ingested_at) = 1"
-    tie = ", event_id" if facts.ties or facts.repeated_ids else ""
+    lc = "CASE WHEN lifecycle = 'start' THEN 0 ELSE 1 END"
+    if facts.ties or facts.repeated_ids:
+        ord_sql = f"row_number() OVER (PARTITION BY case_id ORDER BY timestamp, {lc}, event_id)"
+    else:
+        ord_sql = f"epoch_us(timestamp) * 2 + {lc}"
     return f"""
         SELECT {columns},
                CASE WHEN attributes LIKE '%due_date%'
                     THEN TRY_CAST(attributes->>'$.due_date' AS TIMESTAMPTZ) END AS due_attr,
-               _row,
-               row_number() OVER (
-                   PARTITION BY case_id
-                   ORDER BY timestamp, CASE WHEN lifecycle = 'start' THEN 0 ELSE 1 END{tie}
-               ) AS ord
+               _row, {ord_sql} AS ord
         FROM (
             SELECT *, {_ROW_KEY} AS _row FROM {source}
             {f"WHERE {where}" if where else ""} {dedup}
@@ -258,7 +264,8 @@ def load_log(
 
 def _create_log_view(con: duckdb.DuckDBPyConnection, source: str) -> None:
     """View ``log``: ``log_base`` with every store column but ``ingested_at``, in store
-    order, then ``ord``; the wide columns are read again only by queries that use ``log``."""
+    order, then ``ord`` as the 1-based position in the dossier. The wide columns and that
+    position cost a second read and a window, paid only by queries that use ``log``."""
     extra = ", ".join(EXTRA_COLUMNS)
     columns = ", ".join(
         f"x.{c}" if c in EXTRA_COLUMNS else f"b.{c}" for c in STORE_COLUMNS if c != "ingested_at"
@@ -266,7 +273,7 @@ def _create_log_view(con: duckdb.DuckDBPyConnection, source: str) -> None:
     con.execute(
         f"""
         CREATE OR REPLACE TEMP VIEW log AS
-        SELECT {columns}, b.ord
+        SELECT {columns}, row_number() OVER (PARTITION BY b.case_id ORDER BY b.ord) AS ord
         FROM log_base b JOIN (SELECT {_ROW_KEY} AS _row, {extra} FROM {source}) x USING (_row)
         """
     )
