@@ -84,6 +84,19 @@ TEXT: dict[str, tuple[str, str]] = {
     "rf.readiness": ("Sẵn sàng toàn trình", "Full-online readiness"),
     "rf.impact": ("Tác động của cải cách đã thực hiện", "Impact of a reform already made"),
     "rf.impact_date": ("Ngày cải cách", "Reform date"),
+    "rf.impact_change": ("Thay đổi bước thấy trong dữ liệu", "Step changes seen in the data"),
+    "rf.impact_change_hint": (
+        "Chọn để lấy ngày thay đổi (hoặc chọn ngày bên dưới)",
+        "Pick one to use its date (or pick a date below)",
+    ),
+    "imp.stopped": (
+        "{step}: không còn trong hồ sơ tiếp nhận từ {date}",
+        "{step}: no longer done in dossiers received from {date}",
+    ),
+    "imp.started": (
+        "{step}: có trong hồ sơ tiếp nhận từ {date}",
+        "{step}: done in dossiers received from {date}",
+    ),
     "rf.impact_run": ("So sánh trước / sau", "Compare before / after"),
     "rf.impact_pick": (
         "Chọn ngày áp dụng cải cách rồi bấm So sánh: hồ sơ tiếp nhận trước và sau ngày đó.",

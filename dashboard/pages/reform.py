@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from dash import Dash, Input, Output, State, dcc, html
+from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from dashboard.components import (
     filter_inputs,
@@ -74,6 +74,18 @@ def render(svc: Service, values: tuple, lang: str) -> html.Div:
                 t("rf.impact", lang),
                 html.Div(
                     [
+                        html.Div(
+                            [
+                                html.Label(t("rf.impact_change", lang), htmlFor="rf-impact-change"),
+                                dcc.Dropdown(
+                                    id="rf-impact-change",
+                                    options=change_options(svc, *values, lang),
+                                    placeholder=t("rf.impact_change_hint", lang),
+                                    style={"minWidth": "420px"},
+                                ),
+                            ],
+                            className="toolbar",
+                        ),
                         html.Div(
                             [
                                 html.Label(t("rf.impact_date", lang), htmlFor="rf-impact-date"),
@@ -179,6 +191,26 @@ def step_options(svc: Service, procedure, province, commune, start, end, channel
     return [{"label": pick(c.get("label") or c["step"], lang), "value": c["step"]} for c in found]
 
 
+def change_options(svc: Service, procedure, province, commune, start, end, channel, _v, lang):
+    """Step changes seen in the store (``Service.step_changes``), each offering its date."""
+    if not procedure:
+        return []
+    try:
+        flt = make_filter(svc, procedure, province, commune, start, end, channel)
+        found = svc.step_changes(flt)
+    except Exception:  # suggestions only: the date can still be picked by hand
+        return []
+    return [
+        {
+            "label": t(f"imp.{c['change']}", lang).format(
+                step=c["activity"], date=c["date"].isoformat()
+            ),
+            "value": c["date"].isoformat(),
+        }
+        for c in found
+    ]
+
+
 def run_whatif(
     svc: Service, clicks, steps, procedure, province, commune, start, end, channel, _v, lang
 ):
@@ -221,6 +253,21 @@ def register(app: Dash, svc: Service) -> None:
     @guarded
     def _run(*args: Any) -> Any:
         return run_whatif(svc, *args)
+
+    @app.callback(
+        Output("rf-impact-change", "options"), *filter_inputs(), prevent_initial_call=True
+    )
+    @guarded
+    def _change_options(*args: Any) -> Any:
+        return change_options(svc, *args)
+
+    @app.callback(
+        Output("rf-impact-date", "date"),
+        Input("rf-impact-change", "value"),
+        prevent_initial_call=True,
+    )
+    def _change_date(day: str | None) -> Any:
+        return day or no_update
 
     @app.callback(
         Output("rf-impact", "children"),

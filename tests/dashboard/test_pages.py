@@ -16,7 +16,7 @@ from dvcflow.settings import Settings
 from ingest.store import EventStore
 from mining.filters import LogFilter
 from mining.reform import impact
-from tests.dashboard.conftest import fill_store, hand_made_events
+from tests.dashboard.conftest import fill_store, generated_store, hand_made_events
 
 CASES = 120
 PROC = "1.001193"
@@ -139,3 +139,38 @@ def test_a_shared_link_names_its_filters():
     assert url_filters("?procedure=&province=") == (None,) * 5
     assert url_filters("?id=C0001") is None
     assert url_filters(None) is None
+
+
+def test_no_step_change_where_every_step_runs_throughout(svc):
+    assert svc.step_changes(LogFilter(procedure=PROC)) == []
+    assert svc.step_changes(LogFilter()) == []  # a change belongs to one procedure
+
+
+def test_the_planted_reform_is_offered_as_a_step_change(tmp_path):
+    import duckdb
+
+    from sample_logs.generator.profiles import Planted
+
+    planted = Planted()
+    store = generated_store(tmp_path / "data", 400)
+    settings = Settings(data_dir=store.data_dir, web_warm_cache=False)
+    found = Service(settings).step_changes(LogFilter(procedure=planted.reform_procedure))
+    stopped = {c["activity"]: c["date"] for c in found if c["change"] == "stopped"}
+    assert planted.reform_step in stopped
+    # Independently: the day after the last local received date of a dossier with the step.
+    files = [str(f) for f in store.files()]
+    last = duckdb.sql(
+        "WITH ev AS (SELECT * FROM read_parquet($files, union_by_name => true) "
+        "WHERE procedure_code = $proc), "
+        "received AS (SELECT case_id, min(timestamp) AS t FROM ev GROUP BY case_id) "
+        "SELECT max(timezone($tz, t))::DATE FROM received "
+        "WHERE case_id IN (SELECT case_id FROM ev WHERE activity = $step)",
+        params={
+            "files": files,
+            "proc": planted.reform_procedure,
+            "tz": settings.timezone,
+            "step": planted.reform_step,
+        },
+    ).fetchone()[0]
+    assert stopped[planted.reform_step] == last + timedelta(days=1)
+    assert planted.reform_date - timedelta(days=30) < last < planted.reform_date

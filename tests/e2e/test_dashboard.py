@@ -173,6 +173,9 @@ def set_date(driver, css: str, day: str) -> None:
     box.click()
     box.send_keys(Keys.CONTROL, "a")
     box.send_keys(day, Keys.ENTER)
+    box.send_keys(Keys.TAB)  # leave the field, as a user moving on to the button does
+    assert box.get_attribute("value") == day
+    settled(driver)
 
 
 def numbers(text: str) -> list[float]:
@@ -224,8 +227,12 @@ def test_reform_impact_names_the_date_it_cannot_judge(driver, base, api, busiest
     open_page(driver, base, "/reform", "#rf-impact-date", procedure=proc)
     set_date(driver, "#rf-impact-date", first)
     driver.find_element("css selector", "#rf-impact-run").click()
-    shown = wait_for(driver, "#rf-impact .notice-err", timeout=60)
-    assert problem.json()["detail"] in shown.text
+    end = time.monotonic() + 60
+    while not driver.find_elements("css selector", "#rf-impact .notice-err"):
+        shown = driver.find_element("css selector", "#rf-impact").text
+        assert time.monotonic() < end, f"no error notice for {first}; the panel shows {shown!r}"
+        time.sleep(0.3)
+    assert problem.json()["detail"] in driver.find_element("css selector", "#rf-impact").text
 
 
 def test_bottleneck_drills_down_to_its_dossiers(driver, base, api, busiest):
