@@ -117,14 +117,13 @@ def build_deadlines(
     _register_supplement_waits(con, now, cal, tz_name)
     t = con.execute(
         """
-        WITH r AS (
-            SELECT case_id, min(seq) FILTER (WHERE activity IN (SELECT unnest($results)))
-                       AS result_seq
-            FROM steps GROUP BY case_id
+        WITH r AS (   -- the first result step of each dossier that has one
+            SELECT case_id, min(seq) AS result_seq
+            FROM steps WHERE activity IN (SELECT unnest($results)) GROUP BY case_id
         ), p AS (
             SELECT s.case_id, max(coalesce(s.end_ts, s.start_ts)) AS processed_at
             FROM steps s JOIN r USING (case_id)
-            WHERE r.result_seq IS NOT NULL AND s.seq < r.result_seq GROUP BY s.case_id
+            WHERE s.seq < r.result_seq GROUP BY s.case_id
         ), w AS (
             SELECT case_id, count(*) AS requests, sum(wait_s) AS wait_s,
                    sum(wait_days) AS wait_days
