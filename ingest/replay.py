@@ -73,6 +73,18 @@ def encode_event(event: dict[str, Any]) -> bytes:
     return orjson.dumps(event, default=_default, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
+_SEPARATOR = orjson.Fragment(b"\n")  # orjson's compact output never holds a raw newline
+
+
+def encode_events(events: list[dict[str, Any]]) -> pa.Array:
+    """``encode_event`` of each, as one binary array from one orjson call: each value orjson
+    returns keeps about 4 KB of memory (50,000 of them ~200 MB) and costs a page fault."""
+    column: list[Any] = [_SEPARATOR] * (2 * len(events) - 1)
+    column[::2] = events
+    blob = orjson.dumps(column, default=_default, option=orjson.OPT_SERIALIZE_NUMPY)
+    return pc.split_pattern(pa.array([blob[1:-1]], pa.binary()), ",\n,").flatten()
+
+
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -105,6 +117,8 @@ def spool(chunks: Iterable[list[dict[str, Any]]], workdir: Path) -> Spooled:
     """Encode each chunk, sort it by (time, file order) and write it as a run file."""
     seen = Spooled()
     for chunk in chunks:
+        if not chunk:
+            continue
         times = [_micros(e.get("timestamp")) for e in chunk]
         keys = [None if e.get("case_id") is None else str(e["case_id"]).encode() for e in chunk]
         run = pa.table(
@@ -112,7 +126,7 @@ def spool(chunks: Iterable[list[dict[str, Any]]], workdir: Path) -> Spooled:
                 pa.array(range(seen.count, seen.count + len(chunk)), pa.int64()),
                 pa.array(times, pa.int64()),
                 pa.array(keys, pa.binary()),
-                pa.array([encode_event(e) for e in chunk], pa.binary()),
+                encode_events(chunk),
             ],
             schema=_RUN_SCHEMA,
         )
@@ -135,7 +149,7 @@ def spool(chunks: Iterable[list[dict[str, Any]]], workdir: Path) -> Spooled:
 
 
 def _run_rows(path: Path) -> Iterator[tuple[int, int | None, bytes | None, bytes]]:
-    with pa.memory_map(str(path)) as source:
+    with pa.OSFile(str(path)) as source:  # read batch by batch (a map would stay resident)
         reader = pa.ipc.open_file(source)
         for i in range(reader.num_record_batches):
             batch = reader.get_batch(i).to_pydict()

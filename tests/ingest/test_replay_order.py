@@ -69,3 +69,17 @@ def test_spool_reports_first_and_last_times(tmp_path: Path) -> None:
     assert seen.count == len(events) and len(seen.runs) == 2
     assert seen.first is ordered[0]["timestamp"]
     assert seen.last is ordered[-1]["timestamp"]
+
+
+def test_encode_events_matches_encoding_each_event() -> None:
+    """Cut out of one orjson call, each value is byte for byte ``encode_event``'s."""
+    import numpy as np
+
+    events = [
+        *_events(50, seed=2),
+        {"event_id": "nl", "activity": "a,\n,b", "attributes": {"k": "x\n,y"}},
+        {"event_id": "np", "fee": np.int64(5), "share": np.float64(0.5), "t": datetime(2025, 1, 1)},
+        {},
+    ]
+    encoded = replay.encode_events(events).to_pylist()
+    assert encoded == [replay.encode_event(e) for e in events]
