@@ -7,9 +7,6 @@ dashboard and API show. Results are cached by store version, filter and options.
 
 from __future__ import annotations
 
-import importlib
-import sys
-import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -174,15 +171,6 @@ def _models(
     }
 
 
-def _prefetch_holidays() -> None:
-    """Import the holiday tables the deadlines need (about 0.3 s, once per process) in a
-    thread while DuckDB loads the log; DuckDB releases the GIL while it works."""
-    if "holidays.countries" not in sys.modules:
-        threading.Thread(
-            target=importlib.import_module, args=("holidays.countries",), daemon=True
-        ).start()
-
-
 def _noise(options: AnalysisOptions) -> float:
     if options.noise_threshold is not None:
         return options.noise_threshold
@@ -203,7 +191,6 @@ def analyze(
     options = options or AnalysisOptions()
 
     def compute() -> dict[str, Any]:
-        _prefetch_holidays()
         con = load_log(store, flt)
         try:
             return analyze_loaded(con, options) | {

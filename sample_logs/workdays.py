@@ -8,8 +8,11 @@ dossiers; the array helpers do the same maths on whole columns with numpy.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
+from functools import cache
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -19,6 +22,26 @@ from dvcflow.errors import DvcflowError
 from dvcflow.settings import get_settings
 
 _DAY_US = 86_400_000_000
+
+
+@cache
+def _vietnam_holidays() -> type[holidays.HolidayBase]:
+    """The ``holidays`` class for Vietnam, loaded from its own module file.
+
+    ``holidays.country_holidays("VN")`` imports ``holidays.countries``, whose ``__init__``
+    imports every country (~0.3 s per process); ``vietnam.py`` needs only the calendars and
+    groups modules. Falls back to the registry when the package layout differs.
+    """
+    path = Path(holidays.__file__).parent / "countries" / "vietnam.py"
+    spec = importlib.util.spec_from_file_location("dvcflow_holidays_vn", path)
+    if spec is None or spec.loader is None:
+        return holidays.country_holidays("VN").__class__
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+        return module.Vietnam
+    except (ImportError, AttributeError, OSError):
+        return holidays.country_holidays("VN").__class__
 
 
 def _parse_days(values: Iterable[str | date], setting: str) -> set[date]:
@@ -74,7 +97,7 @@ class WorkCalendar:
             first_year = min(first_year, self._years[0])
             last_year = max(last_year, self._years[1])
         years = range(first_year - 1, last_year + 2)  # a margin for offsets across New Year
-        self._public = set(holidays.country_holidays("VN", years=years).keys())
+        self._public = set(_vietnam_holidays()(years=years).keys())
         days = np.arange(
             np.datetime64(f"{years[0]}-01-01"), np.datetime64(f"{years[-1] + 1}-01-01")
         )
