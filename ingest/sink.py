@@ -199,15 +199,15 @@ class Sink:
         self.pending_count -= sum(len(b) for b in batches)
         # One decode and one file per store partition for all Kafka partitions: the column
         # check and each Parquet file have a fixed cost.
+        flat = [m for b in batches for m in b]
         everything, all_rejects = decode_batch(
-            [m.value() for b in batches for m in b], self.pseudonymizer, self.settings, now
+            list(map(Message.value, flat)), self.pseudonymizer, self.settings, now
         )
         if everything.num_rows:
             name = batch_name(keys, batches)
             touched.update(p.parent for p in self.store.write(everything, name))
             self.stats.written += everything.num_rows
             self.stats.last_write_at = time.time()
-        flat = [m for b in batches for m in b]
         for index, reason, errors in all_rejects:
             self.send_dlq(Rejected(flat[index], reason, errors))
         for key, messages in zip(keys, batches, strict=True):
