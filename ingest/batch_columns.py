@@ -56,15 +56,23 @@ def check_plain(
     out: dict[str, pa.Array] = {}
     present = set().union(*rows)
     try:
+        texts = dict(zip(_TEXT_FIELDS, pa.array(rows, _TEXT_ROW).flatten(), strict=True))
+    except (TypeError, ValueError):  # a value that is not text (Arrow says which): by field
+        texts = {}
+    try:
         for field in FIELD_ORDER:
-            values = _column(rows, field) if field in present else [None] * n
+            if field in texts:
+                values: list | pa.Array = texts[field]
+            else:
+                values = _column(rows, field) if field in present else [None] * n
             if field in TEXT_RULES:
                 out[field] = _text(values, field, errors)
             elif field in ENUM_RULES:
                 out[field] = _enum(values, field, errors)
                 if ENUM_RULES[field][1] is not None and field in present:
-                    nulls = [j for j, v in enumerate(values) if v is None and field in rows[j]]
-                    add_errors(errors, np.array(nulls, dtype=np.int64), field, "null")
+                    nulls = _nulls(values)
+                    explicit = [j for j in nulls if field in rows[j]]
+                    add_errors(errors, np.array(explicit, dtype=np.int64), field, "null")
             elif field == "timestamp":
                 out[field] = timestamp_values(values, errors)
             else:
@@ -93,6 +101,16 @@ def check_plain(
     return pa.Table.from_arrays(arrays, schema=STORE_SCHEMA), errors
 
 
+_TEXT_FIELDS = tuple(f for f in FIELD_ORDER if f != "attributes")
+_TEXT_ROW = pa.struct([(f, _STRING) for f in _TEXT_FIELDS])  # absent keys become null
+
+
+def _nulls(values: list | pa.Array) -> list[int]:
+    if isinstance(values, pa.Array):
+        return np.flatnonzero(values.is_null().to_numpy(zero_copy_only=False)).tolist()
+    return [j for j, v in enumerate(values) if v is None]
+
+
 def _column(rows: list[dict], field: str) -> list:
     """One field of every row (None where absent); a C loop when every row has it."""
     try:
@@ -101,8 +119,10 @@ def _column(rows: list[dict], field: str) -> list:
         return [r.get(field) for r in rows]
 
 
-def _strings(values: list, field: str, errors: Errors) -> pa.Array | None:
+def _strings(values: list | pa.Array, field: str, errors: Errors) -> pa.Array | None:
     """The column as Arrow text; a value of another JSON type is an error (then null)."""
+    if isinstance(values, pa.Array):
+        return values
     try:
         return pa.array(values, _STRING)
     except (pa.ArrowTypeError, pa.ArrowInvalid):
@@ -112,7 +132,7 @@ def _strings(values: list, field: str, errors: Errors) -> pa.Array | None:
     return None
 
 
-def _text(values: list, field: str, errors: Errors) -> pa.Array:
+def _text(values: list | pa.Array, field: str, errors: Errors) -> pa.Array:
     text = _strings(values, field, errors)
     if text is not None:
         return check_text(text, field, errors)
@@ -123,7 +143,7 @@ def _text(values: list, field: str, errors: Errors) -> pa.Array:
     return check_text(text, field, errors, check_missing=False)
 
 
-def _enum(values: list, field: str, errors: Errors) -> pa.Array:
+def _enum(values: list | pa.Array, field: str, errors: Errors) -> pa.Array:
     allowed, default = ENUM_RULES[field]
     text = _strings(values, field, errors)
     if text is None:

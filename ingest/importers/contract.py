@@ -9,6 +9,7 @@ holds them to it on generated rows.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -147,17 +148,20 @@ _ISO_SHAPE = (
 _UTC_US = pa.timestamp("us", tz="UTC")
 
 
-def timestamp_values(values: list, errors: Errors) -> pa.Array:
+def timestamp_values(values: list | pa.Array, errors: Errors) -> pa.Array:
     """Timezone-aware instants as UTC microseconds; ISO strings of the common shape are
-    parsed by Arrow in one call (no per-value pydantic), the rest one by one by pydantic."""
+    parsed by Arrow in one call (no per-value pydantic), the rest one by one by pydantic.
+    ``values`` is a list of any values or an Arrow text array."""
     n = len(values)
     micros = np.zeros(n, dtype=np.int64)
     valid = np.zeros(n, dtype=bool)
     slow: list[int] = list(range(n))
-    try:
-        text = pa.array(values, pa.string())
-    except (pa.ArrowTypeError, pa.ArrowInvalid):
-        text = None
+    text: pa.Array | None = None
+    if isinstance(values, pa.Array):
+        text = values
+    else:
+        with contextlib.suppress(pa.ArrowTypeError, pa.ArrowInvalid):
+            text = pa.array(values, pa.string())
     if text is not None:
         shaped = pc.fill_null(pc.match_substring_regex(text, _ISO_SHAPE), False)
         fast = np.flatnonzero(shaped.to_numpy(zero_copy_only=False))
@@ -171,7 +175,7 @@ def timestamp_values(values: list, errors: Errors) -> pa.Array:
             slow = np.flatnonzero(~valid).tolist()
     validate = _AWARE.validate_python
     for i in slow:
-        value = values[i]
+        value = values[i].as_py() if isinstance(values, pa.Array) else values[i]
         if value is None or value is pd.NaT:
             add_errors(errors, np.array([i]), "timestamp", "Field required")
             continue
