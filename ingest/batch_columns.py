@@ -1,10 +1,11 @@
 """The contract's column checks on a batch of plain wire objects (the sink's fast path).
 
 Plain means a JSON object with only wire fields, as ``orjson`` decoded it. Each field is
-checked for the whole batch at once: taken out of the dicts by ``itemgetter``, turned into
-an Arrow array and checked with ``ingest.importers.contract``'s helpers; ``attributes`` are
-written by one ``orjson`` call. Only the decision is needed here: ``ingest.batch`` sends
-every row this rejects through ``parse_event``, which names why.
+checked for the whole batch at once with ``ingest.importers.contract``'s helpers: the text
+fields come out of the dicts in one Arrow struct conversion (field by field, when a value
+is not text), and ``attributes`` are written by one ``orjson`` call. Only the decision is
+needed here: ``ingest.batch`` sends every row this rejects through ``parse_event``, which
+names why.
 """
 
 from __future__ import annotations
