@@ -281,7 +281,67 @@ def _create_log_view(con: duckdb.DuckDBPyConnection, source: str) -> None:
 
 def _build_steps(con: duckdb.DuckDBPyConnection) -> None:
     """Activity instances: a ``complete`` pairs with the ``start`` right before it (same
-    activity, same dossier); a ``start`` with no ``complete`` yet is an open instance."""
+    activity, same dossier); a ``start`` with no ``complete`` yet is an open instance.
+
+    Most logs never interleave: each ``start`` is directly followed, in its dossier, by its
+    ``complete`` (or is the dossier's last event). One window over the dossier's events then
+    gives pairs, positions and predecessors (``_build_steps_sequential``); only when some
+    ``start`` breaks that rule are the two sorts of the general pass paid."""
+    if not _build_steps_sequential(con):
+        _build_steps_general(con)
+
+
+# Under the sequential rule the instances are the non-start events plus a trailing start; a
+# paired complete's predecessor is two events back (one back is its own start), any other
+# instance's is one back; and instance order is event order, as (start_ts, ord) orders it.
+_SEQUENTIAL_STEPS = """
+    CREATE OR REPLACE TEMP TABLE steps AS
+    WITH e AS (
+        SELECT case_id, activity, org_unit, resource, channel, lifecycle, timestamp,
+               lag(activity) OVER w AS a1, lag(lifecycle) OVER w AS l1,
+               lag(timestamp) OVER w AS t1, lag(org_unit) OVER w AS o1,
+               lag(activity, 2) OVER w AS a2, lag(timestamp, 2) OVER w AS t2,
+               lag(org_unit, 2) OVER w AS o2,
+               lead(activity) OVER w AS na, lead(lifecycle) OVER w AS nl,
+               count(*) FILTER (WHERE lifecycle IS DISTINCT FROM 'start') OVER w AS done
+        FROM log_base
+        WINDOW w AS (PARTITION BY case_id ORDER BY ord ROWS UNBOUNDED PRECEDING)
+    ), p AS (
+        SELECT *, coalesce(lifecycle IS DISTINCT FROM 'start' AND l1 = 'start'
+                           AND a1 = activity, false) AS paired
+        FROM e
+        WHERE lifecycle IS DISTINCT FROM 'start' OR nl IS DISTINCT FROM 'complete'
+              OR na IS DISTINCT FROM activity
+    )
+    SELECT case_id, activity, org_unit, resource, channel,
+           CASE WHEN paired THEN t1 ELSE timestamp END AS start_ts,
+           CASE WHEN lifecycle IS DISTINCT FROM 'start' THEN timestamp END AS end_ts,
+           coalesce(paired OR lifecycle = 'start', false) AS has_start,
+           done + (lifecycle = 'start')::BIGINT AS seq,
+           CASE WHEN paired THEN (epoch_us(timestamp) - epoch_us(t1)) / 1e6 END AS service_s,
+           CASE WHEN paired THEN a2 ELSE a1 END AS prev_activity,
+           CASE WHEN paired THEN o2 ELSE o1 END AS prev_org_unit,
+           CASE WHEN paired THEN t2 ELSE t1 END AS prev_end_ts,
+           (greatest(epoch_us(start_ts), epoch_us(prev_end_ts)) - epoch_us(prev_end_ts)) / 1e6
+               AS wait_s,
+           lifecycle = 'start' AND nl IS NOT NULL AS _interleaved
+    FROM p
+"""
+
+
+def _build_steps_sequential(con: duckdb.DuckDBPyConnection) -> bool:
+    """``steps`` in one window, when no ``start`` is followed by another event than its own
+    ``complete``; False (and no table) otherwise."""
+    con.execute(_SEQUENTIAL_STEPS)
+    if con.execute("SELECT bool_or(_interleaved) FROM steps").fetchone()[0]:
+        return False
+    con.execute("ALTER TABLE steps DROP COLUMN _interleaved")
+    return True
+
+
+def _build_steps_general(con: duckdb.DuckDBPyConnection) -> None:
+    """``steps`` for any log: a window per (dossier, activity) pairs events, a second per
+    dossier orders the instances."""
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE steps AS
@@ -300,7 +360,7 @@ def _build_steps(con: duckdb.DuckDBPyConnection) -> None:
             SELECT case_id, activity, org_unit, resource, channel, ord,
                    CASE WHEN prev_lc = 'start' THEN prev_ts ELSE timestamp END AS start_ts,
                    CASE WHEN lifecycle IS DISTINCT FROM 'start' THEN timestamp END AS end_ts,
-                   prev_lc = 'start' OR lifecycle = 'start' AS has_start
+                   coalesce(prev_lc = 'start' OR lifecycle = 'start', false) AS has_start
             FROM marked
             WHERE lifecycle IS DISTINCT FROM 'start' OR next_lc IS DISTINCT FROM 'complete'
         )
