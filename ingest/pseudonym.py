@@ -20,5 +20,4 @@ class Pseudonymizer:
         if applicant_id is None or applicant_id == "":
             return None
         normalised = applicant_id.strip().upper().encode()
-        digest = hmac.new(self._key, normalised, hashlib.sha256).hexdigest()
-        return "ar_" + digest[:32]
+        return "ar_" + hmac.digest(self._key, normalised, hashlib.sha256).hex()[:32]

@@ -76,13 +76,18 @@ class EventStore:
         table = conform_table(table)
         if table.num_rows == 0:
             return []
-        month = pc.strftime(table["timestamp"], format="%Y-%m")
+        # year * 100 + month as an integer: ~10x cheaper than formatting every timestamp
+        ts = table["timestamp"]
+        month = pc.add(pc.multiply(pc.year(ts), 100), pc.month(ts))
         keys = pa.table({"p": table["procedure_code"], "m": month})
         written = []
         for group in keys.group_by(["p", "m"]).aggregate([]).to_pylist():
             mask = pc.and_(pc.equal(keys["p"], group["p"]), pc.equal(keys["m"], group["m"]))
             part = table.filter(mask)
-            path = self.partition_dir(group["p"], group["m"]) / f"{_safe(name)}.parquet"
+            year, mon = divmod(group["m"], 100)
+            path = (
+                self.partition_dir(group["p"], f"{year:04d}-{mon:02d}") / f"{_safe(name)}.parquet"
+            )
             write_parquet_atomic(part, path)
             written.append(path)
         return written
