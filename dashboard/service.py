@@ -138,8 +138,11 @@ class Service:
         """Keep the likely first views computed for the current store version.
 
         First every procedure's overview and explorer (its analysis and service index), the
-        busiest procedures first, then each one's reform page (candidates, readiness): a user's
-        first pick of a procedure then comes from the cache instead of a mining run.
+        busiest procedures first, then each one's reform page (candidates, readiness), then
+        each procedure's busiest ``web_warm_provinces`` provinces (first what the overview and
+        explorer ask, then the compare and reform pages' figures): a user's first pick of a
+        procedure or of a province in it then comes from the cache instead of a mining run,
+        which reads the procedure's files again for each filter.
         """
         warmed = None
         while not stop.is_set():
@@ -157,8 +160,26 @@ class Service:
                     lambda f: self.reform("readiness", f),
                     self.step_changes,
                 ]
-                for todo in (steps, reform_steps):
-                    for flt in filters if todo is steps else filters[1:]:
+                province_steps: list[Callable[[LogFilter], Any]] = [
+                    self.analysis,
+                    lambda f: self.reform("service_index", f, by="commune"),
+                ]
+                province_later: list[Callable[[LogFilter], Any]] = [
+                    lambda f: self.reform("service_index", f, by="province"),  # compare page
+                    *reform_steps,
+                ]
+                provinces = self._warm_provinces(ranked)
+                plan = (
+                    (steps, filters),
+                    (reform_steps, filters[1:]),
+                    (province_steps, provinces),
+                    (province_later, provinces),
+                )
+                # Every warmed figure must fit in the cache with room for the user's own.
+                wanted = sum(len(todo) * len(todo_filters) for todo, todo_filters in plan)
+                self._cache.size = max(self._cache.size, 2 * wanted)
+                for todo, todo_filters in plan:
+                    for flt in todo_filters:
                         for step in todo:
                             if stop.is_set():
                                 return
@@ -169,6 +190,26 @@ class Service:
                 warmed = version
                 log.info("dashboard cache warm in %.1f s", time.monotonic() - began)
             stop.wait(max(3 * self.settings.web_stale_seconds, 5.0))  # a live stream: not nonstop
+
+    def _warm_provinces(self, ranked: list[dict[str, Any]]) -> list[LogFilter]:
+        """(procedure, province) filters to warm: each procedure's busiest
+        ``web_warm_provinces`` provinces, procedures in ``ranked`` order."""
+        keep = self.settings.web_warm_provinces
+        if keep <= 0:
+            return []
+        rows = self._sql(
+            "SELECT procedure_code, province_code, count(DISTINCT case_id) AS cases "
+            f"FROM ({self.store.scan_sql()}) WHERE province_code IS NOT NULL "
+            "GROUP BY ALL ORDER BY cases DESC, province_code"
+        )
+        by_procedure: dict[str, list[str]] = {}
+        for r in rows:
+            by_procedure.setdefault(r["procedure_code"], []).append(r["province_code"])
+        return [
+            LogFilter(procedure=p["procedure_code"], province=province)
+            for p in ranked
+            for province in by_procedure.get(p["procedure_code"], [])[:keep]
+        ]
 
     def _sql(self, query: str, params: dict | None = None) -> list[dict[str, Any]]:
         con = duckdb.connect()

@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     web_refresh_seconds: float = Field(
         5.0, description="how often open dashboards check the store for new events"
     )
+    web_warm_provinces: int = Field(
+        10,
+        ge=0,
+        description="the background warming also computes each procedure's views for its "
+        "busiest this many provinces (0: none)",
+    )
 
     # --- deadlines and on-time rules (DOMAIN.md marks these uncertain) -------------------
     max_supplements_on_time: int = Field(

@@ -4,6 +4,7 @@ numbers it shows are mining's for the same filters, and a selected step is kept 
 from __future__ import annotations
 
 import re
+import threading
 from datetime import date, timedelta
 from typing import Any
 
@@ -174,3 +175,48 @@ def test_the_planted_reform_is_offered_as_a_step_change(tmp_path):
     ).fetchone()[0]
     assert stopped[planted.reform_step] == last + timedelta(days=1)
     assert planted.reform_date - timedelta(days=30) < last < planted.reform_date
+
+
+class _OnePass(threading.Event):
+    """A stop event that ends ``Service.warm`` when its first pass waits for new data."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.set()
+        return True
+
+
+def test_warming_computes_each_procedures_busiest_provinces(store: EventStore, monkeypatch):
+    svc = Service(Settings(data_dir=store.data_dir, web_warm_cache=False, web_warm_provinces=1))
+    computed: list[tuple] = []
+    real_get = svc._cache.get
+
+    def counting_get(key, version, compute, stale_seconds=0.0):
+        def counted():
+            computed.append(key)
+            return compute()
+
+        return real_get(key, version, counted, stale_seconds)
+
+    monkeypatch.setattr(svc._cache, "get", counting_get)
+    svc.warm(_OnePass())
+
+    # Independently, from the events written: dossiers per (procedure, province).
+    dossiers: dict[str, dict[str, set[str]]] = {}
+    for e in hand_made_events(CASES):
+        if e.get("province_code"):
+            by = dossiers.setdefault(e["procedure_code"], {})
+            by.setdefault(e["province_code"], set()).add(e["case_id"])
+    assert any(len(by) > 1 for by in dossiers.values())  # else the limit is not exercised
+    for procedure, by in dossiers.items():
+        ranked = sorted(by, key=lambda p: (-len(by[p]), p))
+        for rank, province in enumerate(ranked):
+            flt = LogFilter(procedure=procedure, province=province)
+            key = ("analysis", flt.key(), ())
+            assert (key in computed) == (rank < 1), (procedure, province, rank)
+            if rank < 1:
+                before = len(computed)
+                assert svc.section(flt, "cases")["count"] == len(by[province])
+                index = ("reform.service_index", flt.key(), (("by", "commune"),))
+                assert index in computed
+                assert ("reform.candidates", flt.key(), ()) in computed  # reform page
+                assert len(computed) == before  # served from the warmed cache
