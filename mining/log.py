@@ -161,11 +161,11 @@ BASE_COLUMNS = (
     "province_code",
     "commune_code",
     "channel",
-    "actor_role",
     "resource",
     "outcome",
 )
-EXTRA_COLUMNS = ("event_id", "applicant_ref", "attributes")
+# actor_role: read by reform through ``log`` only, never by ``analyze``
+EXTRA_COLUMNS = ("event_id", "applicant_ref", "attributes", "actor_role")
 # a row's place in the scanned files: file index (high 32 bits), row in the file
 _ROW_KEY = "(file_index::BIGINT << 32) | file_row_number::BIGINT"
 
