@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
-from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
+from dash import Dash, Input, Output, State, dcc, html, no_update
 from fastapi import FastAPI
 
 from dashboard import auth
-from dashboard.components import FILTER_IDS, viewer
+from dashboard.components import FILTER_IDS, STAMP_ID, viewer
 from dashboard.i18n import pick, t
 from dashboard.pages import PAGES
 from dashboard.service import Service
@@ -59,6 +59,7 @@ def _shell(refresh_ms: int, version: str | None = None) -> html.Div:
             dcc.Interval(id="tick", interval=refresh_ms),
             dcc.Store(id="version", data=version),
             dcc.Store(id="routed"),  # set once the first page is drawn (see ``route``)
+            dcc.Store(id="url-applied"),  # the shared link the filter bar took (``filter_options``)
             html.Header(
                 [
                     html.H1(id="title"),
@@ -119,7 +120,7 @@ def _spinner(lang: str) -> html.Div:
 
 
 def _dropdown(key: str) -> dcc.Dropdown:
-    return dcc.Dropdown(id=key, persistence=True, persistence_type="session")
+    return dcc.Dropdown(id=key)
 
 
 def _filter(key: str, control: Any) -> html.Div:
@@ -169,16 +170,27 @@ def _register_shell(app: Dash, svc: Service) -> None:
         Output("f-dates", "start_date"),
         Output("f-dates", "end_date"),
         Output("f-channel", "value"),
+        Output("url-applied", "data"),
         Input("version", "data"),
         Input("lang", "value"),
         Input("url", "search"),
+        State("url-applied", "data"),
         *(State(cid, prop) for cid, prop in FILTER_IDS[:2] + FILTER_IDS[3:]),
     )
     async def filter_options(
-        _version: str | None, lang: str, search: str | None, *current: str | None
+        _version: str | None,
+        lang: str,
+        search: str | None,
+        applied: str | None,
+        *current: str | None,
     ) -> tuple:
         """Options from the store; values from the URL (``/?procedure=1.001193&province=79``)
-        when the page opens with them, so links can be shared."""
+        the first time the bar sees that link, so links can be shared.
+
+        "First time" is kept in ``url-applied``, not read from what triggered the call: Dash
+        drops the answer of a call re-triggered while in flight (the language restored from
+        the browser, a new store version), and the link's filters must not be lost with it.
+        """
         who = viewer(svc)
         procs, units = await asyncio.to_thread(lambda: (svc.procedures(), svc.units()))
         units = [u for u in units if auth.may_read_unit(who, u["province_code"], None)]
@@ -196,13 +208,14 @@ def _register_shell(app: Dash, svc: Service) -> None:
             for u in units
         ]
         wanted = url_filters(search)
-        if wanted is None or ctx.triggered_id not in (None, "url"):
-            return procedures, provinces, *(no_update,) * len(URL_NAMES)  # the user's picks
+        if wanted is None or applied == search:
+            return procedures, provinces, *(no_update,) * len(URL_NAMES), no_update  # user's picks
         # A value sent back unchanged would still make the page compute again.
         return (
             procedures,
             provinces,
             *(no_update if w == c else w for w, c in zip(wanted, current, strict=True)),
+            search,
         )
 
     @app.callback(
@@ -251,7 +264,9 @@ def _register_shell(app: Dash, svc: Service) -> None:
             values = (procedure, province, None, start, end, channel, values[-1])
         page = next((p for p in PAGES.values() if path == p.PATH), PAGES["overview"])
         extra = (search,) if page is PAGES["case"] else ()
-        return await asyncio.to_thread(page.render, svc, values, lang, *extra), True
+        drawn = await asyncio.to_thread(page.render, svc, values, lang, *extra)
+        # what the page was drawn for: its content callbacks redraw it if that is stale
+        return [dcc.Store(id=STAMP_ID, data=list(values)), drawn], True
 
 
 URL_NAMES = ("procedure", "province", "from", "to", "channel")

@@ -71,6 +71,37 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+STAMP_ID = "page-stamp"
+
+
+def stamped(lead: int = 0) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """For a page's content callback whose last State is ``STAMP_ID``: on the page's first
+    draw, skip the work when the page was drawn for the filters now on screen.
+
+    ``route`` draws a page with the filters it was asked for. When they changed while the page
+    was on its way (a slow first figure), the page arrives stale: its content callbacks run on
+    arrival (no ``prevent_initial_call``), see that the stamp differs from the filter bar and
+    redraw. The filters are Inputs, so Dash runs this only after the filter bar settled (a
+    shared link's filters included). ``lead`` = how many Inputs come before the filters.
+    """
+
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        async def wrapper(*args: Any) -> Any:
+            from dash import ctx
+            from dash.exceptions import PreventUpdate
+
+            *rest, stamp = args
+            values = list(rest[lead : lead + len(FILTER_IDS) + 1])  # filters + store version
+            if ctx.triggered_id is None and stamp == values:
+                raise PreventUpdate
+            return await fn(*rest)
+
+        return wrapper
+
+    return wrap
+
+
 def make_filter(
     svc: Service,
     procedure: str | None,

@@ -8,6 +8,7 @@ from typing import Any
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from dashboard.components import (
+    STAMP_ID,
     filter_inputs,
     filter_states,
     guarded,
@@ -17,6 +18,7 @@ from dashboard.components import (
     notice,
     section,
     shielded,
+    stamped,
     table,
 )
 from dashboard.i18n import t
@@ -117,7 +119,7 @@ def drill(svc: Service, selected, rows, procedure, province, commune, start, end
 
 
 def register(app: Dash, svc: Service) -> None:
-    # ``render`` fills the page when it opens: these run only when something changes after.
+    # ``render`` fills the page when it opens; on arrival ``stamped`` redraws only a stale page.
     inputs = filter_inputs()
 
     @app.callback(
@@ -125,8 +127,9 @@ def register(app: Dash, svc: Service) -> None:
         *inputs[:-1],
         State("bn-picked", "data"),
         inputs[-1],
-        prevent_initial_call=True,
+        State(STAMP_ID, "data"),
     )
+    @stamped()
     @guarded
     def _body(*args: Any) -> Any:
         return body(svc, *args)

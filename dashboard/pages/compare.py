@@ -5,15 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import plotly.graph_objects as go
-from dash import Dash, Input, Output, dcc, html
+from dash import Dash, Input, Output, State, dcc, html
 
 from dashboard.components import (
+    STAMP_ID,
     filter_inputs,
     guarded,
     keep_key,
     make_filter,
     section,
     shielded,
+    stamped,
     table,
 )
 from dashboard.i18n import t
@@ -85,13 +87,14 @@ def body(svc: Service, by, procedure, province, commune, start, end, channel, _v
 
 
 def register(app: Dash, svc: Service) -> None:
-    # ``render`` fills the page when it opens: this runs only when something changes after.
+    # ``render`` fills the page when it opens; on arrival ``stamped`` redraws only a stale page.
     @app.callback(
         Output("cmp-body", "children"),
         Input("cmp-by", "value"),
         *filter_inputs(),
-        prevent_initial_call=True,
+        State(STAMP_ID, "data"),
     )
+    @stamped(lead=1)
     @guarded
     def _body(*args: Any) -> Any:
         return body(svc, *args)

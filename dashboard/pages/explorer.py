@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import dash_cytoscape as cyto
-from dash import Dash, Input, Output, dcc, html
+from dash import Dash, Input, Output, State, dcc, html
 
 from dashboard.api import process_map_parts
 from dashboard.components import (
+    STAMP_ID,
     filter_inputs,
     fmt,
     guarded,
@@ -19,6 +20,7 @@ from dashboard.components import (
     notice,
     section,
     shielded,
+    stamped,
     table,
 )
 from dashboard.i18n import t
@@ -190,19 +192,21 @@ def details(svc: Service, procedure, province, commune, start, end, channel, _v,
 
 
 def register(app: Dash, svc: Service) -> None:
-    # ``render`` fills the page when it opens: these run only when something changes after.
+    # ``render`` fills the page when it opens; on arrival ``stamped`` redraws only a stale page.
     @app.callback(
         Output("ex-map", "children"),
         Input("ex-overlay", "value"),
         Input("ex-share", "value"),
         *filter_inputs(),
-        prevent_initial_call=True,
+        State(STAMP_ID, "data"),
     )
+    @stamped(lead=2)
     @guarded
     def _draw(*args: Any) -> Any:
         return draw(svc, *args)
 
-    @app.callback(Output("ex-details", "children"), *filter_inputs(), prevent_initial_call=True)
+    @app.callback(Output("ex-details", "children"), *filter_inputs(), State(STAMP_ID, "data"))
+    @stamped()
     @guarded
     def _details(*args: Any) -> Any:
         return details(svc, *args)

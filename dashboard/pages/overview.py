@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, dcc, html
 
 from dashboard.components import (
+    STAMP_ID,
     card,
     filter_inputs,
     fmt,
@@ -19,6 +20,7 @@ from dashboard.components import (
     pct,
     section,
     shielded,
+    stamped,
     table,
 )
 from dashboard.i18n import t
@@ -140,8 +142,9 @@ def stream(svc: Service, lang: str) -> Any:
 
 
 def register(app: Dash, svc: Service) -> None:
-    # ``render`` fills the page when it opens: these run only when something changes after.
-    @app.callback(Output("ov-body", "children"), *filter_inputs(), prevent_initial_call=True)
+    # ``render`` fills the page when it opens; on arrival ``stamped`` redraws only a stale page.
+    @app.callback(Output("ov-body", "children"), *filter_inputs(), State(STAMP_ID, "data"))
+    @stamped()
     @guarded
     def _body(*args: Any) -> Any:
         return body(svc, *args)

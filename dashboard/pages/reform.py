@@ -10,6 +10,7 @@ from typing import Any
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from dashboard.components import (
+    STAMP_ID,
     filter_inputs,
     filter_states,
     fmt,
@@ -20,6 +21,7 @@ from dashboard.components import (
     pct,
     section,
     shielded,
+    stamped,
     table,
 )
 from dashboard.i18n import pick, t
@@ -232,13 +234,15 @@ def run_impact(
 
 
 def register(app: Dash, svc: Service) -> None:
-    # ``render`` fills the page when it opens: these run only when something changes after.
-    @app.callback(Output("rf-body", "children"), *filter_inputs(), prevent_initial_call=True)
+    # ``render`` fills the page when it opens; on arrival ``stamped`` redraws only a stale page.
+    @app.callback(Output("rf-body", "children"), *filter_inputs(), State(STAMP_ID, "data"))
+    @stamped()
     @guarded
     def _body(*args: Any) -> Any:
         return body(svc, *args)
 
-    @app.callback(Output("rf-steps", "options"), *filter_inputs(), prevent_initial_call=True)
+    @app.callback(Output("rf-steps", "options"), *filter_inputs(), State(STAMP_ID, "data"))
+    @stamped()
     @guarded
     def _step_options(*args: Any) -> Any:
         return step_options(svc, *args)
@@ -254,9 +258,8 @@ def register(app: Dash, svc: Service) -> None:
     def _run(*args: Any) -> Any:
         return run_whatif(svc, *args)
 
-    @app.callback(
-        Output("rf-impact-change", "options"), *filter_inputs(), prevent_initial_call=True
-    )
+    @app.callback(Output("rf-impact-change", "options"), *filter_inputs(), State(STAMP_ID, "data"))
+    @stamped()
     @guarded
     def _change_options(*args: Any) -> Any:
         return change_options(svc, *args)

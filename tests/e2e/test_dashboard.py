@@ -150,12 +150,6 @@ def pick(driver, dropdown: str, value: str) -> None:
     driver.find_element("css selector", f"[role=option]:has(input[value='{value}'])").click()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known race (issue 6): a page opened while its filters change shows the filters it "
-    "was asked for; the fix tried (per-part filter stamps + redraw) made the filter bar lose "
-    "the procedure of a shared link, so it is not in",
-)
 def test_a_filter_changed_twice_while_a_page_loads_shows_the_final_filters(
     driver, base, api, busiest
 ):
