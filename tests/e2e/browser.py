@@ -16,9 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import pytest
 
-from tests.conftest import REPO, TEST_KEY, free_port
+from tests.conftest import REPO, TEST_KEY, free_port, skip_unless_strict
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -38,7 +37,9 @@ FLAGS = (
 
 def need_browser() -> None:
     if not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)):
-        pytest.skip("Debian chromium and chromium-driver are not installed (run `make browser`)")
+        skip_unless_strict(
+            "Debian chromium and chromium-driver are not installed (run `make browser`)"
+        )
 
 
 @contextmanager

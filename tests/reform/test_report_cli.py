@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
-from pathlib import Path
 
 import openpyxl
 import pytest
@@ -14,9 +12,9 @@ from typer.testing import CliRunner
 
 from dvcflow.cli import app
 from dvcflow.settings import get_settings
+from tests.e2e.browser import CHROMIUM, need_browser
 
 pytestmark = pytest.mark.xdist_group("reform")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PROC = "1.004222"
 
 
@@ -85,8 +83,8 @@ def test_xlsx_holds_the_same_numbers_as_json(outputs):
 
 
 @pytest.mark.e2e
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is not installed")
 def test_html_brief_opens_in_headless_chromium_and_shows_the_candidates(outputs):
+    need_browser()
     page = outputs["dir"] / "b.html"
     dom = subprocess.run(
         [
