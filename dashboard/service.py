@@ -341,7 +341,7 @@ class Service:
             order = sort if sort in columns else columns[0]
             where, params = "", {}
             if activity:
-                where = "WHERE case_id IN (SELECT case_id FROM log WHERE activity = $activity)"
+                where = "WHERE case_id IN (SELECT case_id FROM steps WHERE activity = $activity)"
                 params["activity"] = activity
             total = con.sql(f"SELECT count(*) FROM cases {where}", params=params).fetchone()[0]
             params.update(limit=limit, offset=offset)

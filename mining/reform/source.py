@@ -63,7 +63,7 @@ def steps_from(con: duckdb.DuckDBPyConnection, flt: LogFilter) -> StepLog:
     cases = con.sql(_CASES_SQL).df().set_index("case_id")
     if steps.empty:
         raise FilterError(f"no finished step in the dossiers selected by ({flt.describe()}).")
-    as_of = con.execute("SELECT max(timestamp) FROM log").fetchone()[0]
+    as_of = con.execute("SELECT max(last_ts) FROM cases").fetchone()[0]  # not ``log``: a re-read
     deadlines = {p: procedure_deadline(p) for p in cases["procedure_code"].unique()}
     build_deadlines(con, {p: d for p, d in deadlines.items() if d is not None}, as_of=as_of)
     status = con.sql("SELECT case_id, status FROM deadlines").df().set_index("case_id")
