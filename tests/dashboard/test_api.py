@@ -83,6 +83,21 @@ def test_cases_are_paged_and_filtered(client, events):
     assert sorted(seen) == sorted(want)  # every dossier once, no other
 
 
+def test_cases_through_a_step_are_those_whose_events_name_it(client, events):
+    want = {
+        e["case_id"]
+        for e in events
+        if e["activity"] == "check_residence" and e["procedure_code"] == "1.001193"
+    }
+    assert want  # the hand-made log has dossiers through that step
+    page = client.get(
+        "/api/v1/cases",
+        params={"procedure": "1.001193", "activity": "check_residence", "limit": 500},
+    ).json()
+    assert page["total"] == len(want)
+    assert {c["case_id"] for c in page["items"]} == want
+
+
 def test_case_timeline_is_the_dossier_in_time_order(client, events):
     mine = sorted(_cases(events, case_id="C0007")["C0007"], key=lambda e: e["timestamp"])
     body = client.get("/api/v1/cases/C0007").json()
