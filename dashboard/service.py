@@ -17,7 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import duckdb
@@ -253,59 +253,12 @@ class Service:
         return self._cached("units", None, (), compute)
 
     def step_changes(self, flt: LogFilter, margin_days: int = 30) -> list[dict[str, Any]]:
-        """Steps of ``flt.procedure`` that stopped or started being done, with the date of the
-        change: candidate reform dates for the impact view.
-
-        By the dossiers' local received date (their first event, as the impact cuts them): a
-        step no dossier received after day D went through "stopped" on D + 1, when the store
-        goes on at least ``margin_days`` after; one first seen in dossiers received on D
-        "started" on D.
-        """
-        if not flt.procedure:
-            return []
-
-        def compute() -> list[dict[str, Any]]:
-            where = ["procedure_code = $procedure"]
-            params = {"procedure": flt.procedure, "tz": self.settings.timezone}
-            for column, value in (("province_code", flt.province), ("commune_code", flt.commune)):
-                if value:
-                    where.append(f"{column} = ${column}")
-                    params[column] = value
-            rows = self._sql(
-                "WITH ev AS ("
-                f"{self.store.scan_sql(' AND '.join(where), procedures=[flt.procedure])}), "
-                "received AS (SELECT case_id, (min(timestamp) AT TIME ZONE $tz)::DATE AS day "
-                "FROM ev GROUP BY case_id), "
-                "per AS (SELECT activity, count(*) AS n, min(day) AS first_day, "
-                "max(day) AS last_day FROM (SELECT DISTINCT case_id, activity FROM ev) "
-                "JOIN received USING (case_id) GROUP BY activity) "
-                "SELECT per.*, "
-                "(SELECT count(*) FROM received r WHERE r.day <= per.last_day) AS up_to_last, "
-                "(SELECT count(*) FROM received r WHERE r.day > per.last_day) AS after_last, "
-                "(SELECT count(*) FROM received r WHERE r.day >= per.first_day) AS from_first, "
-                "(SELECT count(*) FROM received r WHERE r.day < per.first_day) AS before_first, "
-                "(SELECT min(day) FROM received) AS store_first, "
-                "(SELECT max(day) FROM received) AS store_last FROM per",
-                params,
-            )
-            margin = timedelta(days=margin_days)
-            found = []
-            for r in rows:
-                # A rare step can go unseen for weeks by chance: only a gap that chance
-                # explains less than 1 time in 100 (share of dossiers with the step, q:
-                # (1 - q) ** dossiers in the gap) counts as a change.
-                gone = (1 - r["n"] / r["up_to_last"]) ** r["after_last"]
-                new = (1 - r["n"] / r["from_first"]) ** r["before_first"]
-                if r["last_day"] + margin < r["store_last"] and gone < 0.01:
-                    day = r["last_day"] + timedelta(days=1)
-                    found.append({"activity": r["activity"], "change": "stopped", "date": day})
-                elif r["first_day"] - margin > r["store_first"] and new < 0.01:
-                    found.append(
-                        {"activity": r["activity"], "change": "started", "date": r["first_day"]}
-                    )
-            return sorted(found, key=lambda c: (c["date"], c["activity"]))
-
-        return self._cached("step_changes", flt, (margin_days,), compute)
+        """Candidate reform dates for the impact view (``mining.reform.changes``)."""
+        find = _function("mining.reform.changes", "step_changes")
+        tz = self.settings.timezone
+        return self._cached(
+            "step_changes", flt, (margin_days,), lambda: find(self.store, flt, tz, margin_days)
+        )
 
     # --- mining ------------------------------------------------------------------------
     def analysis(self, flt: LogFilter) -> dict[str, Any]:
