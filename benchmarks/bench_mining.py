@@ -93,9 +93,9 @@ def run_dvcflow(data: Path) -> dict:
     import pm4py  # noqa: F401 - imported before the clock starts, as on the pm4py side
 
     from ingest.store import EventStore
+    from ingest.store_facts import FACTS_FILE
     from mining.analysis import AnalysisOptions, analyze
     from mining.filters import LogFilter
-    from mining.log import FACTS_FILE
 
     store = EventStore(data)
     facts = store.root / FACTS_FILE

@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ingest.schema import STORE_COLUMNS, STORE_SCHEMA, conform_table
+from ingest.store_facts import StoreFacts, parquet_source, store_facts
 
 _SAFE = re.compile(r"[^0-9A-Za-z._\-]")
 TOMBSTONES = "_compacted.json"
@@ -113,8 +114,11 @@ class EventStore:
 
     def version(self) -> str:
         """Changes whenever a file is added, replaced or removed; caches key on it."""
+        return self._version_of(self.files())
+
+    def _version_of(self, files: Sequence[Path]) -> str:
         h = hashlib.sha1()
-        for path in self.files():
+        for path in files:
             st = path.stat()
             h.update(f"{path.relative_to(self.root)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
         return h.hexdigest()[:16]
@@ -123,26 +127,46 @@ class EventStore:
         return not self.files()
 
     # --- reading -------------------------------------------------------------------------
+    def live_files(self, procedures: Sequence[str] | None = None) -> list[Path]:
+        """``files``, only those of ``procedures`` when given (pruned by directory)."""
+        files = self.files()
+        if procedures is None:
+            return files
+        wanted = {f"procedure={_safe(p)}" for p in procedures}
+        return [f for f in files if f.parent.parent.name in wanted]
+
+    def facts(
+        self,
+        procedures: Sequence[str] | None = None,
+        con: duckdb.DuckDBPyConnection | None = None,
+        files: Sequence[Path] | None = None,
+    ) -> StoreFacts:
+        """Whether the files (of ``procedures``) repeat an ``event_id`` or tie a dossier's
+        events; counted once per store version (``ingest.store_facts``). A reader passes the
+        ``files`` it will read, so the answer is about exactly those (a compaction may swap
+        files in between two listings)."""
+        files = self.live_files(procedures) if files is None else files
+        if not files:
+            return StoreFacts(repeated_ids=False, ties=False)
+        # keyed by these very files: a file written meanwhile makes another key
+        return store_facts(self.root, self._version_of(files), files, procedures, con)
+
     def scan_sql(self, where: str | None = None, procedures: Sequence[str] | None = None) -> str:
         """A SELECT over the store with duplicate ``event_id``s dropped.
 
         ``where`` (SQL over the store columns, may use ``$name`` parameters) is applied
         before the dedup so DuckDB reads only what it needs; ``procedures`` also prunes
-        whole partitions by directory.
+        whole partitions by directory. The dedup window (a sort of every column) is left
+        out when the files hold no ``event_id`` twice (``facts``).
         """
-        files = self.files()
-        if procedures is not None:
-            wanted = {f"procedure={_safe(p)}" for p in procedures}
-            files = [f for f in files if f.parent.parent.name in wanted]
+        files = self.live_files(procedures)
         if not files:
             return f"SELECT {_COLUMNS_SQL} FROM _dvc_empty_events"
-        file_list = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
         conditions = f"WHERE {where}" if where else ""
-        return (
-            f"SELECT {_COLUMNS_SQL} FROM read_parquet([{file_list}], "
-            f"hive_partitioning = false, union_by_name = true) {conditions} "
-            f"QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY ingested_at) = 1"
-        )
+        dedup = ""
+        if self.facts(procedures, files=files).repeated_ids:
+            dedup = "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY ingested_at) = 1"
+        return f"SELECT {_COLUMNS_SQL} FROM {parquet_source(files)} {conditions} {dedup}"
 
     def connect(self, con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection with a view ``events`` (deduplicated) over the store."""

@@ -12,18 +12,16 @@ shares, so the store is scanned once per analysis whatever its size:
 
 from __future__ import annotations
 
-import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import orjson
 
 from dvcflow.errors import FilterError
 from dvcflow.settings import get_settings
 from ingest.schema import STORE_COLUMNS, STORE_SCHEMA
 from ingest.store import EventStore
+from ingest.store_facts import StoreFacts, parquet_source
 from mining.filters import LogFilter
 
 # Columns of ``cases`` (documented in docs/internals.md; reform and KPIs read them).
@@ -88,66 +86,6 @@ def connect() -> duckdb.DuckDBPyConnection:
     return con
 
 
-@dataclass(frozen=True)
-class StoreFacts:
-    """What the files of one store version hold that decides how to read them."""
-
-    repeated_ids: bool  # some event_id twice: the dedup window is needed
-    ties: bool  # two events of a dossier tie on (timestamp, start before complete)
-
-
-# (data dir, "<store version>|<procedures>") -> facts, in memory
-_FACTS: dict[tuple[str, str], StoreFacts] = {}
-# The same beside the store's partitions, so each CLI run does not count again:
-# {"<store version>|<procedures or *>": {"repeated_ids": bool, "ties": bool}}, last versions.
-FACTS_FILE = ".mining-facts.json"
-_KEEP_VERSIONS = 32
-
-
-def store_facts(
-    con: duckdb.DuckDBPyConnection, store: EventStore, source: str, procedures: list[str] | None
-) -> StoreFacts:
-    """``StoreFacts`` of ``source`` (the store's files of ``procedures``).
-
-    Counting reads four columns of every file; the answer is kept per store version in
-    memory and in ``FACTS_FILE`` (a read-only store keeps it in memory only), so it is paid
-    once per new data.
-    """
-    key = f"{store.version()}|{','.join(procedures) if procedures else '*'}"
-    mem_key = (str(store.data_dir.resolve()), key)
-    if mem_key in _FACTS:
-        return _FACTS[mem_key]
-    path = store.root / FACTS_FILE
-    try:
-        known = orjson.loads(path.read_bytes())
-    except (OSError, orjson.JSONDecodeError):
-        known = {}
-    if not isinstance(known, dict):
-        known = {}
-    saved = known.get(key)
-    if isinstance(saved, dict) and set(saved) == {"repeated_ids", "ties"}:
-        facts = StoreFacts(bool(saved["repeated_ids"]), bool(saved["ties"]))
-    else:
-        n, ids, keys = con.execute(
-            f"""SELECT count(*), count(DISTINCT event_id),
-                       count(DISTINCT (case_id, timestamp, lifecycle = 'start'))
-                FROM (SELECT event_id, case_id, timestamp, lifecycle FROM {source})"""
-        ).fetchone()
-        facts = StoreFacts(repeated_ids=n > ids, ties=n > keys)
-        known = dict(list(known.items())[-(_KEEP_VERSIONS - 1) :])
-        known[key] = {"repeated_ids": facts.repeated_ids, "ties": facts.ties}
-        tmp = path.with_name(f".{FACTS_FILE}.{os.getpid()}.tmp")
-        try:
-            tmp.write_bytes(orjson.dumps(known))
-            os.replace(tmp, path)
-        except OSError:
-            tmp.unlink(missing_ok=True)
-    if len(_FACTS) > 64:
-        _FACTS.clear()
-    _FACTS[mem_key] = facts
-    return facts
-
-
 # Store columns mining reads, kept in the temp table ``log_base``; ``log`` (a view) adds
 # back the wide ones mining never reads (``EXTRA_COLUMNS``) by a second read of the same
 # files, joined on each row's position in them.
@@ -168,22 +106,6 @@ BASE_COLUMNS = (
 EXTRA_COLUMNS = ("event_id", "applicant_ref", "attributes", "actor_role")
 # a row's place in the scanned files: file index (high 32 bits), row in the file
 _ROW_KEY = "(file_index::BIGINT << 32) | file_row_number::BIGINT"
-
-
-def _source_sql(store: EventStore, procedures: list[str] | None) -> str | None:
-    """``read_parquet`` over the live files (of ``procedures``), or None when there are none.
-
-    Both reads of one analysis use this one string, so file indexes agree; compaction keeps
-    merged files for a grace period, so they are still there for the second read.
-    """
-    files = store.files()
-    if procedures is not None:
-        wanted = {store.partition_dir(p, "_").parent for p in procedures}
-        files = [f for f in files if f.parent.parent in wanted]
-    if not files:
-        return None
-    file_list = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
-    return f"read_parquet([{file_list}], hive_partitioning = false, union_by_name = true)"
 
 
 def _base_scan_sql(source: str, where: str | None, facts: StoreFacts) -> str:
@@ -229,8 +151,11 @@ def load_log(
     if store.is_empty():
         raise FilterError(f"the event store at {store.data_dir} is empty: import or stream events.")
     procedures = [flt.procedure] if flt.procedure else None
-    source = _source_sql(store, procedures)
-    if source is None:
+    # One file list for the facts and both reads of the analysis (the second one is the
+    # ``log`` view, joined on file indexes); compaction keeps merged files for a grace
+    # period, so they are still there for it.
+    files = store.live_files(procedures)
+    if not files:
         known = sorted({f.parent.parent.name.removeprefix("procedure=") for f in store.files()})
         shown = ", ".join(known[:10]) + (" …" if len(known) > 10 else "")
         raise FilterError(
@@ -239,7 +164,8 @@ def load_log(
         )
     con = con or connect()
     where = "procedure_code = $procedure" if flt.procedure else None
-    scan = _base_scan_sql(source, where, store_facts(con, store, source, procedures))
+    source = parquet_source(files)
+    scan = _base_scan_sql(source, where, store.facts(procedures, con, files))
     scan_params = {"procedure": flt.procedure} if flt.procedure else {}
     con.execute(f"CREATE OR REPLACE TEMP TABLE log_base AS {scan}", scan_params)
     conds, params = _case_filter_sql(flt)

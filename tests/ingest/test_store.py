@@ -53,6 +53,22 @@ def test_rewriting_a_batch_and_duplicate_ids_never_double(store: EventStore, pse
     assert sorted(got["event_id"].to_pylist()) == sorted(e["event_id"] for e in _events(30))
 
 
+def test_the_dedup_window_runs_only_when_ids_repeat_in_the_files_read(
+    store: EventStore, pseudonymizer
+):
+    store.write(_table(_events(9) + _events(6, "2.000001"), pseudonymizer), "batch-1")
+    assert "QUALIFY" not in store.scan_sql()
+    store.write(_table(_events(3, "2.000001"), pseudonymizer), "retry")  # repeats 3 ids
+    assert "QUALIFY" in store.scan_sql()
+    assert "QUALIFY" in store.scan_sql(procedures=["2.000001"])
+    assert "QUALIFY" not in store.scan_sql(procedures=["1.001193"])  # its files repeat none
+    assert store.read_table().num_rows == 15
+    # the answer is about the files a reader passes, not what the folder holds by then
+    first = [f for f in store.files() if f.name == "batch-1.parquet"]
+    assert not store.facts(files=first).repeated_ids
+    assert store.facts().repeated_ids
+
+
 def test_compact_keeps_rows_and_drops_duplicates(store: EventStore, pseudonymizer):
     table = _table(_events(30), pseudonymizer)
     for i in range(4):

@@ -47,16 +47,16 @@ def test_repeated_ids_appear_once_before_and_after_a_redelivery(tmp_path):
 
 
 def test_the_answer_is_kept_beside_the_store_per_version(tmp_path):
-    from mining import log as mining_log
+    from ingest import store_facts
 
     store = write_rows(EventStore(tmp_path), rows("A", 3) + rows("B", 4), "first")
     counts(store)
-    path = store.root / mining_log.FACTS_FILE
+    path = store.root / store_facts.FACTS_FILE
     no = {"repeated_ids": False, "ties": False}
     assert orjson.loads(path.read_bytes()) == {f"{store.version()}|*": no}
 
     write_rows(store, rows("A", 3), "retry")
-    mining_log._FACTS.clear()  # as a new process
+    store_facts._FACTS.clear()  # as a new process
     counts(store)
     saved = orjson.loads(path.read_bytes())
     key = f"{store.version()}|*"
@@ -65,10 +65,10 @@ def test_the_answer_is_kept_beside_the_store_per_version(tmp_path):
     # a new process trusts the file and does not count again: shown by a planted answer
     saved[key] = {"repeated_ids": False, "ties": True}
     path.write_bytes(orjson.dumps(saved))
-    mining_log._FACTS.clear()
+    store_facts._FACTS.clear()
     events, distinct, _ = counts(store)
     assert events == 15 and distinct == 10
-    mining_log._FACTS.clear()
+    store_facts._FACTS.clear()
 
 
 def test_log_view_rows_match_the_store_rows(tmp_path):
@@ -95,7 +95,7 @@ def test_log_view_rows_match_the_store_rows(tmp_path):
 def test_ties_in_a_dossier_are_broken_by_event_id(tmp_path):
     """Two steps of a dossier at the same moment: ``event_id`` orders them, whatever the
     file order (the tie-break is read only when the files have ties)."""
-    from mining import log as mining_log
+    from ingest import store_facts
 
     when = datetime(2025, 9, 3, 10)
     tied = [event("T", "approve", when), event("T", "appraise", when)]
@@ -108,5 +108,5 @@ def test_ties_in_a_dossier_are_broken_by_event_id(tmp_path):
         con.close()
     expected = [e["activity"] for e in sorted(tied, key=lambda e: e["event_id"])]
     assert [r[0] for r in order] == expected == trace == ["appraise", "approve"]
-    saved = orjson.loads((store.root / mining_log.FACTS_FILE).read_bytes())
+    saved = orjson.loads((store.root / store_facts.FACTS_FILE).read_bytes())
     assert saved[f"{store.version()}|*"] == {"repeated_ids": False, "ties": True}

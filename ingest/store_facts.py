@@ -1,0 +1,85 @@
+"""What the files of one store version hold that decides how to read them.
+
+Whether an ``event_id`` repeats decides if a reader needs the dedup window (a sort of every
+column of every event); whether two events of a dossier tie on (timestamp, start before
+complete) decides if mining needs a sort to order them. Counting reads four columns once;
+the answer is kept per store version in memory and in ``FACTS_FILE`` beside the partitions
+(a read-only store keeps it in memory only), so it is paid once per new data, by whichever
+reader comes first.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import orjson
+
+FACTS_FILE = ".store-facts.json"
+_KEEP_VERSIONS = 32
+# (store root, "<store version>|<procedures or *>") -> facts, in memory
+_FACTS: dict[tuple[str, str], StoreFacts] = {}
+
+
+@dataclass(frozen=True)
+class StoreFacts:
+    repeated_ids: bool  # some event_id twice: the dedup window is needed
+    ties: bool  # two events of a dossier tie on (timestamp, start before complete)
+
+
+def parquet_source(files: Sequence[Path]) -> str:
+    """``read_parquet`` over ``files`` (non-empty), as every store reader spells it."""
+    file_list = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+    return f"read_parquet([{file_list}], hive_partitioning = false, union_by_name = true)"
+
+
+def store_facts(
+    root: Path,
+    version: str,
+    files: Sequence[Path],
+    procedures: Sequence[str] | None,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> StoreFacts:
+    """The ``StoreFacts`` of ``files`` (the store's live files of ``procedures``), counted on
+    ``con`` (its memory limit and threads) when not known yet."""
+    key = f"{version}|{','.join(procedures) if procedures is not None else '*'}"
+    mem_key = (str(root.resolve()), key)
+    if mem_key in _FACTS:
+        return _FACTS[mem_key]
+    path = root / FACTS_FILE
+    try:
+        known = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        known = {}
+    if not isinstance(known, dict):
+        known = {}
+    saved = known.get(key)
+    if isinstance(saved, dict) and set(saved) == {"repeated_ids", "ties"}:
+        facts = StoreFacts(bool(saved["repeated_ids"]), bool(saved["ties"]))
+    else:
+        n, ids, keys = (
+            (con or duckdb.connect())
+            .execute(
+                f"""SELECT count(*), count(DISTINCT event_id),
+                           count(DISTINCT (case_id, timestamp, lifecycle = 'start'))
+                    FROM (SELECT event_id, case_id, timestamp, lifecycle
+                          FROM {parquet_source(files)})"""
+            )
+            .fetchone()
+        )
+        facts = StoreFacts(repeated_ids=n > ids, ties=n > keys)
+        known = dict(list(known.items())[-(_KEEP_VERSIONS - 1) :])
+        known[key] = {"repeated_ids": facts.repeated_ids, "ties": facts.ties}
+        tmp = path.with_name(f".{FACTS_FILE}.{os.getpid()}.tmp")
+        try:
+            tmp.write_bytes(orjson.dumps(known))
+            os.replace(tmp, path)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+    if len(_FACTS) > 64:
+        _FACTS.clear()
+    _FACTS[mem_key] = facts
+    return facts
