@@ -141,13 +141,13 @@ class EventStore:
         con: duckdb.DuckDBPyConnection | None = None,
         files: Sequence[Path] | None = None,
     ) -> StoreFacts:
-        """Whether the files (of ``procedures``) repeat an ``event_id`` or tie a dossier's
-        events; counted once per store version (``ingest.store_facts``). A reader passes the
+        """Whether the files (of ``procedures``) repeat an ``event_id``, tie a dossier's
+        events or carry a ``due_date`` attribute; counted once per store version (``ingest.store_facts``). A reader passes the
         ``files`` it will read, so the answer is about exactly those (a compaction may swap
         files in between two listings)."""
         files = self.live_files(procedures) if files is None else files
         if not files:
-            return StoreFacts(repeated_ids=False, ties=False)
+            return StoreFacts(repeated_ids=False, ties=False, due_dates=False)
         # keyed by these very files: a file written meanwhile makes another key
         return store_facts(self.root, self._version_of(files), files, procedures, con)
 

@@ -5,7 +5,8 @@ column of every event); whether two events of a dossier tie on (timestamp, start
 complete) decides if mining needs a sort to order them. Counting reads four columns once;
 the answer is kept per store version in memory and in ``FACTS_FILE`` beside the partitions
 (a read-only store keeps it in memory only), so it is paid once per new data, by whichever
-reader comes first.
+reader comes first. Whether any event carries a ``due_date`` attribute decides if mining
+reads the wide ``attributes`` column at all.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ _FACTS: dict[tuple[str, str], StoreFacts] = {}
 class StoreFacts:
     repeated_ids: bool  # some event_id twice: the dedup window is needed
     ties: bool  # two events of a dossier tie on (timestamp, start before complete)
+    due_dates: bool = True  # some event's attributes name a due_date (read them, then)
+
+
+_FIELDS = ("repeated_ids", "ties", "due_dates")
 
 
 def parquet_source(files: Sequence[Path]) -> str:
@@ -57,22 +62,23 @@ def store_facts(
     if not isinstance(known, dict):
         known = {}
     saved = known.get(key)
-    if isinstance(saved, dict) and set(saved) == {"repeated_ids", "ties"}:
-        facts = StoreFacts(bool(saved["repeated_ids"]), bool(saved["ties"]))
+    if isinstance(saved, dict) and set(saved) == set(_FIELDS):
+        facts = StoreFacts(*(bool(saved[f]) for f in _FIELDS))
     else:
-        n, ids, keys = (
+        n, ids, keys, due = (
             (con or duckdb.connect())
             .execute(
                 f"""SELECT count(*), count(DISTINCT event_id),
-                           count(DISTINCT (case_id, timestamp, lifecycle = 'start'))
-                    FROM (SELECT event_id, case_id, timestamp, lifecycle
+                           count(DISTINCT (case_id, timestamp, lifecycle = 'start')),
+                           coalesce(bool_or(attributes LIKE '%due_date%'), false)
+                    FROM (SELECT event_id, case_id, timestamp, lifecycle, attributes
                           FROM {parquet_source(files)})"""
             )
             .fetchone()
         )
-        facts = StoreFacts(repeated_ids=n > ids, ties=n > keys)
+        facts = StoreFacts(repeated_ids=n > ids, ties=n > keys, due_dates=bool(due))
         known = dict(list(known.items())[-(_KEEP_VERSIONS - 1) :])
-        known[key] = {"repeated_ids": facts.repeated_ids, "ties": facts.ties}
+        known[key] = {f: getattr(facts, f) for f in _FIELDS}
         tmp = path.with_name(f".{FACTS_FILE}.{os.getpid()}.tmp")
         try:
             tmp.write_bytes(orjson.dumps(known))

@@ -117,6 +117,8 @@ def _base_scan_sql(source: str, where: str | None, facts: StoreFacts) -> str:
     before complete), that pair alone orders them: ``ord`` is then the integer
     ``epoch_us * 2 + (0 for start, 1 otherwise)``, with no sort and no ``event_id`` read;
     otherwise ``ord`` is the position by (timestamp, start first, event_id), from a window.
+    The wide ``attributes`` column is read for ``due_attr`` only when some event names a
+    due date.
     """
     columns = ", ".join(BASE_COLUMNS)
     dedup = ""
@@ -127,11 +129,12 @@ def _base_scan_sql(source: str, where: str | None, facts: StoreFacts) -> str:
         ord_sql = f"row_number() OVER (PARTITION BY case_id ORDER BY timestamp, {lc}, event_id)"
     else:
         ord_sql = f"epoch_us(timestamp) * 2 + {lc}"
+    due = "NULL::TIMESTAMPTZ"
+    if facts.due_dates:
+        due = """CASE WHEN attributes LIKE '%due_date%'
+                      THEN TRY_CAST(attributes->>'$.due_date' AS TIMESTAMPTZ) END"""
     return f"""
-        SELECT {columns},
-               CASE WHEN attributes LIKE '%due_date%'
-                    THEN TRY_CAST(attributes->>'$.due_date' AS TIMESTAMPTZ) END AS due_attr,
-               _row, {ord_sql} AS ord
+        SELECT {columns}, {due} AS due_attr, _row, {ord_sql} AS ord
         FROM (
             SELECT *, {_ROW_KEY} AS _row FROM {source}
             {f"WHERE {where}" if where else ""} {dedup}

@@ -167,3 +167,20 @@ def test_no_catalog_entry_means_no_due_date(store):
     con = load_log(store, LogFilter())
     assert not build_deadlines(con, None, as_of=AS_OF)
     assert con.execute("SELECT status FROM deadlines").fetchone()[0] is None
+
+
+def test_a_due_date_arriving_in_a_later_batch_is_read(store):
+    """Mining skips the wide ``attributes`` column while no event names a due date (a store
+    fact); a batch that brings one makes a new store version, whose facts say to read it."""
+    write_rows(store, dossier("X", FRI, datetime(2025, 9, 8, 9, 0)))
+    con = load_log(store, LogFilter())
+    assert not store.facts().due_dates
+    assert con.execute("SELECT count(due_attr) FROM cases").fetchone()[0] == 0
+    given = "2025-09-10T17:00:00"
+    write_rows(store, dossier("Y", FRI, datetime(2025, 9, 8, 9, 0), due_date=given), "later")
+    con = load_log(store, LogFilter())
+    assert store.facts().due_dates
+    assert build_deadlines(con, None, as_of=AS_OF)  # only the source's due date gives one
+    dues = dict(con.execute("SELECT case_id, due_at FROM deadlines").fetchall())
+    assert dues["X"] is None
+    assert dues["Y"] == datetime.fromisoformat(given).replace(tzinfo=VN)

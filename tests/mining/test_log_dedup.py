@@ -52,7 +52,7 @@ def test_the_answer_is_kept_beside_the_store_per_version(tmp_path):
     store = write_rows(EventStore(tmp_path), rows("A", 3) + rows("B", 4), "first")
     counts(store)
     path = store.root / store_facts.FACTS_FILE
-    no = {"repeated_ids": False, "ties": False}
+    no = {"repeated_ids": False, "ties": False, "due_dates": False}
     assert orjson.loads(path.read_bytes()) == {f"{store.version()}|*": no}
 
     write_rows(store, rows("A", 3), "retry")
@@ -60,10 +60,14 @@ def test_the_answer_is_kept_beside_the_store_per_version(tmp_path):
     counts(store)
     saved = orjson.loads(path.read_bytes())
     key = f"{store.version()}|*"
-    assert len(saved) == 2 and saved[key] == {"repeated_ids": True, "ties": True}
+    assert len(saved) == 2 and saved[key] == {
+        "repeated_ids": True,
+        "ties": True,
+        "due_dates": False,
+    }
 
     # a new process trusts the file and does not count again: shown by a planted answer
-    saved[key] = {"repeated_ids": False, "ties": True}
+    saved[key] = {"repeated_ids": False, "ties": True, "due_dates": False}
     path.write_bytes(orjson.dumps(saved))
     store_facts._FACTS.clear()
     events, distinct, _ = counts(store)
@@ -109,4 +113,8 @@ def test_ties_in_a_dossier_are_broken_by_event_id(tmp_path):
     expected = [e["activity"] for e in sorted(tied, key=lambda e: e["event_id"])]
     assert [r[0] for r in order] == expected == trace == ["appraise", "approve"]
     saved = orjson.loads((store.root / store_facts.FACTS_FILE).read_bytes())
-    assert saved[f"{store.version()}|*"] == {"repeated_ids": False, "ties": True}
+    assert saved[f"{store.version()}|*"] == {
+        "repeated_ids": False,
+        "ties": True,
+        "due_dates": False,
+    }
