@@ -142,9 +142,9 @@ class EventStore:
         files: Sequence[Path] | None = None,
     ) -> StoreFacts:
         """Whether the files (of ``procedures``) repeat an ``event_id``, tie a dossier's
-        events or carry a ``due_date`` attribute; counted once per store version (``ingest.store_facts``). A reader passes the
-        ``files`` it will read, so the answer is about exactly those (a compaction may swap
-        files in between two listings)."""
+        events or carry a ``due_date`` attribute; counted once per store version
+        (``ingest.store_facts``). A reader passes the ``files`` it will read, so the answer
+        is about exactly those (a compaction may swap files in between two listings)."""
         files = self.live_files(procedures) if files is None else files
         if not files:
             return StoreFacts(repeated_ids=False, ties=False, due_dates=False)
