@@ -8,7 +8,7 @@ dashboard and API show. Results are cached by store version, filter and options.
 from __future__ import annotations
 
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -34,7 +34,7 @@ from mining.discovery import (
     variant_counts,
 )
 from mining.filters import LogFilter
-from mining.log import load_log
+from mining.log import cursor, load_log
 from mining.rework import rework
 from mining.variants import variants
 
@@ -116,7 +116,11 @@ def _procedure_info(codes: list[str]) -> tuple[dict[str, Any], Any | None]:
 def analyze_loaded(
     con: duckdb.DuckDBPyConnection, options: AnalysisOptions | None = None
 ) -> dict[str, Any]:
-    """The full analysis over a connection prepared by ``load_log``."""
+    """The full analysis over a connection prepared by ``load_log``.
+
+    Bottlenecks and rework read only ``steps`` and ``cases``: they run on cursors beside
+    the deadlines, which the variants then need (DuckDB releases the GIL, and each of these
+    has stretches on one core); pm4py's models run on aggregates in their own thread."""
     options = options or AnalysisOptions()
     codes = _procedure_codes(con)
     info, proc = _procedure_info(codes)
@@ -126,17 +130,25 @@ def analyze_loaded(
         if entry is not None:
             deadlines[code] = entry.deadline_working_days
             results |= {s.code for s in entry.steps if s.kind == "result"}
-    has_due = build_deadlines(
-        con, deadlines, DeadlineRules.from_settings(), options.as_of, sorted(results)
-    )
     counts = activity_counts(con)
     edges = dfg_edges(con)
     models = None
-    if options.discover:  # pm4py works on aggregates in a thread while DuckDB goes on
-        models = _MODEL_POOL.submit(_models, variant_counts(con), edges, counts, _noise(options))
+    if options.discover:
+        models = _POOL.submit(_models, variant_counts(con), edges, counts, _noise(options))
+    beside = {name: _POOL.submit(_on_cursor, fn, con) for name, fn in _BESIDE.items()}
+    try:
+        has_due = build_deadlines(
+            con, deadlines, DeadlineRules.from_settings(), options.as_of, sorted(results)
+        )
+        summary = case_summary(con)
+        sla = sla_summary(con) if has_due else None
+        top = variants(con, options.top_variants)
+        checked = conformance(con, proc) if options.conformance else None
+    finally:  # the caller closes the connection: its cursors must be done by then
+        wait(beside.values())
     result: dict[str, Any] = {
         "procedure": info,
-        "cases": case_summary(con),
+        "cases": summary,
         "events": con.execute("SELECT count(*) FROM log_base").fetchone()[0],
         "dfg": {
             "edges": edges,
@@ -144,18 +156,28 @@ def analyze_loaded(
             "start": counts["start"],
             "end": counts["end"],
         },
-        "bottlenecks": bottlenecks(con),
-        "sla": sla_summary(con) if has_due else None,
-        "rework": rework(con),
-        "variants": variants(con, options.top_variants),
-        "conformance": conformance(con, proc) if options.conformance else None,
+        "bottlenecks": beside["bottlenecks"].result(),
+        "sla": sla,
+        "rework": beside["rework"].result(),
+        "variants": top,
+        "conformance": checked,
     }
     if models is not None:
         result["models"] = models.result()
     return result
 
 
-_MODEL_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dvcflow-models")
+# Tasks never wait on each other, so a shared bounded pool cannot deadlock.
+_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dvcflow-analysis")
+_BESIDE = {"bottlenecks": bottlenecks, "rework": rework}
+
+
+def _on_cursor(fn: Any, con: duckdb.DuckDBPyConnection) -> Any:
+    cur = cursor(con)
+    try:
+        return fn(cur)
+    finally:
+        cur.close()
 
 
 def _models(

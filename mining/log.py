@@ -1,7 +1,9 @@
 """Load a filtered log from the store into DuckDB: the one place mining reads events.
 
-``load_log`` returns a DuckDB connection holding three temp tables that every analysis
-shares, so the store is scanned once per analysis whatever its size:
+``load_log`` returns a DuckDB connection holding three tables that every analysis shares,
+so the store is scanned once per analysis whatever its size. They live in the connection's
+own in-memory database, not in its TEMP schema, so that ``cursor`` connections can run
+analyses side by side over them:
 
 - ``log_base`` (and the view ``log`` with every store column): the filtered,
   deduplicated events, with an order key ``ord`` inside the dossier;
@@ -70,7 +72,8 @@ def _case_filter_sql(flt: LogFilter) -> tuple[list[str], dict[str, object]]:
 
 
 def connect() -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection in the procedures' local time zone (dates are local dates)."""
+    """A DuckDB connection, with its own in-memory database, in the procedures' local time
+    zone (dates are local dates)."""
     settings = get_settings()
     con = duckdb.connect()
     con.execute(f"SET TimeZone = '{settings.timezone}'")
@@ -84,6 +87,15 @@ def connect() -> duckdb.DuckDBPyConnection:
     con.execute("SET preserve_insertion_order = false")
     con.register("_dvc_empty_events", STORE_SCHEMA.empty_table())
     return con
+
+
+def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A second connection to ``con``'s database, for a query running beside ``con``'s: it
+    sees ``log_base``, ``steps`` and ``cases`` (not TEMP objects) and has the same time
+    zone (a session setting)."""
+    cur = con.cursor()
+    cur.execute(f"SET TimeZone = '{get_settings().timezone}'")
+    return cur
 
 
 # Store columns mining reads, kept in the temp table ``log_base``; ``log`` (a view) adds
@@ -145,8 +157,8 @@ def _base_scan_sql(source: str, where: str | None, facts: StoreFacts) -> str:
 def load_log(
     store: EventStore, flt: LogFilter, con: duckdb.DuckDBPyConnection | None = None
 ) -> duckdb.DuckDBPyConnection:
-    """Temp tables ``log_base``, ``steps`` and ``cases``, and view ``log``, for the
-    dossiers ``flt`` selects.
+    """Tables ``log_base``, ``steps`` and ``cases``, and view ``log``, for the dossiers
+    ``flt`` selects.
 
     Raises ``FilterError`` (one sentence naming the filter) when the store is empty, the
     procedure is not in it, or nothing matches.
@@ -170,12 +182,12 @@ def load_log(
     source = parquet_source(files)
     scan = _base_scan_sql(source, where, store.facts(procedures, con, files))
     scan_params = {"procedure": flt.procedure} if flt.procedure else {}
-    con.execute(f"CREATE OR REPLACE TEMP TABLE log_base AS {scan}", scan_params)
+    con.execute(f"CREATE OR REPLACE TABLE log_base AS {scan}", scan_params)
     conds, params = _case_filter_sql(flt)
     if conds:
         con.execute(
             f"""
-            CREATE OR REPLACE TEMP TABLE log_base AS
+            CREATE OR REPLACE TABLE log_base AS
             SELECT * FROM log_base WHERE case_id IN (
                 SELECT case_id FROM log_base GROUP BY case_id HAVING {" AND ".join(conds)}
             )
@@ -224,7 +236,7 @@ def _build_steps(con: duckdb.DuckDBPyConnection) -> None:
 # paired complete's predecessor is two events back (one back is its own start), any other
 # instance's is one back; and instance order is event order, as (start_ts, ord) orders it.
 _SEQUENTIAL_STEPS = """
-    CREATE OR REPLACE TEMP TABLE steps AS
+    CREATE OR REPLACE TABLE steps AS
     WITH e AS (
         SELECT case_id, activity, org_unit, resource, channel, lifecycle, timestamp,
                lag(activity) OVER w AS a1, lag(lifecycle) OVER w AS l1,
@@ -273,7 +285,7 @@ def _build_steps_general(con: duckdb.DuckDBPyConnection) -> None:
     dossier orders the instances."""
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE steps AS
+        CREATE OR REPLACE TABLE steps AS
         WITH started AS (SELECT DISTINCT activity FROM log_base WHERE lifecycle = 'start'),
         marked AS (   -- only activities that ever log a start need the pairing window
             SELECT case_id, activity, org_unit, resource, channel, lifecycle, timestamp, ord,
@@ -315,7 +327,7 @@ def _build_cases(con: duckdb.DuckDBPyConnection) -> None:
     dossier per fingerprint then lists its steps."""
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE cases AS
+        CREATE OR REPLACE TABLE cases AS
         WITH ev AS (
             SELECT case_id,
                    any_value(procedure_code) AS procedure_code,

@@ -141,3 +141,18 @@ def test_work_in_progress_counts_open_dossiers_per_day(store):
         expected = sum(a <= day and (b is None or day <= b) for a, b in spans.values())
         assert series[day] == expected, day
     assert series[2] == 3
+
+
+def test_analyses_run_beside_the_main_connection_count_local_days(store):
+    """``analyze`` runs the bottlenecks on a second cursor; its days must still be the
+    procedures' local days (a session setting), not the machine's (UTC in CI)."""
+    from tests.mining.conftest import VN
+
+    just_after_midnight = datetime(2025, 7, 2, 0, 30, tzinfo=VN)  # 1 July 17:30 in UTC
+    rows = [
+        event("m1", "submit", just_after_midnight),
+        event("m1", "return_result", just_after_midnight + timedelta(hours=2), outcome="ok"),
+    ]
+    write_rows(store, rows)
+    wip = analyze(store, LogFilter(), use_cache=False)["bottlenecks"]["wip"]["series"]
+    assert wip[0]["period"].isoformat() == "2025-07-02"
