@@ -204,18 +204,23 @@ def load_log(
 
 
 def _create_log_view(con: duckdb.DuckDBPyConnection, source: str) -> None:
-    """View ``log``: ``log_base`` with every store column but ``ingested_at``, in store
-    order, then ``ord`` as the 1-based position in the dossier. The wide columns and that
-    position cost a second read and a window, paid only by queries that use ``log``."""
+    """View ``log_extra``: the wide columns (``EXTRA_COLUMNS``) by row key ``_row``, a second
+    read of the same files; join it to ``log_base`` or ``steps`` on ``_row``. View ``log``:
+    ``log_base`` with every store column but ``ingested_at``, in store order, then ``ord``
+    as the 1-based position in the dossier, which costs a window besides that read. Both
+    are paid only by the queries that use them."""
     extra = ", ".join(EXTRA_COLUMNS)
     columns = ", ".join(
         f"x.{c}" if c in EXTRA_COLUMNS else f"b.{c}" for c in STORE_COLUMNS if c != "ingested_at"
     )
     con.execute(
+        f"CREATE OR REPLACE TEMP VIEW log_extra AS SELECT {_ROW_KEY} AS _row, {extra} FROM {source}"
+    )
+    con.execute(
         f"""
         CREATE OR REPLACE TEMP VIEW log AS
         SELECT {columns}, row_number() OVER (PARTITION BY b.case_id ORDER BY b.ord) AS ord
-        FROM log_base b JOIN (SELECT {_ROW_KEY} AS _row, {extra} FROM {source}) x USING (_row)
+        FROM log_base b JOIN log_extra x USING (_row)
         """
     )
 
@@ -238,7 +243,7 @@ def _build_steps(con: duckdb.DuckDBPyConnection) -> None:
 _SEQUENTIAL_STEPS = """
     CREATE OR REPLACE TABLE steps AS
     WITH e AS (
-        SELECT case_id, activity, org_unit, resource, channel, lifecycle, timestamp,
+        SELECT case_id, activity, org_unit, resource, channel, lifecycle, timestamp, _row,
                lag(activity) OVER w AS a1, lag(lifecycle) OVER w AS l1,
                lag(timestamp) OVER w AS t1, lag(org_unit) OVER w AS o1,
                lag(activity, 2) OVER w AS a2, lag(timestamp, 2) OVER w AS t2,
@@ -265,7 +270,7 @@ _SEQUENTIAL_STEPS = """
            CASE WHEN paired THEN t2 ELSE t1 END AS prev_end_ts,
            (greatest(epoch_us(start_ts), epoch_us(prev_end_ts)) - epoch_us(prev_end_ts)) / 1e6
                AS wait_s,
-           lifecycle = 'start' AND nl IS NOT NULL AS _interleaved
+           _row, lifecycle = 'start' AND nl IS NOT NULL AS _interleaved
     FROM p
 """
 
@@ -289,16 +294,16 @@ def _build_steps_general(con: duckdb.DuckDBPyConnection) -> None:
         WITH started AS (SELECT DISTINCT activity FROM log_base WHERE lifecycle = 'start'),
         marked AS (   -- only activities that ever log a start need the pairing window
             SELECT case_id, activity, org_unit, resource, channel, lifecycle, timestamp, ord,
-                   lag(lifecycle) OVER w AS prev_lc, lag(timestamp) OVER w AS prev_ts,
+                   _row, lag(lifecycle) OVER w AS prev_lc, lag(timestamp) OVER w AS prev_ts,
                    lead(lifecycle) OVER w AS next_lc
             FROM log_base WHERE activity IN (SELECT activity FROM started)
             WINDOW w AS (PARTITION BY case_id, activity ORDER BY ord)
             UNION ALL
             SELECT case_id, activity, org_unit, resource, channel, lifecycle, timestamp, ord,
-                   NULL::VARCHAR, NULL::TIMESTAMPTZ, NULL::VARCHAR
+                   _row, NULL::VARCHAR, NULL::TIMESTAMPTZ, NULL::VARCHAR
             FROM log_base WHERE activity NOT IN (SELECT activity FROM started)
         ), inst AS (  -- a complete (paired or not), or a start with no complete after it
-            SELECT case_id, activity, org_unit, resource, channel, ord,
+            SELECT case_id, activity, org_unit, resource, channel, ord, _row,
                    CASE WHEN prev_lc = 'start' THEN prev_ts ELSE timestamp END AS start_ts,
                    CASE WHEN lifecycle IS DISTINCT FROM 'start' THEN timestamp END AS end_ts,
                    coalesce(prev_lc = 'start' OR lifecycle = 'start', false) AS has_start
@@ -313,7 +318,8 @@ def _build_steps_general(con: duckdb.DuckDBPyConnection) -> None:
                lag(org_unit) OVER c AS prev_org_unit,
                lag(end_ts) OVER c AS prev_end_ts,
                (greatest(epoch_us(start_ts), epoch_us(lag(end_ts) OVER c))
-                - epoch_us(lag(end_ts) OVER c)) / 1e6 AS wait_s
+                - epoch_us(lag(end_ts) OVER c)) / 1e6 AS wait_s,
+               _row
         FROM inst
         WINDOW c AS (PARTITION BY case_id ORDER BY start_ts, ord)
         """

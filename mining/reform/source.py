@@ -23,23 +23,19 @@ ATTRIBUTES = {
     "satisfaction": "DOUBLE",
 }
 _ATTRIBUTE_SQL = ", ".join(
-    f"TRY_CAST(json_extract_string(l.attributes, '$.{key}') AS {kind}) AS {key}"
+    f"TRY_CAST(json_extract_string(x.attributes, '$.{key}') AS {kind}) AS {key}"
     for key, kind in ATTRIBUTES.items()
 )
 
-# Step instances of ``mining.log`` with the fields of their completing event.
+# Step instances of ``mining.log`` with the fields of their own completing event, found by
+# its row key: no window, no grouping, and the wide columns read once (``log_extra``).
 _STEPS_SQL = f"""
 SELECT s.case_id, s.activity, s.org_unit, s.resource, s.channel, s.start_ts,
        s.end_ts AS complete_ts, s.prev_end_ts AS prev_complete, s.has_start, s.seq,
        coalesce(s.service_s, 0) / 3600.0 AS service_h, coalesce(s.wait_s, 0) / 3600.0 AS wait_h,
        s.prev_activity, s.prev_org_unit,
-       l.procedure_code, l.actor_role, l.outcome, {_ATTRIBUTE_SQL}
-FROM steps s JOIN (
-    SELECT case_id, activity, timestamp, any_value(procedure_code) AS procedure_code,
-           arg_max(actor_role, ord) AS actor_role, arg_max(outcome, ord) AS outcome,
-           arg_max(attributes, ord) AS attributes
-    FROM log WHERE lifecycle IS DISTINCT FROM 'start' GROUP BY ALL
-) l ON l.case_id = s.case_id AND l.activity = s.activity AND l.timestamp = s.end_ts
+       b.procedure_code, x.actor_role, b.outcome, {_ATTRIBUTE_SQL}
+FROM steps s JOIN log_base b USING (_row) JOIN log_extra x USING (_row)
 WHERE s.end_ts IS NOT NULL
 ORDER BY s.case_id, s.seq
 """

@@ -15,7 +15,7 @@ from tests.mining.conftest import event, write_rows
 
 COLUMNS = (
     "case_id, activity, org_unit, resource, channel, start_ts, end_ts, has_start, seq, "
-    "service_s, prev_activity, prev_org_unit, prev_end_ts, wait_s"
+    "service_s, prev_activity, prev_org_unit, prev_end_ts, wait_s, _row"
 )
 T0 = datetime(2025, 9, 1, 8)
 
