@@ -142,13 +142,13 @@ def _reasons(si: StepInfo, ev: dict, rec: str) -> list[dict[str, str]]:
     return out
 
 
-def _evidence(log: StepLog, proc: str, act: str) -> dict:
-    st = log.steps[(log.steps["procedure_code"] == proc) & (log.steps["activity"] == act)]
-    cases = log.cases[log.cases["procedure_code"] == proc]
-    finished = cases[cases["finished"].astype(bool)]
-    having = set(st["case_id"])
-    with_step = finished[finished.index.isin(having)]
-    skipped = finished[~finished.index.isin(having)]
+def _evidence(st: pd.DataFrame, cases: pd.DataFrame, finished: pd.DataFrame) -> dict:
+    """What the log says of one step: ``st`` its instances, ``cases`` the procedure's
+    dossiers, ``finished`` those of them that finished."""
+    having = st["case_id"].unique()  # an array: ``isin`` would copy a set into one
+    has_step = finished.index.isin(having)
+    with_step = finished[has_step]
+    skipped = finished[~has_step]
     per_case = st.groupby("case_id")[["segment_h", "segment_wd"]].sum()
     prev = st["prev_activity"].dropna()
     previous_step = str(prev.mode().iloc[0]) if not prev.empty else None
@@ -175,7 +175,7 @@ def _evidence(log: StepLog, proc: str, act: str) -> dict:
         "failure_rate": _mean(st["failed"].astype(float)),
         "in_person_share": _mean((st["channel"] == "counter").astype(float)) or 0.0,
         "visits_per_dossier": round((st["channel"] == "counter").sum() / len(having), 4)
-        if having
+        if len(having)
         else 0.0,
         "paid_offline_share": _mean(payments["fee_paid_online"].eq(False).astype(float)) or 0.0,
         "previous_step": previous_step,
@@ -205,10 +205,15 @@ def candidates_from(log: StepLog, proc: str) -> dict:
     acts = sorted(
         {a for p, a in log.info if p == proc}, key=lambda a: (log.info[(proc, a)].order, a)
     )
+    # one split of the procedure's steps by activity, not a scan of every step per activity
+    proc_steps = log.steps[log.steps["procedure_code"] == proc]
+    by_activity = dict(tuple(proc_steps.groupby("activity", sort=False)))
+    cases = log.cases[log.cases["procedure_code"] == proc]
+    finished = cases[cases["finished"].astype(bool)]
     rows = []
     for act in acts:
         si = log.info[(proc, act)]
-        ev = _evidence(log, proc, act)
+        ev = _evidence(by_activity.get(act, proc_steps.iloc[:0]), cases, finished)
         rec = _recommend(si, ev, settings.candidate_max_failure)
         hours, wdays = _saving(rec, ev, automated_h)
         visits = (
