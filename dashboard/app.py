@@ -12,6 +12,7 @@ returns the page already filled with its figures (the pages' own callbacks are
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -20,7 +21,7 @@ from dash import Dash, Input, Output, State, dcc, html, no_update
 from fastapi import FastAPI
 
 from dashboard import auth
-from dashboard.components import FILTER_IDS, STAMP_ID, viewer
+from dashboard.components import FILTER_IDS, REDRAW_ID, STAMP_ID, viewer
 from dashboard.i18n import pick, t
 from dashboard.pages import PAGES
 from dashboard.service import Service
@@ -60,6 +61,9 @@ def _shell(refresh_ms: int, version: str | None = None) -> html.Div:
             dcc.Store(id="version", data=version),
             dcc.Store(id="routed"),  # set once the first page is drawn (see ``route``)
             dcc.Store(id="url-applied"),  # the shared link the filter bar took (``filter_options``)
+            dcc.Store(id=STAMP_ID),  # the filters the page on screen was drawn for (``route``)
+            dcc.Store(id=REDRAW_ID),  # bumped by ``STALE_JS`` when a page arrived stale
+            dcc.Store(id="units"),  # province → readable communes, for ``COMMUNES_JS``
             html.Header(
                 [
                     html.H1(id="title"),
@@ -171,6 +175,7 @@ def _register_shell(app: Dash, svc: Service) -> None:
         Output("f-dates", "end_date"),
         Output("f-channel", "value"),
         Output("url-applied", "data"),
+        Output("units", "data"),
         Input("version", "data"),
         Input("lang", "value"),
         Input("url", "search"),
@@ -207,42 +212,48 @@ def _register_shell(app: Dash, svc: Service) -> None:
             {"label": f"{u['province_code']} ({u['cases']:,})", "value": u["province_code"]}
             for u in units
         ]
+        communes = {
+            u["province_code"]: [
+                [c["commune_code"], c["cases"]]
+                for c in u["communes"]
+                if auth.may_read_unit(who, u["province_code"], c["commune_code"])
+            ]
+            for u in units
+        }
         wanted = url_filters(search)
-        if wanted is None or applied == search:
-            return procedures, provinces, *(no_update,) * len(URL_NAMES), no_update  # user's picks
+        if wanted is None or applied == search:  # the user's picks stay
+            return procedures, provinces, *(no_update,) * len(URL_NAMES), no_update, communes
         # A value sent back unchanged would still make the page compute again.
         return (
             procedures,
             provinces,
             *(no_update if w == c else w for w, c in zip(wanted, current, strict=True)),
             search,
+            communes,
         )
 
-    @app.callback(
+    # In the browser: a province pick would otherwise wait for a round trip before the page's
+    # own (the commune is an Input of every page).
+    app.clientside_callback(
+        COMMUNES_JS,
         Output("f-commune", "options"),
         Output("f-commune", "value"),
         Input("f-province", "value"),
-        Input("version", "data"),
+        Input("units", "data"),
         State("f-commune", "value"),
     )
-    async def commune_options(province: str | None, _version: str | None, current: str | None):
-        who = viewer(svc)
-        units = [
-            u for u in await asyncio.to_thread(svc.units) if province in (None, u["province_code"])
-        ]
-        options = [
-            {"label": f"{c['commune_code']} ({c['cases']:,})", "value": c["commune_code"]}
-            for u in units
-            for c in u["communes"]
-            if auth.may_read_unit(who, u["province_code"], c["commune_code"])
-        ]
-        keep = current if any(o["value"] == current for o in options) else None
-        # An unchanged value must not be sent back: every page would recompute a second time.
-        return options, no_update if keep == current else keep
+    app.clientside_callback(
+        STALE_JS,
+        Output(REDRAW_ID, "data"),
+        Input(STAMP_ID, "data"),
+        *(Input(cid, prop) for cid, prop in FILTER_IDS),
+        Input("version", "data"),
+    )
 
     @app.callback(
         Output("page", "children"),
         Output("routed", "data"),
+        Output(STAMP_ID, "data"),
         Input("url", "pathname"),
         Input("lang", "value"),
         State("url", "search"),
@@ -265,11 +276,45 @@ def _register_shell(app: Dash, svc: Service) -> None:
         page = next((p for p in PAGES.values() if path == p.PATH), PAGES["overview"])
         extra = (search,) if page is PAGES["case"] else ()
         drawn = await asyncio.to_thread(page.render, svc, values, lang, *extra)
-        # what the page was drawn for: its content callbacks redraw it if that is stale
-        return [dcc.Store(id=STAMP_ID, data=list(values)), drawn], True
+        # What the page was drawn for (``STALE_JS`` redraws it if that is stale); the time
+        # makes each stamp new, so the browser checks every page that arrives.
+        return drawn, True, {"values": list(values), "at": time.time()}
 
 
 URL_NAMES = ("procedure", "province", "from", "to", "channel")
+
+# The commune options of the picked province (every readable one without a province), from
+# the ``units`` store; an unchanged value is not sent back, or every page would recompute.
+COMMUNES_JS = """
+function(province, units, current) {
+    const nu = window.dash_clientside.no_update;
+    const options = [];
+    for (const [prov, communes] of Object.entries(units || {})) {
+        if (province && prov !== province) continue;
+        for (const [code, cases] of communes) {
+            options.push({label: code + " (" + cases.toLocaleString("en-US") + ")", value: code});
+        }
+    }
+    const keep = options.some(o => o.value === current) ? current : null;
+    return [options, keep === (current ?? null) ? nu : keep];
+}
+"""
+
+# A page just drawn (``route`` set ``page-stamp``) for other filters than the bar now holds:
+# bump the redraw store so its content callbacks draw it for the bar. Nothing on a filter
+# change alone (the content callbacks take the filters as Inputs themselves).
+STALE_JS = """
+function(stamp, ...values) {
+    const nu = window.dash_clientside.no_update;
+    const fired = (window.dash_clientside.callback_context.triggered || [])
+        .map(t => t.prop_id).filter(id => id && id !== ".");
+    if (!stamp || !fired.includes("page-stamp.data")) return nu;
+    const drawn = stamp.values;
+    const same = drawn.length === values.length
+        && drawn.every((v, i) => (v ?? null) === (values[i] ?? null));
+    return same ? nu : Date.now();
+}
+"""
 
 
 def url_filters(search: str | None) -> tuple[str | None, ...] | None:

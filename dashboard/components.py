@@ -71,35 +71,32 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-STAMP_ID = "page-stamp"
+STAMP_ID = "page-stamp"  # drawn with each page: the filter values it was drawn for
+REDRAW_ID = "page-redraw"  # a shell store the browser bumps when a page arrived stale
 
 
-def stamped(lead: int = 0) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """For a page's content callback whose last State is ``STAMP_ID``: on the page's first
-    draw, skip the work when the page was drawn for the filters now on screen.
+def redraw_input() -> Any:
+    """The last Input of a page's content callbacks (which are ``prevent_initial_call``).
 
     ``route`` draws a page with the filters it was asked for. When they changed while the page
-    was on its way (a slow first figure), the page arrives stale: its content callbacks run on
-    arrival (no ``prevent_initial_call``), see that the stamp differs from the filter bar and
-    redraw. The filters are Inputs, so Dash runs this only after the filter bar settled (a
-    shared link's filters included). ``lead`` = how many Inputs come before the filters.
+    was on its way (a slow first figure), the page arrives stale; the browser compares its
+    ``STAMP_ID`` with the filter bar (``app.STALE_JS``, no round trip) and bumps
+    ``REDRAW_ID`` only then, so the content callbacks redraw for the bar. A page that arrives
+    current costs no further request.
     """
+    from dash import Input
 
-    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(fn)
-        async def wrapper(*args: Any) -> Any:
-            from dash import ctx
-            from dash.exceptions import PreventUpdate
+    return Input(REDRAW_ID, "data")
 
-            *rest, stamp = args
-            values = list(rest[lead : lead + len(FILTER_IDS) + 1])  # filters + store version
-            if ctx.triggered_id is None and stamp == values:
-                raise PreventUpdate
-            return await fn(*rest)
 
-        return wrapper
+def redrawn(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A content callback taking ``redraw_input()`` last: the bump itself carries nothing."""
 
-    return wrap
+    @functools.wraps(fn)
+    async def wrapper(*args: Any) -> Any:
+        return await fn(*args[:-1])
+
+    return wrapper
 
 
 def make_filter(

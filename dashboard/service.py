@@ -110,6 +110,36 @@ class _Cache:
         return value
 
 
+class _Loaded:
+    """One filter's log read once (``mining.log.load_log``) and what is derived from it.
+
+    The analysis, every reform figure (from one ``StepLog``) and the dossier pages of a
+    filter all read it, so a filter costs one read of the store instead of one per figure,
+    and a drill-down or a what-if on a kept filter skips the read. DuckDB connections are
+    not for concurrent use: every query on ``con`` holds ``lock``.
+    """
+
+    def __init__(self, store: EventStore, flt: LogFilter):
+        load_log = _function("mining.log", "load_log")
+        self.flt = flt
+        self.version = store.version()
+        self.con = load_log(store, flt)
+        self.lock = threading.Lock()
+        self._steps: Any = None
+
+    def query(self, fn: Callable[[duckdb.DuckDBPyConnection], Any]) -> Any:
+        with self.lock:
+            return fn(self.con)
+
+    def steps(self) -> Any:
+        """The filter's ``StepLog`` (``mining.reform.source.steps_from``), built once."""
+        steps_from = _function("mining.reform.source", "steps_from")
+        with self.lock:
+            if self._steps is None:
+                self._steps = steps_from(self.con, self.flt)
+            return self._steps
+
+
 class Service:
     """Figures for one store, cached per store version."""
 
@@ -118,6 +148,10 @@ class Service:
         self.store = EventStore(settings.data_dir)
         self.stale_seconds = 0.0
         self._cache = _Cache(cache_size)
+        # Loaded logs of the filters last asked for (procedure-level or narrower; the whole
+        # store's is too big to keep), and the one the warming thread is on.
+        self._logs = _Cache(settings.web_kept_logs)
+        self._local = threading.local()
 
     def for_dashboard(self) -> Service:
         """The same figures and cache, allowed to lag a live stream by ``web_stale_seconds``."""
@@ -134,15 +168,33 @@ class Service:
         key = (what, flt.key() if flt else None, options)
         return self._cache.get(key, self.version(), fn, self.stale_seconds)
 
+    def _log(self, flt: LogFilter) -> _Loaded:
+        """``flt``'s loaded log: the warming's own, a kept one, or read now (and kept)."""
+        held = getattr(self._local, "held", None)
+        if held is not None and held[0] == flt.key():
+            if held[1] is None:
+                held[1] = _Loaded(self.store, flt)
+            return held[1]
+        if not flt.procedure or self._logs.size <= 0:
+            return _Loaded(self.store, flt)
+        return self._logs.get(("log", flt.key()), self.version(), lambda: _Loaded(self.store, flt))
+
+    def _holding(self, flt: LogFilter) -> Callable[[], None]:
+        """While warming ``flt``: its figures share one loaded log, read when first needed
+        and dropped after (not kept: that would push out the users' filters). Returns the
+        function that drops it."""
+        self._local.held = [flt.key(), None]
+        return lambda: setattr(self._local, "held", None)
+
     def warm(self, stop: threading.Event) -> None:
         """Keep the likely first views computed for the current store version.
 
-        First every procedure's overview and explorer (its analysis and service index), the
-        busiest procedures first, then each one's reform page (candidates, readiness), then
-        each procedure's busiest ``web_warm_provinces`` provinces (first what the overview and
-        explorer ask, then the compare and reform pages' figures): a user's first pick of a
-        procedure or of a province in it then comes from the cache instead of a mining run,
-        which reads the procedure's files again for each filter.
+        First the whole store's overview, then every procedure's overview, explorer and reform
+        page (analysis, service index, candidates, readiness, step changes), the busiest
+        procedures first, then each procedure's busiest ``web_warm_provinces`` provinces (the
+        same pages' figures, with the compare page's): a user's first pick of a procedure or
+        of a province in it then comes from the cache instead of a mining run. Each filter's
+        figures share one read of the store (``_holding``).
         """
         warmed = None
         while not stop.is_set():
@@ -150,36 +202,32 @@ class Service:
             if version != warmed and not self.store.is_empty():
                 began = time.monotonic()
                 ranked = sorted(self.procedures(), key=lambda p: -(p.get("cases") or 0))
-                filters = [LogFilter()] + [LogFilter(procedure=p["procedure_code"]) for p in ranked]
-                steps: list[Callable[[LogFilter], Any]] = [
+                procedures = [LogFilter(procedure=p["procedure_code"]) for p in ranked]
+                overview: list[Callable[[LogFilter], Any]] = [
                     self.analysis,
                     lambda f: self.reform("service_index", f, by="province"),
                 ]
-                reform_steps: list[Callable[[LogFilter], Any]] = [
+                reform_page: list[Callable[[LogFilter], Any]] = [
                     lambda f: self.reform("candidates", f),
                     lambda f: self.reform("readiness", f),
                     self.step_changes,
                 ]
-                province_steps: list[Callable[[LogFilter], Any]] = [
+                province_views: list[Callable[[LogFilter], Any]] = [
                     self.analysis,
-                    lambda f: self.reform("service_index", f, by="commune"),
-                ]
-                province_later: list[Callable[[LogFilter], Any]] = [
+                    lambda f: self.reform("service_index", f, by="commune"),  # overview
                     lambda f: self.reform("service_index", f, by="province"),  # compare page
-                    *reform_steps,
+                    *reform_page,
                 ]
                 provinces = self._warm_provinces(ranked)
-                plan = (
-                    (steps, filters),
-                    (reform_steps, filters[1:]),
-                    (province_steps, provinces),
-                    (province_later, provinces),
-                )
+                plan = [(LogFilter(), overview)]
+                plan += [(f, overview + reform_page) for f in procedures]
+                plan += [(f, province_views) for f in provinces]
                 # Every warmed figure must fit in the cache with room for the user's own.
-                wanted = sum(len(todo) * len(todo_filters) for todo, todo_filters in plan)
+                wanted = sum(len(todo) for _, todo in plan)
                 self._cache.size = max(self._cache.size, 2 * wanted)
-                for todo, todo_filters in plan:
-                    for flt in todo_filters:
+                for flt, todo in plan:
+                    release = self._holding(flt)  # one read of the store for all its figures
+                    try:
                         for step in todo:
                             if stop.is_set():
                                 return
@@ -187,6 +235,8 @@ class Service:
                                 step(flt)
                             except Exception:  # a figure that fails here fails on its page
                                 log.warning("warming %s failed", flt.describe(), exc_info=True)
+                    finally:
+                        release()
                 warmed = version
                 log.info("dashboard cache warm in %.1f s", time.monotonic() - began)
             stop.wait(max(3 * self.settings.web_stale_seconds, 5.0))  # a live stream: not nonstop
@@ -263,10 +313,16 @@ class Service:
     # --- mining ------------------------------------------------------------------------
     def analysis(self, flt: LogFilter) -> dict[str, Any]:
         """The full analysis of ``mining.analysis.analyze`` (process map, bottlenecks, …)."""
-        analyze = _function("mining.analysis", "analyze")
+        analyze = _function("mining.analysis", "analyze_loaded")
         options_cls = _function("mining.analysis", "AnalysisOptions")
         options = options_cls(discover=False)  # pm4py models: the CLI's job, not a page's
-        return self._cached("analysis", flt, (), lambda: analyze(self.store, flt, options))
+
+        def compute() -> dict[str, Any]:  # ``mining.analysis.analyze`` on the shared log
+            loaded = self._log(flt)
+            result = loaded.query(lambda con: analyze(con, options))
+            return result | {"filter": flt.describe(), "store_version": loaded.version}
+
+        return self._cached("analysis", flt, (), compute)
 
     def section(self, flt: LogFilter, key: str) -> Any:
         """One key of the full analysis, e.g. ``dfg`` or ``bottlenecks`` (may be None)."""
@@ -286,10 +342,8 @@ class Service:
         descending: bool = False,
     ) -> dict[str, Any]:
         """One page of dossiers (``mining.log`` ``cases``), optionally only those with a step."""
-        load_log = _function("mining.log", "load_log")
 
-        def compute() -> dict[str, Any]:
-            con = load_log(self.store, flt)
+        def page(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
             columns = [r[0] for r in con.sql("DESCRIBE cases").fetchall()]
             order = sort if sort in columns else columns[0]
             where, params = "", {}
@@ -310,7 +364,7 @@ class Service:
             return {"total": total, "offset": offset, "limit": limit, "items": rows}
 
         options = (activity, offset, limit, sort, descending)
-        return self._cached("cases", flt, options, compute)
+        return self._cached("cases", flt, options, lambda: self._log(flt).query(page))
 
     def case(self, case_id: str) -> list[dict[str, Any]]:
         """One dossier's events in time order; NotFound when the store has none."""
@@ -330,10 +384,21 @@ class Service:
     # --- reform ------------------------------------------------------------------------
     def reform(self, what: str, flt: LogFilter, **options: Any) -> Any:
         """A ``mining.reform`` figure: readiness, candidates, what-if, impact, service index."""
-        module, names = _REFORM[what]
-        fn = _function(module, *names)
+        module, name, verb = _REFORM[what]
+        fn = _function(module, name)
         frozen = tuple(sorted((k, _freeze(v)) for k, v in options.items()))
-        return self._cached(f"reform.{what}", flt, frozen, lambda: fn(self.store, flt, **options))
+
+        def compute() -> Any:  # ``mining.reform.<what>`` on the filter's shared StepLog
+            if verb:
+                require = _function("mining.reform.source", "require_procedure")
+                args: tuple = (require(flt, verb),)
+            else:
+                args = ()
+            result = fn(self._log(flt).steps(), *args, **options)
+            result["filter"] = flt.describe()
+            return result
+
+        return self._cached(f"reform.{what}", flt, frozen, compute)
 
     # --- stream ------------------------------------------------------------------------
     def stream_health(self) -> dict[str, Any]:
@@ -342,12 +407,14 @@ class Service:
         return read(self.settings.data_dir)
 
 
-_REFORM: dict[str, tuple[str, tuple[str, ...]]] = {
-    "readiness": ("mining.reform", ("readiness", "full_online_readiness")),
-    "candidates": ("mining.reform", ("candidates", "step_candidates")),
-    "whatif": ("mining.reform", ("whatif", "what_if")),
-    "impact": ("mining.reform", ("impact", "reform_impact")),
-    "service_index": ("mining.reform", ("kpi", "service_index")),
+# what -> (module, function over a StepLog, the CLI verb when it needs one procedure): each
+# ``mining.reform`` function is its ``*_from`` on ``load_steps(store, flt)`` plus the filter.
+_REFORM: dict[str, tuple[str, str, str | None]] = {
+    "readiness": ("mining.reform.readiness", "readiness_from", None),
+    "candidates": ("mining.reform.candidates", "candidates_from", "reform"),
+    "whatif": ("mining.reform.whatif", "whatif_from", "whatif"),
+    "impact": ("mining.reform.impact", "impact_from", "impact"),
+    "service_index": ("mining.reform.service_index", "kpi_from", None),
 }
 
 

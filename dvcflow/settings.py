@@ -88,6 +88,13 @@ class Settings(BaseSettings):
         description="the background warming also computes each procedure's views for its "
         "busiest this many provinces (0: none)",
     )
+    web_kept_logs: int = Field(
+        4,
+        ge=0,
+        description="the dashboard keeps the loaded logs of this many filters last asked for "
+        "(a procedure or narrower), so a drill-down, what-if or reform figure on one skips "
+        "reading the store (about 170 MB each per 250k events)",
+    )
 
     # --- deadlines and on-time rules (DOMAIN.md marks these uncertain) -------------------
     max_supplements_on_time: int = Field(

@@ -8,7 +8,6 @@ from typing import Any
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from dashboard.components import (
-    STAMP_ID,
     filter_inputs,
     filter_states,
     guarded,
@@ -16,9 +15,10 @@ from dashboard.components import (
     keep_key,
     make_filter,
     notice,
+    redraw_input,
+    redrawn,
     section,
     shielded,
-    stamped,
     table,
 )
 from dashboard.i18n import t
@@ -119,7 +119,7 @@ def drill(svc: Service, selected, rows, procedure, province, commune, start, end
 
 
 def register(app: Dash, svc: Service) -> None:
-    # ``render`` fills the page when it opens; on arrival ``stamped`` redraws only a stale page.
+    # ``render`` fills the page when it opens; these run for a later change or a stale page.
     inputs = filter_inputs()
 
     @app.callback(
@@ -127,9 +127,10 @@ def register(app: Dash, svc: Service) -> None:
         *inputs[:-1],
         State("bn-picked", "data"),
         inputs[-1],
-        State(STAMP_ID, "data"),
+        redraw_input(),
+        prevent_initial_call=True,
     )
-    @stamped()
+    @redrawn
     @guarded
     def _body(*args: Any) -> Any:
         return body(svc, *args)

@@ -5,17 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import plotly.graph_objects as go
-from dash import Dash, Input, Output, State, dcc, html
+from dash import Dash, Input, Output, dcc, html
 
 from dashboard.components import (
-    STAMP_ID,
     filter_inputs,
     guarded,
     keep_key,
     make_filter,
+    redraw_input,
+    redrawn,
     section,
     shielded,
-    stamped,
     table,
 )
 from dashboard.i18n import t
@@ -87,14 +87,15 @@ def body(svc: Service, by, procedure, province, commune, start, end, channel, _v
 
 
 def register(app: Dash, svc: Service) -> None:
-    # ``render`` fills the page when it opens; on arrival ``stamped`` redraws only a stale page.
+    # ``render`` fills the page when it opens; these run for a later change or a stale page.
     @app.callback(
         Output("cmp-body", "children"),
         Input("cmp-by", "value"),
         *filter_inputs(),
-        State(STAMP_ID, "data"),
+        redraw_input(),
+        prevent_initial_call=True,
     )
-    @stamped(lead=1)
+    @redrawn
     @guarded
     def _body(*args: Any) -> Any:
         return body(svc, *args)

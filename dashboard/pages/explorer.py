@@ -6,11 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import dash_cytoscape as cyto
-from dash import Dash, Input, Output, State, dcc, html
+from dash import Dash, Input, Output, dcc, html
 
 from dashboard.api import process_map_parts
 from dashboard.components import (
-    STAMP_ID,
     filter_inputs,
     fmt,
     guarded,
@@ -18,9 +17,10 @@ from dashboard.components import (
     keep_key,
     make_filter,
     notice,
+    redraw_input,
+    redrawn,
     section,
     shielded,
-    stamped,
     table,
 )
 from dashboard.i18n import t
@@ -192,21 +192,27 @@ def details(svc: Service, procedure, province, commune, start, end, channel, _v,
 
 
 def register(app: Dash, svc: Service) -> None:
-    # ``render`` fills the page when it opens; on arrival ``stamped`` redraws only a stale page.
+    # ``render`` fills the page when it opens; these run for a later change or a stale page.
     @app.callback(
         Output("ex-map", "children"),
         Input("ex-overlay", "value"),
         Input("ex-share", "value"),
         *filter_inputs(),
-        State(STAMP_ID, "data"),
+        redraw_input(),
+        prevent_initial_call=True,
     )
-    @stamped(lead=2)
+    @redrawn
     @guarded
     def _draw(*args: Any) -> Any:
         return draw(svc, *args)
 
-    @app.callback(Output("ex-details", "children"), *filter_inputs(), State(STAMP_ID, "data"))
-    @stamped()
+    @app.callback(
+        Output("ex-details", "children"),
+        *filter_inputs(),
+        redraw_input(),
+        prevent_initial_call=True,
+    )
+    @redrawn
     @guarded
     def _details(*args: Any) -> Any:
         return details(svc, *args)

@@ -8,7 +8,6 @@ import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, dcc, html
 
 from dashboard.components import (
-    STAMP_ID,
     card,
     filter_inputs,
     fmt,
@@ -18,9 +17,10 @@ from dashboard.components import (
     make_filter,
     notice,
     pct,
+    redraw_input,
+    redrawn,
     section,
     shielded,
-    stamped,
     table,
 )
 from dashboard.i18n import t
@@ -142,9 +142,14 @@ def stream(svc: Service, lang: str) -> Any:
 
 
 def register(app: Dash, svc: Service) -> None:
-    # ``render`` fills the page when it opens; on arrival ``stamped`` redraws only a stale page.
-    @app.callback(Output("ov-body", "children"), *filter_inputs(), State(STAMP_ID, "data"))
-    @stamped()
+    # ``render`` fills the page when it opens; these run for a later change or a stale page.
+    @app.callback(
+        Output("ov-body", "children"),
+        *filter_inputs(),
+        redraw_input(),
+        prevent_initial_call=True,
+    )
+    @redrawn
     @guarded
     def _body(*args: Any) -> Any:
         return body(svc, *args)

@@ -10,7 +10,6 @@ from typing import Any
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from dashboard.components import (
-    STAMP_ID,
     filter_inputs,
     filter_states,
     fmt,
@@ -19,9 +18,10 @@ from dashboard.components import (
     make_filter,
     notice,
     pct,
+    redraw_input,
+    redrawn,
     section,
     shielded,
-    stamped,
     table,
 )
 from dashboard.i18n import pick, t
@@ -234,15 +234,25 @@ def run_impact(
 
 
 def register(app: Dash, svc: Service) -> None:
-    # ``render`` fills the page when it opens; on arrival ``stamped`` redraws only a stale page.
-    @app.callback(Output("rf-body", "children"), *filter_inputs(), State(STAMP_ID, "data"))
-    @stamped()
+    # ``render`` fills the page when it opens; these run for a later change or a stale page.
+    @app.callback(
+        Output("rf-body", "children"),
+        *filter_inputs(),
+        redraw_input(),
+        prevent_initial_call=True,
+    )
+    @redrawn
     @guarded
     def _body(*args: Any) -> Any:
         return body(svc, *args)
 
-    @app.callback(Output("rf-steps", "options"), *filter_inputs(), State(STAMP_ID, "data"))
-    @stamped()
+    @app.callback(
+        Output("rf-steps", "options"),
+        *filter_inputs(),
+        redraw_input(),
+        prevent_initial_call=True,
+    )
+    @redrawn
     @guarded
     def _step_options(*args: Any) -> Any:
         return step_options(svc, *args)
@@ -258,8 +268,13 @@ def register(app: Dash, svc: Service) -> None:
     def _run(*args: Any) -> Any:
         return run_whatif(svc, *args)
 
-    @app.callback(Output("rf-impact-change", "options"), *filter_inputs(), State(STAMP_ID, "data"))
-    @stamped()
+    @app.callback(
+        Output("rf-impact-change", "options"),
+        *filter_inputs(),
+        redraw_input(),
+        prevent_initial_call=True,
+    )
+    @redrawn
     @guarded
     def _change_options(*args: Any) -> Any:
         return change_options(svc, *args)

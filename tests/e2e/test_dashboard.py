@@ -150,6 +150,50 @@ def pick(driver, dropdown: str, value: str) -> None:
     driver.find_element("css selector", f"[role=option]:has(input[value='{value}'])").click()
 
 
+# Records the outputs of every callback request the page makes from now on.
+RECORD = """
+window.__asked = [];
+if (!window.__fetch) window.__fetch = window.fetch;
+window.fetch = function (url, options) {
+    if (String(url).includes('_dash-update-component')) {
+        try { window.__asked.push(JSON.parse(options.body).output); } catch (e) {}
+    }
+    return window.__fetch.apply(this, arguments);
+};
+"""
+CONTENT = ("ov-body", "ex-map", "ex-details", "bn-body", "rf-body", "rf-steps", "rf-impact", "cmp-")
+
+
+TIMED = ("version.data", "ov-stream.children")  # asked by the refresh timer, not the user
+
+
+def asked(driver) -> list[str]:
+    """The callback outputs requested since ``RECORD``, but the refresh timer's."""
+    return [o for o in driver.execute_script("return window.__asked") if o not in TIMED]
+
+
+def test_an_interaction_asks_the_server_once_for_what_it_shows(driver, base, busiest):
+    """Opening a page is its one ``route`` request: the page's own content callbacks are not
+    asked too (a page that arrives for the filters on the bar needs no check by the server);
+    a province pick is one request for the page, not first one for the commune options."""
+    proc, province = busiest
+    open_page(driver, base, "/", "#card-cases", procedure=proc)
+    for name in ("explorer", "bottlenecks", "reform", "compare", "overview"):
+        driver.execute_script(RECORD)
+        driver.find_element("css selector", f"#nav-{name}").click()
+        wait_for(driver, PAGES[name][1], timeout=60)
+        settled(driver)
+        time.sleep(0.3)
+        requests = asked(driver)
+        assert [o for o in requests if "page.children" in o], f"{name}: {requests}"
+        assert not [o for o in requests if o.startswith(CONTENT)], f"{name}: {requests}"
+    driver.execute_script(RECORD)
+    pick(driver, "f-province", province)
+    settled(driver)
+    time.sleep(0.3)
+    assert asked(driver) == ["ov-body.children"]
+
+
 def test_a_filter_changed_twice_while_a_page_loads_shows_the_final_filters(
     driver, base, api, busiest
 ):

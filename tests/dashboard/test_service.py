@@ -1,0 +1,124 @@
+"""The service's shared logs: a filter's figures all read one loaded log, which gives mining's
+own figures, and the kept logs stay within ``web_kept_logs``."""
+
+from __future__ import annotations
+
+import threading
+
+import orjson
+import pytest
+
+import mining.log
+from dashboard.service import Service
+from dvcflow.settings import Settings
+from ingest.store import EventStore
+from mining.analysis import AnalysisOptions, analyze
+from mining.filters import LogFilter
+from mining.reform import candidates, impact, kpi, readiness, whatif
+from tests.dashboard.conftest import fill_store, hand_made_events
+
+CASES = 120
+PROC = "1.001193"
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> EventStore:
+    return fill_store(tmp_path_factory.mktemp("service") / "data", CASES)
+
+
+@pytest.fixture
+def reads(monkeypatch) -> list[LogFilter]:
+    """Every read of the store by ``mining.log.load_log``, by filter."""
+    seen: list[LogFilter] = []
+    real = mining.log.load_log
+
+    def counted(store, flt, *args, **kwargs):
+        seen.append(flt)
+        return real(store, flt, *args, **kwargs)
+
+    monkeypatch.setattr(mining.log, "load_log", counted)
+    return seen
+
+
+def same(a: object, b: object) -> bool:
+    def dump(value: object) -> bytes:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NAIVE_UTC, default=str)
+
+    return dump(a) == dump(b)
+
+
+def service(store: EventStore, **settings) -> Service:
+    return Service(Settings(data_dir=store.data_dir, web_warm_cache=False, **settings))
+
+
+def test_a_filters_figures_share_one_read_and_equal_minings_own(store, reads):
+    """What-if and impact first (they must not alter the shared log), then the rest: each
+    equals the ``mining`` function that reads the store itself."""
+    svc = service(store)
+    flt = LogFilter(procedure=PROC, province="79")
+    step = candidates(store, flt)["candidates"][0]["step"]
+    received = sorted(c["first_ts"] for c in svc.cases(flt, limit=500)["items"])
+    when = received[len(received) // 2].date()  # as many dossiers before as after
+    reads.clear()
+    svc = service(store)
+    got = {
+        "whatif": svc.reform("whatif", flt, remove=[step]),
+        "impact": svc.reform("impact", flt, when=when, window_days=365),
+        "drill": svc.cases(flt, activity=step, limit=500),
+        "analysis": svc.analysis(flt),
+        "candidates": svc.reform("candidates", flt),
+        "readiness": svc.reform("readiness", flt),
+        "index": svc.reform("service_index", flt, by="commune"),
+    }
+    assert reads == [flt]  # one read of the store for all of them
+    assert same(got["whatif"], whatif(store, flt, remove=[step]))
+    assert same(got["impact"], impact(store, flt, when, window_days=365))
+    assert same(got["candidates"], candidates(store, flt))
+    assert same(got["readiness"], readiness(store, flt))
+    assert same(got["index"], kpi(store, flt, by="commune"))
+    direct = analyze(store, flt, AnalysisOptions(discover=False), use_cache=False)
+    assert same(got["analysis"], direct)
+    # The drill-down: every dossier whose events name the step, counted from the events.
+    with_step = {
+        e["case_id"]
+        for e in hand_made_events(CASES)
+        if e["procedure_code"] == PROC and e.get("activity") == step
+    }
+    in_province = {c["case_id"] for c in svc.cases(flt, limit=500)["items"]}
+    assert got["drill"]["total"] == len(with_step & in_province) > 0
+
+
+def test_kept_logs_are_the_last_asked_and_no_more(store, reads):
+    svc = service(store, web_kept_logs=1)
+    first, second = LogFilter(procedure=PROC), LogFilter(procedure=PROC, province="79")
+    svc.cases(first, limit=5)
+    svc.cases(first, limit=10)  # a kept log: no read
+    svc.cases(second, limit=5)  # keeps this one instead
+    svc.cases(first, limit=20)  # read again
+    assert reads == [first, second, first]
+
+
+def test_the_whole_store_is_never_kept(store, reads):
+    svc = service(store)
+    svc.cases(LogFilter(), limit=5)
+    svc.cases(LogFilter(), limit=10)
+    assert reads == [LogFilter(), LogFilter()]
+
+
+class _OnePass(threading.Event):
+    """A stop event that ends ``Service.warm`` when its first pass waits for new data."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.set()
+        return True
+
+
+def test_warming_reads_each_filter_once_and_keeps_none(store, reads):
+    svc = service(store, web_warm_provinces=2)
+    svc.warm(_OnePass())
+    assert reads, "the warming read nothing"
+    assert len(reads) == len({f.key() for f in reads})  # one read per filter
+    assert len(svc._logs._entries) == 0  # the users' kept logs are not pushed out
+    reads.clear()
+    svc.cases(reads_filter := LogFilter(procedure=PROC), limit=5)
+    assert reads == [reads_filter]
