@@ -15,7 +15,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -152,6 +152,7 @@ class Service:
         # store's is too big to keep), and the one the warming thread is on.
         self._logs = _Cache(settings.web_kept_logs)
         self._local = threading.local()
+        self._prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dvcflow-prefetch")
 
     def for_dashboard(self) -> Service:
         """The same figures and cache, allowed to lag a live stream by ``web_stale_seconds``."""
@@ -178,6 +179,23 @@ class Service:
         if not flt.procedure or self._logs.size <= 0:
             return _Loaded(self.store, flt)
         return self._logs.get(("log", flt.key()), self.version(), lambda: _Loaded(self.store, flt))
+
+    def prefetch(self, flt: LogFilter, steps: bool = False) -> None:
+        """Load ``flt``'s log (and its ``StepLog`` when ``steps``) in the background and keep
+        it: a page that offers a drill-down or a what-if calls this when drawn, so the click
+        that follows skips reading the store. Nothing for the whole store (never kept)."""
+        if not flt.procedure or self._logs.size <= 0:
+            return
+
+        def load() -> None:
+            try:
+                loaded = self._log(flt)
+                if steps:
+                    loaded.steps()
+            except Exception:  # the click that needs it reports the error
+                log.debug("prefetching %s failed", flt.describe(), exc_info=True)
+
+        self._prefetcher.submit(load)
 
     def _holding(self, flt: LogFilter) -> Callable[[], None]:
         """While warming ``flt``: its figures share one loaded log, read when first needed

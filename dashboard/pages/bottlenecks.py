@@ -67,6 +67,7 @@ def render(svc: Service, values: tuple, lang: str) -> html.Div:
 def body(svc: Service, procedure, province, commune, start, end, channel, _v, picked, lang):
     """Steps and handoffs ranked; the step picked before (``picked``) stays selected."""
     flt = make_filter(svc, procedure, province, commune, start, end, channel)
+    svc.prefetch(flt)  # the drill-down reads the filter's loaded log
     found = svc.section(flt, "bottlenecks")
     if not found:
         return notice("na", lang)

@@ -122,3 +122,20 @@ def test_warming_reads_each_filter_once_and_keeps_none(store, reads):
     reads.clear()
     svc.cases(reads_filter := LogFilter(procedure=PROC), limit=5)
     assert reads == [reads_filter]
+
+
+def test_a_drawn_reform_page_has_its_whatif_read_ahead(store, reads):
+    """The page's figures come from the warmed cache (no read); drawing it loads the filter's
+    log and StepLog in the background, so the what-if click that follows reads nothing."""
+    from dashboard.pages import reform
+
+    svc = service(store, web_warm_provinces=1)
+    svc.warm(_OnePass())
+    flt = LogFilter(procedure=PROC)
+    step = svc.reform("candidates", flt)["candidates"][0]["step"]
+    reads.clear()
+    reform.render(svc, (PROC, None, None, None, None, None, svc.version()), "vi")
+    svc._prefetcher.submit(lambda: None).result()  # the read-ahead is done
+    assert reads == [flt]
+    svc.reform("whatif", flt, remove=[step])
+    assert reads == [flt]
