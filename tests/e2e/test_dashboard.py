@@ -194,6 +194,26 @@ def test_an_interaction_asks_the_server_once_for_what_it_shows(driver, base, bus
     assert asked(driver) == ["ov-body.children"]
 
 
+@pytest.mark.parametrize(("path", "graph"), [("/", "#ov-trend"), ("/compare", "#cmp-chart")])
+def test_a_graph_is_drawn_once_at_its_size(driver, base, busiest, path, graph):
+    """dcc.Graph resizes each graph it has just drawn (Plotly.Plots.resize: a 100 ms timer and
+    a second full drawing); a graph already at its container's size is not drawn again."""
+    proc, province = busiest
+    open_page(driver, base, path, graph, procedure=proc)
+    pick(driver, "f-province", province)  # and a redraw for new filters
+    settled(driver)
+    time.sleep(0.5)  # a resize would have been started by now
+    drawn = driver.execute_script(
+        "const gd = document.querySelector(arguments[0] + ' .js-plotly-plot');"
+        "const style = getComputedStyle(gd);"
+        "return [gd._fullLayout.width, parseFloat(style.width), !!gd._redrawTimer];",
+        graph,
+    )
+    width, container, resized = drawn
+    assert width == pytest.approx(container, abs=1)
+    assert not resized
+
+
 def test_a_filter_changed_twice_while_a_page_loads_shows_the_final_filters(
     driver, base, api, busiest
 ):
