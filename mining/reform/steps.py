@@ -44,18 +44,19 @@ def build_step_log(steps: pd.DataFrame, cases: pd.DataFrame, as_of: object = Non
     info: dict[tuple[str, str], StepInfo] = {}
     for proc, act in inst[["procedure_code", "activity"]].drop_duplicates().itertuples(False):
         info[(proc, act)] = step_info(proc, act)
+    # the catalog facts of each instance's step, looked up by (procedure, activity): a
+    # merge would copy every column of the frame
     facts = pd.DataFrame(
-        [
-            (p, a, si.kind, si.known, si.citizen_facing, si.is_request_supplement)
-            for (p, a), si in info.items()
-        ],
-        columns=["procedure_code", "activity", "kind", "_known", "_cf", "is_request_supplement"],
-    )
-    inst = inst.merge(facts, on=["procedure_code", "activity"], how="left", validate="m:1")
+        [(si.kind, si.known, si.citizen_facing, si.is_request_supplement) for si in info.values()],
+        columns=["kind", "known", "citizen_facing", "is_request_supplement"],
+        index=pd.MultiIndex.from_tuples(list(info), names=["procedure_code", "activity"]),
+    ).reindex(pd.MultiIndex.from_frame(inst[["procedure_code", "activity"]]))
     guessed = (inst["actor_role"] == "citizen") | inst["channel"].isin(_CITIZEN_CHANNELS)
-    inst["citizen_facing"] = inst["_cf"].where(inst["_known"], guessed).astype(bool)
-    inst["is_request_supplement"] = inst["is_request_supplement"].astype(bool)
-    inst = inst.drop(columns=["_known", "_cf"])
+    known = facts["known"].to_numpy(dtype=bool)
+    inst["kind"] = facts["kind"].to_numpy()
+    inst["citizen_facing"] = np.where(known, facts["citizen_facing"].to_numpy(), guessed)
+    inst["citizen_facing"] = inst["citizen_facing"].astype(bool)
+    inst["is_request_supplement"] = facts["is_request_supplement"].to_numpy(dtype=bool)
     inst["blocks_online"] = _blocks_online(inst)
     requests = {act for (_, act), si in info.items() if si.is_request_supplement}
     inst["failed"] = (
