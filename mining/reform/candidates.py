@@ -142,6 +142,13 @@ def _reasons(si: StepInfo, ev: dict, rec: str) -> list[dict[str, str]]:
     return out
 
 
+# the step columns ``_evidence`` reads
+_EVIDENCE_COLUMNS = (
+    "activity", "case_id", "channel", "failed", "kind", "org_unit", "prev_activity",
+    "prev_org_unit", "service_h", "wait_h", "segment_h", "segment_wd", "fee_paid_online",
+)  # fmt: skip
+
+
 def _evidence(st: pd.DataFrame, cases: pd.DataFrame, finished: pd.DataFrame) -> dict:
     """What the log says of one step: ``st`` its instances, ``cases`` the procedure's
     dossiers, ``finished`` those of them that finished."""
@@ -205,8 +212,9 @@ def candidates_from(log: StepLog, proc: str) -> dict:
     acts = sorted(
         {a for p, a in log.info if p == proc}, key=lambda a: (log.info[(proc, a)].order, a)
     )
-    # one split of the procedure's steps by activity, not a scan of every step per activity
-    proc_steps = log.steps[log.steps["procedure_code"] == proc]
+    # one split of the procedure's steps by activity, not a scan of every step per activity,
+    # and of the columns ``_evidence`` reads only
+    proc_steps = log.steps.loc[log.steps["procedure_code"] == proc, list(_EVIDENCE_COLUMNS)]
     by_activity = dict(tuple(proc_steps.groupby("activity", sort=False)))
     cases = log.cases[log.cases["procedure_code"] == proc]
     finished = cases[cases["finished"].astype(bool)]
