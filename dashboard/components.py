@@ -134,6 +134,19 @@ def viewer(svc: Service) -> Any | None:
     return auth.authenticate(svc.settings, token)
 
 
+@functools.cache
+def _template() -> dict[str, Any]:
+    import plotly.io as pio
+
+    return pio.templates[pio.templates.default].to_plotly_json()
+
+
+def figure(traces: list[dict[str, Any]], **layout: Any) -> dict[str, Any]:
+    """A Plotly figure as ``go.Figure(traces).update_layout(**layout)`` writes it (the default
+    template included), without ``go.Figure``'s validation: 20 ms a figure, on every redraw."""
+    return {"data": traces, "layout": {"template": _template(), **layout}}
+
+
 def fmt(value: Any, digits: int = 1) -> str:
     """A number as a reader wants it: thousands separated, a few decimals."""
     if value is None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import plotly.graph_objects as go
 from dash import Dash, Input, Output, dcc, html
 
 from dashboard.components import (
+    figure,
     filter_inputs,
     guarded,
     keep_key,
@@ -66,24 +66,30 @@ def body(svc: Service, by, procedure, province, commune, start, end, channel, _v
         )
     ]
     if rows:
-        fig = go.Figure()
-        for measure in ("on_time", "online_submission", "full_online"):
-            fig.add_trace(
-                go.Bar(
-                    x=[str(r[by]) for r in rows],
-                    y=[r.get(measure) for r in rows],
-                    name=measure,
-                )
-            )
-        fig.update_layout(
-            barmode="group",
-            margin={"l": 10, "r": 10, "t": 10, "b": 10},
-            height=320,
-            yaxis={"tickformat": ".0%"},
-            legend={"orientation": "h"},
-        )
+        fig = chart(rows, by)
         parts.insert(0, dcc.Graph(figure=fig, id="cmp-chart"))
     return section(t("nav.compare", lang), html.Div(parts), "cmp-panel")
+
+
+def chart(rows: list[dict[str, Any]], by: str) -> dict[str, Any]:
+    """The on-time, online-submission and full-online shares of each unit, grouped bars."""
+    traces = [
+        {
+            "type": "bar",
+            "x": [str(r[by]) for r in rows],
+            "y": [r.get(measure) for r in rows],
+            "name": measure,
+        }
+        for measure in ("on_time", "online_submission", "full_online")
+    ]
+    return figure(
+        traces,
+        barmode="group",
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        height=320,
+        yaxis={"tickformat": ".0%"},
+        legend={"orientation": "h"},
+    )
 
 
 def register(app: Dash, svc: Service) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, dcc, html
 
 from dashboard.components import (
     card,
+    figure,
     filter_inputs,
     fmt,
     get,
@@ -112,17 +112,21 @@ def body(svc: Service, procedure, province, commune, start, end, channel, _versi
     )
     wip = (svc.section(flt, "bottlenecks") or {}).get("wip") or {}
     series = wip.get("series", [])
-    fig = go.Figure(
-        go.Scatter(
-            x=[p["period"] for p in series],
-            y=[p["open"] for p in series],
-            fill="tozeroy",
-            name=t("ov.wip", lang),
-        )
-    )
-    fig.update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=260)
+    fig = trend_figure(series, t("ov.wip", lang))
     trend = section(t("ov.trend", lang), dcc.Graph(figure=fig, id="ov-trend"), "ov-trend-p")
     return html.Div([cards, trend, section(t("ov.ranking", lang), ranked, "ov-ranking")])
+
+
+def trend_figure(series: list[dict[str, Any]], name: str) -> dict[str, Any]:
+    """Dossiers open per period, as an area."""
+    trace = {
+        "type": "scatter",
+        "x": [p["period"] for p in series],
+        "y": [p["open"] for p in series],
+        "fill": "tozeroy",
+        "name": name,
+    }
+    return figure([trace], margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=260)
 
 
 def stream(svc: Service, lang: str) -> Any:

@@ -220,3 +220,39 @@ def test_warming_computes_each_procedures_busiest_provinces(store: EventStore, m
                 assert index in computed
                 assert ("reform.candidates", flt.key(), ()) in computed  # reform page
                 assert len(computed) == before  # served from the warmed cache
+
+
+def test_figures_are_what_go_figure_writes():
+    """The pages write their figures as dicts (no validation cost on each redraw): the same
+    JSON as ``plotly.graph_objects`` writes, template included."""
+    import plotly.graph_objects as go
+
+    from dashboard.pages import compare, overview
+
+    series = [{"period": f"2025-{m:02d}", "open": m * 3 % 7} for m in range(1, 13)]
+    want = go.Figure(
+        go.Scatter(
+            x=[p["period"] for p in series],
+            y=[p["open"] for p in series],
+            fill="tozeroy",
+            name="wip",
+        )
+    ).update_layout(margin={"l": 10, "r": 10, "t": 10, "b": 10}, height=260)
+    assert overview.trend_figure(series, "wip") == want.to_plotly_json()
+    rows = [
+        {"province": p, "on_time": 0.5, "online_submission": 0.25, "full_online": None}
+        for p in ("01", "79")
+    ]
+    want = go.Figure(
+        [
+            go.Bar(x=["01", "79"], y=[r[m] for r in rows], name=m)
+            for m in ("on_time", "online_submission", "full_online")
+        ]
+    ).update_layout(
+        barmode="group",
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        height=320,
+        yaxis={"tickformat": ".0%"},
+        legend={"orientation": "h"},
+    )
+    assert compare.chart(rows, "province") == want.to_plotly_json()

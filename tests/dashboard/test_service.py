@@ -139,3 +139,39 @@ def test_a_drawn_reform_page_has_its_whatif_read_ahead(store, reads):
     assert reads == [flt]
     svc.reform("whatif", flt, remove=[step])
     assert reads == [flt]
+
+
+def test_the_dashboard_reads_the_store_version_once_a_second(tmp_path, monkeypatch):
+    """The API reads the version for each figure; the dashboard's view once a second, and
+    sees a new store version after that second."""
+    import time
+
+    from dashboard import service as service_module
+
+    store = fill_store(tmp_path / "data", 20)  # its own: new files are written into it
+    api = service(store)
+    view = api.for_dashboard()
+    real = EventStore.version
+    counted: list[str] = []
+
+    def counting(self: EventStore) -> str:
+        counted.append(self.data_dir.name)
+        return real(self)
+
+    monkeypatch.setattr(EventStore, "version", counting)
+    for _ in range(5):
+        assert view.version() == real(store)
+    assert len(counted) == 1
+    for _ in range(5):
+        api.version()
+    assert len(counted) == 6
+    monkeypatch.setattr(service_module, "VERSION_REUSE_SECONDS", 0.2)
+    before = view.version()
+    extra = fill_store(tmp_path / "extra", 10)
+    for path in extra.files():  # new files: a new version
+        target = store.root / path.relative_to(extra.root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
+    assert view.version() == before  # within the reuse time
+    time.sleep(0.25)
+    assert view.version() == real(store) != before
