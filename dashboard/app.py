@@ -6,7 +6,10 @@ recomputes, so the dashboard is live without a restart.
 
 One round trip per interaction: opening a page or switching the language runs ``route``, which
 returns the page already filled with its figures (the pages' own callbacks are
-``prevent_initial_call`` and run only when a filter or a page control changes afterwards).
+``prevent_initial_call`` and run only when a filter or a page control changes afterwards, or
+when the browser finds the page was drawn for filters changed meanwhile: ``STALE_JS``). The
+commune options are computed in the browser (``COMMUNES_JS``), so a province pick is one round
+trip too.
 """
 
 from __future__ import annotations
