@@ -16,7 +16,8 @@ Cold, first and warm are reported apart:
   while the background warming computes them too: the mining cost a user meets after a
   restart or a store change (``cases`` with a channel filter is never warmed);
 - first: the first browser round, after warming, so the overview, explorer, bottlenecks,
-  compare and reform pages come from the cache, but a what-if or a drill-down is computed;
+  compare and reform pages come from the cache, but a what-if or a drill-down is computed
+  (on the filter's log, which the reform or bottlenecks page started reading ahead);
 - warm: later rounds, everything cached for this store version.
 
     flock /tmp/dvcflow-bench.lock .venv/bin/python benchmarks/bench_dashboard.py \
