@@ -10,7 +10,7 @@ from mining.conformance import conformance
 from mining.deadlines import DeadlineRules, build_deadlines, sla_summary
 from mining.discovery import Model, dfg_edges, discover_model, variant_counts
 from mining.filters import LogFilter
-from mining.log import load_log
+from mining.log import load_log, narrow_log
 from mining.rework import rework
 from mining.variants import variants
 
@@ -30,6 +30,7 @@ __all__ = [
     "export_model",
     "handoffs",
     "load_log",
+    "narrow_log",
     "rework",
     "service_times",
     "sla_summary",

@@ -203,6 +203,48 @@ def load_log(
     return con
 
 
+def narrow_log(con: duckdb.DuckDBPyConnection, flt: LogFilter) -> duckdb.DuckDBPyConnection:
+    """A new connection with ``load_log``'s tables and views for the dossiers of ``flt``
+    among those ``con`` holds, without reading the store again.
+
+    On a ``con`` loaded for ``flt.procedure`` alone it equals ``load_log(store, flt)``:
+    filters keep whole dossiers, and ``steps`` and ``cases`` are per dossier, so their rows
+    are copied, not rebuilt (only ``cases.finished`` looks at the whole log, and is
+    recomputed). A province, commune, channel or date pick on a loaded procedure then costs
+    a filter of rows in memory instead of a read of its files. Raises ``FilterError`` when
+    nothing matches.
+    """
+    conds, params = _case_filter_sql(flt)
+    if flt.procedure is not None:
+        conds.append("any_value(procedure_code) = $procedure")
+        params["procedure"] = flt.procedure
+    having = " AND ".join(conds) or "true"
+    keep = con.execute(
+        f"SELECT case_id FROM log_base GROUP BY case_id HAVING {having}", params
+    ).to_arrow_table()
+    if keep.num_rows == 0:
+        raise FilterError(f"no dossier matches the filter ({flt.describe()}).")
+    out = connect()
+    con.register("_dvc_keep", keep)
+    try:
+        for table in ("log_base", "steps", "cases"):
+            rows = con.execute(
+                f"SELECT * FROM {table} WHERE case_id IN (SELECT case_id FROM _dvc_keep)"
+            ).to_arrow_table()
+            out.register("_dvc_rows", rows)
+            out.execute(f"CREATE TABLE {table} AS SELECT * FROM _dvc_rows")
+            out.unregister("_dvc_rows")
+        source = con.execute("SELECT source FROM _log_source").fetchone()[0]
+    finally:
+        con.unregister("_dvc_keep")
+    out.execute(
+        "UPDATE cases SET finished = outcome IS NOT NULL"
+        " OR NOT (SELECT bool_or(outcome IS NOT NULL) FROM log_base)"
+    )
+    _create_log_view(out, source)
+    return out
+
+
 def _create_log_view(con: duckdb.DuckDBPyConnection, source: str) -> None:
     """View ``log_extra``: the wide columns (``EXTRA_COLUMNS``) by row key ``_row``, a second
     read of the same files; join it to ``log_base`` or ``steps`` on ``_row``. View ``log``:
@@ -212,6 +254,10 @@ def _create_log_view(con: duckdb.DuckDBPyConnection, source: str) -> None:
     extra = ", ".join(EXTRA_COLUMNS)
     columns = ", ".join(
         f"x.{c}" if c in EXTRA_COLUMNS else f"b.{c}" for c in STORE_COLUMNS if c != "ingested_at"
+    )
+    # the files read, for ``narrow_log``'s own views
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _log_source AS SELECT $source AS source", {"source": source}
     )
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW log_extra AS SELECT {_ROW_KEY} AS _row, {extra} FROM {source}"
