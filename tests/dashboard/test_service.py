@@ -70,7 +70,8 @@ def test_a_filters_figures_share_one_read_and_equal_minings_own(store, reads):
         "readiness": svc.reform("readiness", flt),
         "index": svc.reform("service_index", flt, by="commune"),
     }
-    assert reads == [flt]  # one read of the store for all of them
+    # one read of the store for all of them: the procedure's files, cut to the province
+    assert reads == [LogFilter(procedure=PROC)]
     assert same(got["whatif"], whatif(store, flt, remove=[step]))
     assert same(got["impact"], impact(store, flt, when, window_days=365))
     assert same(got["candidates"], candidates(store, flt))
@@ -93,9 +94,28 @@ def test_kept_logs_are_the_last_asked_and_no_more(store, reads):
     first, second = LogFilter(procedure=PROC), LogFilter(procedure=PROC, province="79")
     svc.cases(first, limit=5)
     svc.cases(first, limit=10)  # a kept log: no read
-    svc.cases(second, limit=5)  # keeps this one instead
+    svc.cases(second, limit=5)  # cut from the kept one, then kept instead of it
     svc.cases(first, limit=20)  # read again
-    assert reads == [first, second, first]
+    assert reads == [first, first]
+
+
+def test_narrower_picks_are_cut_from_the_procedures_log_and_equal_minings_own(store, reads):
+    """A province, a commune, a channel: no read of the store once the procedure's log is
+    kept, and the same figures as ``mining.analysis.analyze`` reading the store itself."""
+    svc = service(store)
+    whole = LogFilter(procedure=PROC)
+    svc.analysis(whole)
+    commune = svc.cases(LogFilter(procedure=PROC, province="79"), limit=1)["items"][0]
+    picks = [
+        LogFilter(procedure=PROC, province="79"),
+        LogFilter(procedure=PROC, province="79", commune=commune["commune_code"]),
+        LogFilter(procedure=PROC, channel="online"),
+    ]
+    for flt in picks:
+        direct = analyze(store, flt, AnalysisOptions(discover=False), use_cache=False)
+        assert same(svc.analysis(flt), direct), flt.describe()
+    assert [f for f in reads if f in picks] == []
+    assert reads.count(whole) == 1
 
 
 def test_the_whole_store_is_never_kept(store, reads):
