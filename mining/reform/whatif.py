@@ -56,6 +56,13 @@ def _summary(cases: pd.DataFrame, cycle_wd: pd.Series, cycle_h: pd.Series, statu
     }
 
 
+def _hours(hours: pd.Series) -> pd.Series:
+    """Hours (floats) as timedeltas, to the microsecond, in one numpy cast (``to_timedelta``
+    with a unit goes value by value)."""
+    micros = np.round(hours.to_numpy(dtype=float) * 3.6e9)
+    return pd.Series(micros.astype("timedelta64[us]"), index=hours.index)
+
+
 def _scenario_status(
     log: StepLog, cases: pd.DataFrame, kept: pd.DataFrame, shift_h: pd.Series, proc: str
 ) -> pd.Series:
@@ -65,10 +72,12 @@ def _scenario_status(
         {
             "case_id": cases.index,
             "procedure_code": proc,
-            "first_ts": cases["received"].to_numpy(),
-            "last_ts": (cases["ended"] - pd.to_timedelta(shift_h, unit="h")).to_numpy(),
+            # ``.array``: ``to_numpy`` turns a zoned column into Timestamp objects, parsed
+            # back one by one here
+            "first_ts": cases["received"].array,
+            "last_ts": (cases["ended"] - _hours(shift_h)).array,
             "finished": cases["finished"].astype(bool).to_numpy(),
-            "due_attr": cases["due_attr"].to_numpy(),
+            "due_attr": cases["due_attr"].array,
         }
     )
     new_steps = kept[["case_id", "activity", "start_ts", "complete_ts", "seq"]].rename(
@@ -113,14 +122,14 @@ def whatif_from(
     shift = steps.groupby("case_id", sort=False)["delta_h"].cumsum()
     shift_before = shift - steps["delta_h"]
     kept = steps[~removed].copy()
-    td = pd.to_timedelta(shift[~removed], unit="h")
+    td = _hours(shift[~removed])
     kept["complete_ts"] = kept["complete_ts"] - td
-    kept["start_ts"] = kept["start_ts"] - pd.to_timedelta(shift_before[~removed], unit="h")
+    kept["start_ts"] = kept["start_ts"] - _hours(shift_before[~removed])
     is_auto = auto[~removed]
     kept.loc[is_auto, "start_ts"] = kept.loc[is_auto, "complete_ts"]
 
     total = steps.groupby("case_id")["delta_h"].sum().reindex(cases.index, fill_value=0.0)
-    new_end = cases["ended"] - pd.to_timedelta(total, unit="h")
+    new_end = cases["ended"] - _hours(total)
     new_cycle_h = cases["cycle_h"] - total
     new_cycle_wd = working_days(cases["received"], new_end)
     changed = steps[removed | auto]
