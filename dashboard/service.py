@@ -78,6 +78,15 @@ class _Cache:
         self._inflight: dict[tuple, Future] = {}
         self._lock = threading.Lock()
 
+    def peek(self, key: tuple, version: str) -> Any | None:
+        """The value kept for ``key`` at ``version``, or None; computes nothing."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry.version != version:
+                return None
+            self._entries.move_to_end(key)
+            return entry.value
+
     def get(
         self, key: tuple, version: str, compute: Callable[[], Any], stale_seconds: float = 0.0
     ) -> Any:
@@ -208,16 +217,14 @@ class Service:
         return self._logs.get(("log", flt.key()), self.version(), lambda: self._read(flt))
 
     def _read(self, flt: LogFilter) -> _Loaded:
-        """A procedure's log read from the store; a narrower filter's (a province, commune,
-        channel or dates) cut in memory from its procedure's kept log, read and kept first
-        when it is not: reading the procedure costs what reading the narrower filter does
-        (the same files), and the next pick in that procedure reads nothing."""
+        """``flt``'s log: cut in memory from its procedure's log when that is kept (a
+        province, commune, channel or date pick inside a procedure already looked at), else
+        read from the store. Not the procedure's log read for it: that builds the steps of
+        every dossier of the procedure, where a direct read builds only the filter's."""
         whole = LogFilter(procedure=flt.procedure)
-        if flt == whole:
+        parent = None if flt == whole else self._logs.peek(("log", whole.key()), self.version())
+        if parent is None:
             return _Loaded(self.store, flt)
-        parent = self._logs.get(
-            ("log", whole.key()), self.version(), lambda: _Loaded(self.store, whole)
-        )
         return _Loaded.narrowed(parent, flt)
 
     def prefetch(self, flt: LogFilter, steps: bool = False) -> None:

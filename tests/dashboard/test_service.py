@@ -70,8 +70,7 @@ def test_a_filters_figures_share_one_read_and_equal_minings_own(store, reads):
         "readiness": svc.reform("readiness", flt),
         "index": svc.reform("service_index", flt, by="commune"),
     }
-    # one read of the store for all of them: the procedure's files, cut to the province
-    assert reads == [LogFilter(procedure=PROC)]
+    assert reads == [flt]  # one read of the store for all of them
     assert same(got["whatif"], whatif(store, flt, remove=[step]))
     assert same(got["impact"], impact(store, flt, when, window_days=365))
     assert same(got["candidates"], candidates(store, flt))
@@ -116,6 +115,10 @@ def test_narrower_picks_are_cut_from_the_procedures_log_and_equal_minings_own(st
         assert same(svc.analysis(flt), direct), flt.describe()
     assert [f for f in reads if f in picks] == []
     assert reads.count(whole) == 1
+    # with the procedure's log not kept, a pick reads its own dossiers, not the procedure's
+    reads.clear()
+    service(store).cases(picks[0], limit=5)
+    assert reads == [picks[0]]
 
 
 def test_the_whole_store_is_never_kept(store, reads):
