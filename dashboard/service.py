@@ -129,25 +129,25 @@ class _Loaded:
     not for concurrent use: every query on ``con`` holds ``lock``.
     """
 
-    def __init__(self, store: EventStore, flt: LogFilter):
-        load_log = _function("mining.log", "load_log")
+    def __init__(self, flt: LogFilter, version: str, con: duckdb.DuckDBPyConnection):
         self.flt = flt
-        self.version = store.version()
-        self.con = load_log(store, flt)
+        self.version = version
+        self.con = con
         self.lock = threading.Lock()
         self._steps: Any = None
+
+    @classmethod
+    def read(cls, store: EventStore, flt: LogFilter) -> _Loaded:
+        """``flt``'s log read from the store (``mining.log.load_log``)."""
+        load_log = _function("mining.log", "load_log")
+        version = store.version()
+        return cls(flt, version, load_log(store, flt))
 
     @classmethod
     def narrowed(cls, parent: _Loaded, flt: LogFilter) -> _Loaded:
         """``flt``'s log cut from ``parent``'s in memory (``mining.log.narrow_log``)."""
         narrow_log = _function("mining.log", "narrow_log")
-        loaded = object.__new__(cls)
-        loaded.flt = flt
-        loaded.version = parent.version
-        loaded.con = parent.query(lambda con: narrow_log(con, flt))
-        loaded.lock = threading.Lock()
-        loaded._steps = None
-        return loaded
+        return cls(flt, parent.version, parent.query(lambda con: narrow_log(con, flt)))
 
     def query(self, fn: Callable[[duckdb.DuckDBPyConnection], Any]) -> Any:
         with self.lock:
@@ -210,10 +210,10 @@ class Service:
         held = getattr(self._local, "held", None)
         if held is not None and held[0] == flt.key():
             if held[1] is None:
-                held[1] = _Loaded(self.store, flt)
+                held[1] = _Loaded.read(self.store, flt)
             return held[1]
         if not flt.procedure or self._logs.size <= 0:
-            return _Loaded(self.store, flt)
+            return _Loaded.read(self.store, flt)
         return self._logs.get(("log", flt.key()), self.version(), lambda: self._read(flt))
 
     def _read(self, flt: LogFilter) -> _Loaded:
@@ -224,7 +224,7 @@ class Service:
         whole = LogFilter(procedure=flt.procedure)
         parent = None if flt == whole else self._logs.peek(("log", whole.key()), self.version())
         if parent is None:
-            return _Loaded(self.store, flt)
+            return _Loaded.read(self.store, flt)
         return _Loaded.narrowed(parent, flt)
 
     def prefetch(self, flt: LogFilter, steps: bool = False) -> None:
