@@ -21,6 +21,17 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("web-live")]
 FEED, TEAM = "dvc_feed-not-a-secret", "dvc_team-not-a-secret"
 
 
+def post_events(base: str, events: list[dict]) -> None:
+    """Send events through the gateway as the integrator (feed token); 202 or the test fails."""
+    sent = httpx.post(
+        f"{base}/api/v1/events",
+        json=events,
+        headers={"Authorization": f"Bearer {FEED}"},
+        timeout=60,
+    )
+    assert sent.status_code == 202, sent.text
+
+
 def api_get(base: str, path: str, **params) -> list[dict]:
     got = httpx.get(
         f"{base}/api/v1{path}", params=params, headers={"Authorization": f"Bearer {TEAM}"}
@@ -92,13 +103,7 @@ def test_streamed_events_reach_a_signed_in_dashboard(stream_settings):
     sink.start()
     try:
         with web_server(settings.data_dir, env) as base, chromium() as driver:
-            sent = httpx.post(
-                f"{base}/api/v1/events",
-                json=events,
-                headers={"Authorization": f"Bearer {FEED}"},
-                timeout=60,
-            )
-            assert sent.status_code == 202, sent.text
+            post_events(base, events)
 
             driver.get(f"{base}/")
             wait_for(driver, "#token").send_keys(TEAM)
@@ -142,13 +147,7 @@ def test_streamed_events_reach_a_signed_in_dashboard(stream_settings):
                 {**e, "case_id": f"x{e['case_id']}", "event_id": f"x{e['event_id']}"}
                 for e in make_events(300, seed=11)
             ]
-            sent = httpx.post(
-                f"{base}/api/v1/events",
-                json=more,
-                headers={"Authorization": f"Bearer {FEED}"},
-                timeout=60,
-            )
-            assert sent.status_code == 202, sent.text
+            post_events(base, more)
             want = before
             end = time.monotonic() + 150
             while time.monotonic() < end:  # the sink writes the new events
