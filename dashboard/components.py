@@ -99,6 +99,20 @@ def redrawn(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def content_callback(app: Any, output: Any, *controls: Any) -> Callable[..., Any]:
+    """Register a page's content callback: ``output`` from the page's own ``controls``, then
+    ``filter_inputs()`` and ``redraw_input()`` last; ``prevent_initial_call`` (``route``
+    drew the page already), run off the event loop with errors as notices (``guarded``)."""
+
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        app.callback(
+            output, *controls, *filter_inputs(), redraw_input(), prevent_initial_call=True
+        )(redrawn(guarded(fn)))
+        return fn
+
+    return register
+
+
 def make_filter(
     svc: Service,
     procedure: str | None,

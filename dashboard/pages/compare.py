@@ -7,13 +7,10 @@ from typing import Any
 from dash import Dash, Input, Output, dcc, html
 
 from dashboard.components import (
+    content_callback,
     figure,
-    filter_inputs,
-    guarded,
     keep_key,
     make_filter,
-    redraw_input,
-    redrawn,
     section,
     shielded,
     table,
@@ -94,14 +91,6 @@ def chart(rows: list[dict[str, Any]], by: str) -> dict[str, Any]:
 
 def register(app: Dash, svc: Service) -> None:
     # ``render`` fills the page when it opens; these run for a later change or a stale page.
-    @app.callback(
-        Output("cmp-body", "children"),
-        Input("cmp-by", "value"),
-        *filter_inputs(),
-        redraw_input(),
-        prevent_initial_call=True,
-    )
-    @redrawn
-    @guarded
+    @content_callback(app, Output("cmp-body", "children"), Input("cmp-by", "value"))
     def _body(*args: Any) -> Any:
         return body(svc, *args)

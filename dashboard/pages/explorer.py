@@ -10,15 +10,12 @@ from dash import Dash, Input, Output, dcc, html
 
 from dashboard.api import process_map_parts
 from dashboard.components import (
-    filter_inputs,
+    content_callback,
     fmt,
-    guarded,
     in_hours,
     keep_key,
     make_filter,
     notice,
-    redraw_input,
-    redrawn,
     section,
     shielded,
     table,
@@ -193,26 +190,12 @@ def details(svc: Service, procedure, province, commune, start, end, channel, _v,
 
 def register(app: Dash, svc: Service) -> None:
     # ``render`` fills the page when it opens; these run for a later change or a stale page.
-    @app.callback(
-        Output("ex-map", "children"),
-        Input("ex-overlay", "value"),
-        Input("ex-share", "value"),
-        *filter_inputs(),
-        redraw_input(),
-        prevent_initial_call=True,
+    @content_callback(
+        app, Output("ex-map", "children"), Input("ex-overlay", "value"), Input("ex-share", "value")
     )
-    @redrawn
-    @guarded
     def _draw(*args: Any) -> Any:
         return draw(svc, *args)
 
-    @app.callback(
-        Output("ex-details", "children"),
-        *filter_inputs(),
-        redraw_input(),
-        prevent_initial_call=True,
-    )
-    @redrawn
-    @guarded
+    @content_callback(app, Output("ex-details", "children"))
     def _details(*args: Any) -> Any:
         return details(svc, *args)

@@ -8,8 +8,8 @@ from dash import Dash, Input, Output, State, dcc, html
 
 from dashboard.components import (
     card,
+    content_callback,
     figure,
-    filter_inputs,
     fmt,
     get,
     guarded,
@@ -17,8 +17,6 @@ from dashboard.components import (
     make_filter,
     notice,
     pct,
-    redraw_input,
-    redrawn,
     section,
     shielded,
     table,
@@ -147,14 +145,7 @@ def stream(svc: Service, lang: str) -> Any:
 
 def register(app: Dash, svc: Service) -> None:
     # ``render`` fills the page when it opens; these run for a later change or a stale page.
-    @app.callback(
-        Output("ov-body", "children"),
-        *filter_inputs(),
-        redraw_input(),
-        prevent_initial_call=True,
-    )
-    @redrawn
-    @guarded
+    @content_callback(app, Output("ov-body", "children"))
     def _body(*args: Any) -> Any:
         return body(svc, *args)
 

@@ -10,7 +10,7 @@ from typing import Any
 from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from dashboard.components import (
-    filter_inputs,
+    content_callback,
     filter_states,
     fmt,
     guarded,
@@ -18,8 +18,6 @@ from dashboard.components import (
     make_filter,
     notice,
     pct,
-    redraw_input,
-    redrawn,
     section,
     shielded,
     table,
@@ -236,25 +234,11 @@ def run_impact(
 
 def register(app: Dash, svc: Service) -> None:
     # ``render`` fills the page when it opens; these run for a later change or a stale page.
-    @app.callback(
-        Output("rf-body", "children"),
-        *filter_inputs(),
-        redraw_input(),
-        prevent_initial_call=True,
-    )
-    @redrawn
-    @guarded
+    @content_callback(app, Output("rf-body", "children"))
     def _body(*args: Any) -> Any:
         return body(svc, *args)
 
-    @app.callback(
-        Output("rf-steps", "options"),
-        *filter_inputs(),
-        redraw_input(),
-        prevent_initial_call=True,
-    )
-    @redrawn
-    @guarded
+    @content_callback(app, Output("rf-steps", "options"))
     def _step_options(*args: Any) -> Any:
         return step_options(svc, *args)
 
@@ -269,14 +253,7 @@ def register(app: Dash, svc: Service) -> None:
     def _run(*args: Any) -> Any:
         return run_whatif(svc, *args)
 
-    @app.callback(
-        Output("rf-impact-change", "options"),
-        *filter_inputs(),
-        redraw_input(),
-        prevent_initial_call=True,
-    )
-    @redrawn
-    @guarded
+    @content_callback(app, Output("rf-impact-change", "options"))
     def _change_options(*args: Any) -> Any:
         return change_options(svc, *args)
 
