@@ -10,6 +10,7 @@ import time
 import httpx
 import orjson
 import pytest
+from selenium.common.exceptions import TimeoutException
 
 from dvcflow.access import ENV_KEYS, hash_token
 from ingest.sink import run_sink
@@ -30,6 +31,23 @@ def post_events(base: str, events: list[dict]) -> None:
         timeout=60,
     )
     assert sent.status_code == 202, sent.text
+
+
+def signed_in_overview(driver) -> None:
+    """Wait for the overview's cards after signing in. Under CI's load, Dash's renderer
+    sometimes shows "Error loading layout" for the first page: its layout request failed in
+    the browser while the server answers the same request with 200 and logs nothing (seen
+    in 1 of 3 CI runs). A user reloads; so does the test, once, and says so."""
+    try:
+        wait_for(driver, "#card-cases", timeout=60)
+        return
+    except TimeoutException:
+        body = driver.find_element("css selector", "body").text
+        if "Error loading layout" not in body:
+            raise
+    print("the renderer failed to load the layout; reloading the page once")
+    driver.refresh()
+    wait_for(driver, "#card-cases", timeout=120)
 
 
 def api_get(base: str, path: str, **params) -> list[dict]:
@@ -108,7 +126,7 @@ def test_streamed_events_reach_a_signed_in_dashboard(stream_settings):
             driver.get(f"{base}/")
             wait_for(driver, "#token").send_keys(TEAM)
             driver.find_element("css selector", "#sign-in").click()
-            wait_for(driver, "#card-cases", timeout=120)
+            signed_in_overview(driver)
             end = time.monotonic() + 150
             shown = None
             while time.monotonic() < end:
