@@ -30,6 +30,7 @@ from dashboard.models import (
     ProcedureInfo,
     ProcessMap,
     Province,
+    Status,
     StreamHealth,
     WhatIfRequest,
 )
@@ -217,6 +218,14 @@ def case(
         commune_code=first["commune_code"],
         events=[CaseEvent(**e) for e in events],
     )
+
+
+@router.get("/status", response_model=Status, responses=PROBLEMS)
+def status(svc: Svc, who: Annotated[Any | None, Depends(principal)]) -> Status:
+    """The store version answered for, and whether the background warming of the dashboard's
+    first views (overview, explorer and reform pages per procedure and busiest provinces) is
+    done for it: until then a first view may wait for its mining run."""
+    return Status(**svc.status())
 
 
 @router.get("/stream/health", response_model=StreamHealth, responses=PROBLEMS)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -123,6 +123,18 @@ class WhatIfRequest(BaseModel):
 
     remove: list[str] = Field(min_length=1, max_length=50, examples=[["check_residence"]])
     automate: list[str] = Field(default_factory=list, max_length=50)
+
+
+class Status(BaseModel):
+    """The web process: the store version it answers for and its background warming."""
+
+    store_version: str
+    warming: Literal["off", "warming", "warm"] = Field(
+        description="warm: the dashboard's first views are computed for this store version"
+    )
+    warmed_figures: int
+    figures_to_warm: int | None = None
+    last_warming_seconds: float | None = None
 
 
 class StreamHealth(BaseModel):

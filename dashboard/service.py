@@ -30,6 +30,7 @@ from mining.filters import LogFilter
 
 log = logging.getLogger("dvcflow.web")
 VERSION_REUSE_SECONDS = 1.0  # the dashboard reads the store's version at most this often
+WARM_YIELD_SECONDS = 5.0  # the warming waits at most this long for users' figures to finish
 
 
 class NotAvailable(DvcflowError):
@@ -120,6 +121,45 @@ class _Cache:
         return value
 
 
+@dataclass
+class WarmProgress:
+    """How far the background warming has got (``Service.status``, ``/api/v1/status``)."""
+
+    version: str | None = None  # the store version warmed, or being warmed
+    done: int = 0  # figures computed (or found cached) of ``total``
+    total: int = 0
+    seconds: float | None = None  # how long the last finished pass took
+    finished: bool = False
+
+
+class _UserWork:
+    """Counts the figures being computed for users (requests and their read-ahead), so the
+    background warming can wait for them: on a 2-core server a warming step running beside a
+    user's computation makes that user wait about twice as long."""
+
+    def __init__(self) -> None:
+        self._running = 0
+        self._idle = threading.Condition()
+
+    def around(self, fn: Callable[[], Any]) -> Callable[[], Any]:
+        def counted() -> Any:
+            with self._idle:
+                self._running += 1
+            try:
+                return fn()
+            finally:
+                with self._idle:
+                    self._running -= 1
+                    self._idle.notify_all()
+
+        return counted
+
+    def wait_idle(self, limit: float) -> None:
+        """Until no user figure is being computed, or ``limit`` seconds (no starvation)."""
+        with self._idle:
+            self._idle.wait_for(lambda: self._running == 0, timeout=limit)
+
+
 class _Loaded:
     """One filter's log read once (``mining.log.load_log``) and what is derived from it.
 
@@ -176,6 +216,8 @@ class Service:
         self._local = threading.local()
         self._prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dvcflow-prefetch")
         self._version_read: list[Any] = [0.0, None]  # (when, version), shared with the views
+        self._warming = WarmProgress()  # shared with the dashboard's view, which runs it
+        self._user_work = _UserWork()
 
     def for_dashboard(self) -> Service:
         """The same figures and cache, allowed to lag a live stream by ``web_stale_seconds``."""
@@ -203,6 +245,8 @@ class Service:
 
     def _cached(self, what: str, flt: LogFilter | None, options: tuple, fn: Callable[[], Any]):
         key = (what, flt.key() if flt else None, options)
+        if not getattr(self._local, "warming", False):
+            fn = self._user_work.around(fn)
         return self._cache.get(key, self.version(), fn, self.stale_seconds)
 
     def _log(self, flt: LogFilter) -> _Loaded:
@@ -242,7 +286,7 @@ class Service:
             except Exception:  # the click that needs it reports the error
                 log.debug("prefetching %s failed", flt.describe(), exc_info=True)
 
-        self._prefetcher.submit(load)
+        self._prefetcher.submit(self._user_work.around(load))
 
     def _holding(self, flt: LogFilter) -> Callable[[], None]:
         """While warming ``flt``: its figures share one loaded log, read when first needed
@@ -259,52 +303,82 @@ class Service:
         procedures first, then each procedure's busiest ``web_warm_provinces`` provinces (the
         same pages' figures, with the compare page's): a user's first pick of a procedure or
         of a province in it then comes from the cache instead of a mining run. Each filter's
-        figures share one read of the store (``_holding``).
+        figures share one read of the store (``_holding``). Before each figure it waits while
+        a user's figure is being computed (``_UserWork``): users come first.
         """
-        warmed = None
+        self._local.warming = True  # this thread's figures do not count as users'
+        progress = self._warming
         while not stop.is_set():
             version = self.version()
-            if version != warmed and not self.store.is_empty():
+            done = progress.version == version and progress.finished
+            if not done and not self.store.is_empty():
                 began = time.monotonic()
-                ranked = sorted(self.procedures(), key=lambda p: -(p.get("cases") or 0))
-                procedures = [LogFilter(procedure=p["procedure_code"]) for p in ranked]
-                overview: list[Callable[[LogFilter], Any]] = [
-                    self.analysis,
-                    lambda f: self.reform("service_index", f, by="province"),
-                ]
-                reform_page: list[Callable[[LogFilter], Any]] = [
-                    lambda f: self.reform("candidates", f),
-                    lambda f: self.reform("readiness", f),
-                    self.step_changes,
-                ]
-                province_views: list[Callable[[LogFilter], Any]] = [
-                    self.analysis,
-                    lambda f: self.reform("service_index", f, by="commune"),  # overview
-                    lambda f: self.reform("service_index", f, by="province"),  # compare page
-                    *reform_page,
-                ]
-                provinces = self._warm_provinces(ranked)
-                plan = [(LogFilter(), overview)]
-                plan += [(f, overview + reform_page) for f in procedures]
-                plan += [(f, province_views) for f in provinces]
+                plan = self._warm_plan()
                 # Every warmed figure must fit in the cache with room for the user's own.
-                wanted = sum(len(todo) for _, todo in plan)
-                self._cache.size = max(self._cache.size, 2 * wanted)
+                total = sum(len(todo) for _, todo in plan)
+                self._cache.size = max(self._cache.size, 2 * total)
+                progress.version, progress.done, progress.total = version, 0, total
+                progress.finished = False
                 for flt, todo in plan:
                     release = self._holding(flt)  # one read of the store for all its figures
                     try:
                         for step in todo:
+                            self._user_work.wait_idle(WARM_YIELD_SECONDS)
                             if stop.is_set():
                                 return
                             try:
                                 step(flt)
                             except Exception:  # a figure that fails here fails on its page
                                 log.warning("warming %s failed", flt.describe(), exc_info=True)
+                            progress.done += 1
                     finally:
                         release()
-                warmed = version
-                log.info("dashboard cache warm in %.1f s", time.monotonic() - began)
+                progress.seconds = round(time.monotonic() - began, 1)
+                progress.finished = True
+                log.info("dashboard cache warm in %.1f s (%d figures)", progress.seconds, total)
             stop.wait(max(3 * self.settings.web_stale_seconds, 5.0))  # a live stream: not nonstop
+
+    def _warm_plan(self) -> list[tuple[LogFilter, list[Callable[[LogFilter], Any]]]]:
+        """(filter, figures) in the order the warming computes them (see ``warm``)."""
+        ranked = sorted(self.procedures(), key=lambda p: -(p.get("cases") or 0))
+        procedures = [LogFilter(procedure=p["procedure_code"]) for p in ranked]
+        overview: list[Callable[[LogFilter], Any]] = [
+            self.analysis,
+            lambda f: self.reform("service_index", f, by="province"),
+        ]
+        reform_page: list[Callable[[LogFilter], Any]] = [
+            lambda f: self.reform("candidates", f),
+            lambda f: self.reform("readiness", f),
+            self.step_changes,
+        ]
+        province_views: list[Callable[[LogFilter], Any]] = [
+            self.analysis,
+            lambda f: self.reform("service_index", f, by="commune"),  # overview
+            lambda f: self.reform("service_index", f, by="province"),  # compare page
+            *reform_page,
+        ]
+        plan = [(LogFilter(), overview)]
+        plan += [(f, overview + reform_page) for f in procedures]
+        plan += [(f, province_views) for f in self._warm_provinces(ranked)]
+        return plan
+
+    def status(self) -> dict[str, Any]:
+        """The store version and how far the warming of the first views has got."""
+        version = self.version()
+        progress = self._warming
+        if not self.settings.web_warm_cache:
+            state = "off"
+        elif progress.version == version and progress.finished:
+            state = "warm"
+        else:
+            state = "warming"
+        return {
+            "store_version": version,
+            "warming": state,
+            "warmed_figures": progress.done if progress.version == version else 0,
+            "figures_to_warm": progress.total if progress.version == version else None,
+            "last_warming_seconds": progress.seconds,
+        }
 
     def _warm_provinces(self, ranked: list[dict[str, Any]]) -> list[LogFilter]:
         """(procedure, province) filters to warm: each procedure's busiest

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,17 @@ from mining.filters import LogFilter
 
 console = Console()
 err_console = Console(stderr=True)
+
+
+def show_logs() -> None:
+    """A long-running verb's own messages (``dvcflow.*`` loggers at INFO) on stderr: when the
+    dashboard's warming is done, a figure that failed, a sink's partitions."""
+    logger = logging.getLogger("dvcflow")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import typer
 
-from dvcflow.commands.common import console, user_errors
+from dvcflow.commands.common import console, show_logs, user_errors
 from dvcflow.commands.store_cmds import summary_table
 from dvcflow.settings import Settings, get_settings
 from ingest.store import EventStore
@@ -125,6 +125,7 @@ def demo(
                     from dashboard.server import run
 
                     console.print(f"dashboard at [bold]http://{settings.host}:{port}[/]")
+                    show_logs()
                     run(settings)
                 else:
                     streamer.join()

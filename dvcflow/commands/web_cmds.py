@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from dvcflow.commands.common import console, fail, user_errors
+from dvcflow.commands.common import console, fail, show_logs, user_errors
 from dvcflow.settings import get_settings
 
 
@@ -37,6 +37,7 @@ def serve(
             f"(API docs: /api/docs, store: {settings.data_dir})",
             highlight=False,
         )
+        show_logs()
         run(settings)
 
 

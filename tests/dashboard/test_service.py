@@ -4,6 +4,7 @@ own figures, and the kept logs stay within ``web_kept_logs``."""
 from __future__ import annotations
 
 import threading
+import time
 
 import orjson
 import pytest
@@ -11,10 +12,13 @@ import pytest
 import mining.log
 from dashboard.service import Service
 from dvcflow.settings import Settings
+from ingest.pseudonym import Pseudonymizer
+from ingest.schema import rows_to_table, validate_event
 from ingest.store import EventStore
 from mining.analysis import AnalysisOptions, analyze
 from mining.filters import LogFilter
 from mining.reform import candidates, impact, kpi, readiness, whatif
+from tests.conftest import TEST_KEY
 from tests.dashboard.conftest import fill_store, hand_made_events
 
 CASES = 120
@@ -167,7 +171,6 @@ def test_a_drawn_reform_page_has_its_whatif_read_ahead(store, reads):
 def test_the_dashboard_reads_the_store_version_once_a_second(tmp_path, monkeypatch):
     """The API reads the version for each figure; the dashboard's view once a second, and
     sees a new store version after that second."""
-    import time
 
     from dashboard import service as service_module
 
@@ -198,3 +201,68 @@ def test_the_dashboard_reads_the_store_version_once_a_second(tmp_path, monkeypat
     assert view.version() == before  # within the reuse time
     time.sleep(0.25)
     assert view.version() == real(store) != before
+
+
+def test_the_warming_waits_while_a_users_figure_is_computed(store):
+    """A user's figure in progress holds the warming back (on two cores they would share
+    them); once it is done the warming goes on and ends warm."""
+    svc = Service(Settings(data_dir=store.data_dir, web_warm_provinces=0))
+    started, release = threading.Event(), threading.Event()
+
+    def slow() -> int:
+        started.set()
+        release.wait(10)
+        return 1
+
+    user = threading.Thread(target=svc._cached, args=("slow", None, (), slow))
+    user.start()
+    assert started.wait(5)
+    warming = threading.Thread(target=svc.warm, args=(_OnePass(),))
+    warming.start()
+    time.sleep(1.0)
+    assert svc.status()["warming"] == "warming"
+    assert svc.status()["figures_to_warm"] > 0
+    assert svc.status()["warmed_figures"] == 0  # waiting for the user's figure
+    release.set()
+    warming.join(60)
+    user.join(5)
+    status = svc.status()
+    assert status["warming"] == "warm"
+    assert status["warmed_figures"] == status["figures_to_warm"]
+
+
+def test_the_api_status_says_when_the_first_views_are_warm(tmp_path, reads):
+    """``/api/v1/status``: warm once the pass is done (the overview then reads nothing), back
+    to warming when new events change the store version, and warm again after."""
+    from fastapi.testclient import TestClient
+
+    from dashboard.server import create_app
+
+    store = fill_store(tmp_path / "data", 20)  # its own: a new batch is written into it
+    settings = Settings(data_dir=store.data_dir, web_warm_provinces=1, web_stale_seconds=0.1)
+
+    def status_when(client: TestClient, wanted: str) -> dict:
+        deadline = time.monotonic() + 60
+        while True:
+            got = client.get("/api/v1/status")
+            assert got.status_code == 200, got.text
+            if got.json()["warming"] == wanted or time.monotonic() > deadline:
+                return got.json()
+            time.sleep(0.1)
+
+    with TestClient(create_app(settings)) as client:
+        warm = status_when(client, "warm")
+        assert warm["warming"] == "warm", warm
+        assert warm["warmed_figures"] == warm["figures_to_warm"] > 0
+        assert warm["store_version"] == store.version()
+        reads.clear()
+        assert client.get("/api/v1/process-map", params={"procedure": PROC}).status_code == 200
+        assert reads == []  # computed by the warming
+
+        pseudo = Pseudonymizer(TEST_KEY.encode())
+        later = [validate_event(e, pseudo) for e in hand_made_events(3, seed=9)]
+        store.write(rows_to_table(later), "later")
+        again = client.get("/api/v1/status").json()
+        assert again["warming"] == "warming"
+        assert again["store_version"] == store.version() != warm["store_version"]
+        assert status_when(client, "warm")["warming"] == "warm"
