@@ -33,65 +33,120 @@ class UnknownStepError(DvcflowError):
     """A what-if names a step that the procedure's log does not have."""
 
 
-def _on_time_rate(status: pd.Series) -> float | None:
-    judged = status[status.isin(["early", "on_time", "late"])]
-    return round(float(judged.isin(ON_TIME).mean()), 4) if len(judged) else None
+# The step columns a replay reads: not the wide frame (copying it cost more than the replay).
+_REPLAY_COLUMNS = ["case_id", "activity", "segment_h", "start_ts", "complete_ts", "seq"]
 
 
-def _summary(cases: pd.DataFrame, cycle_wd: pd.Series, cycle_h: pd.Series, status, online):
-    fin = cases["finished"].astype(bool)
-    judged = cases["judged"].astype(bool)
-    wd = cycle_wd[fin].dropna()
-    return {
-        "dossiers": len(cases),
-        "finished": int(fin.sum()),
-        "cycle_working_days": {
-            "mean": round(float(wd.mean()), 3) if len(wd) else None,
-            "median": round(float(wd.median()), 3) if len(wd) else None,
-            "p90": round(float(wd.quantile(0.9)), 3) if len(wd) else None,
+def _summaries(frame: pd.DataFrame, by: str | None = None) -> dict:
+    """Baseline and scenario figures of ``frame`` (one row per dossier, see ``_figures``),
+    whole or per ``by`` value, in one group-by each instead of one pass per unit."""
+    keys = frame[by] if by else pd.Series(0, index=frame.index)
+    groups = frame.groupby(keys, sort=True, dropna=True)
+    size = groups.size()
+    finished = groups["finished"].sum()
+    out = {}
+    for side in ("baseline", "scenario"):
+        wd = groups[f"wd_{side}"]
+        figures = pd.DataFrame(
+            {
+                "mean": wd.mean(),
+                "median": wd.median(),
+                "p90": wd.quantile(0.9),
+                "hours": groups[f"h_{side}"].mean(),
+                "on_time": groups[f"on_time_{side}"].mean(),
+                "online": groups[f"online_{side}"].mean(),
+            }
+        )
+        for key, row in figures.iterrows():
+            out.setdefault(key, {})[side] = {
+                "dossiers": int(size[key]),
+                "finished": int(finished[key]),
+                "cycle_working_days": {
+                    "mean": _rounded(row["mean"], 3),
+                    "median": _rounded(row["median"], 3),
+                    "p90": _rounded(row["p90"], 3),
+                },
+                "cycle_hours_mean": _rounded(row["hours"], 3),
+                "on_time_rate": _rounded(row["on_time"], 4),
+                "full_online_share": _rounded(row["online"], 4),
+            }
+    return out
+
+
+def _rounded(value: float, digits: int) -> float | None:
+    return None if pd.isna(value) else round(float(value), digits)
+
+
+def _figures(cases: pd.DataFrame, new_wd, new_h, new_status, new_online) -> pd.DataFrame:
+    """One row per dossier: each summary figure's input, NaN where the dossier does not
+    count for it (cycle times: finished only; on-time: finished and judged early, on time
+    or late; full-online: judged for it)."""
+    fin = cases["finished"].astype(bool).to_numpy()
+    judged = cases["judged"].astype(bool).to_numpy()
+
+    def only(values, mask) -> np.ndarray:
+        return np.where(mask, np.asarray(values, dtype=float), np.nan)
+
+    def on_time(status) -> np.ndarray:
+        status = np.asarray(status, dtype=object)
+        counted = fin & np.isin(status, ["early", "on_time", "late"])
+        return only(np.isin(status, ON_TIME), counted)
+
+    return pd.DataFrame(
+        {
+            "finished": fin,
+            "wd_baseline": only(cases["cycle_wd"], fin),
+            "wd_scenario": only(new_wd, fin),
+            "h_baseline": only(cases["cycle_h"], fin),
+            "h_scenario": only(new_h, fin),
+            "on_time_baseline": on_time(cases["status"]),
+            "on_time_scenario": on_time(new_status),
+            "online_baseline": only(cases["full_online"].astype(bool), judged),
+            "online_scenario": only(new_online, judged),
         },
-        "cycle_hours_mean": round(float(cycle_h[fin].mean()), 3) if fin.any() else None,
-        "on_time_rate": _on_time_rate(status[fin]),
-        "full_online_share": round(float(online[judged].mean()), 4) if judged.any() else None,
-    }
+        index=cases.index,
+    )
 
 
-def _hours(hours: pd.Series) -> pd.Series:
+def _hours(hours: np.ndarray) -> np.ndarray:
     """Hours (floats) as timedeltas, to the microsecond, in one numpy cast (``to_timedelta``
     with a unit goes value by value)."""
-    micros = np.round(hours.to_numpy(dtype=float) * 3.6e9)
-    return pd.Series(micros.astype("timedelta64[us]"), index=hours.index)
+    return np.round(np.asarray(hours, dtype=float) * 3.6e9).astype("timedelta64[us]")
+
+
+def _utc(moments: pd.Series) -> np.ndarray:
+    """A zoned column as naive UTC ``datetime64[us]`` (``to_numpy()`` alone would make
+    Timestamp objects)."""
+    return moments.to_numpy(dtype="datetime64[us]")
 
 
 def _scenario_status(
-    log: StepLog, cases: pd.DataFrame, kept: pd.DataFrame, shift_h: pd.Series, proc: str
-) -> pd.Series:
-    """On-time status of the replayed dossiers, by ``mining.deadlines``' own rules."""
+    log: StepLog, cases: pd.DataFrame, kept: pd.DataFrame, new_end: pd.Series, proc: str
+) -> np.ndarray:
+    """On-time status of the replayed dossiers, by ``mining.deadlines``' own rules.
+
+    ``kept["case_id"]`` holds each step's dossier as its position in ``cases``: integer keys
+    join faster than the ids, and the answer comes back in ``cases`` order."""
     con = connect()
     new_cases = pd.DataFrame(
         {
-            "case_id": cases.index,
+            "case_id": np.arange(len(cases)),
             "procedure_code": proc,
             # ``.array``: ``to_numpy`` turns a zoned column into Timestamp objects, parsed
             # back one by one here
             "first_ts": cases["received"].array,
-            "last_ts": (cases["ended"] - _hours(shift_h)).array,
+            "last_ts": new_end.array,
             "finished": cases["finished"].astype(bool).to_numpy(),
             "due_attr": cases["due_attr"].array,
         }
     )
-    new_steps = kept[["case_id", "activity", "start_ts", "complete_ts", "seq"]].rename(
-        columns={"complete_ts": "end_ts"}
-    )
-    con.register("_c", new_cases)
-    con.register("_s", new_steps)
-    con.execute("CREATE TEMP TABLE cases AS SELECT * FROM _c")
-    con.execute("CREATE TEMP TABLE steps AS SELECT * FROM _s")
-    con.execute("CREATE TEMP TABLE log AS SELECT end_ts AS timestamp FROM steps")
+    con.register("cases", new_cases)
+    con.register("steps", kept.rename(columns={"complete_ts": "end_ts"}))
     deadline = procedure_deadline(proc)
     build_deadlines(con, {proc: deadline} if deadline is not None else None, as_of=log.as_of)
-    status = con.sql("SELECT case_id, status FROM deadlines").df().set_index("case_id")
-    return status["status"].reindex(cases.index)
+    order = "ORDER BY case_id::BIGINT"  # ``deadlines`` holds the keys as text
+    status = con.sql(f"SELECT status FROM deadlines {order}").fetchnumpy()["status"]
+    return np.asarray(status, dtype=object)
 
 
 def whatif_from(
@@ -102,7 +157,8 @@ def whatif_from(
     by: str = "unit",
 ) -> dict:
     settings = get_settings()
-    steps = log.steps[log.steps["procedure_code"] == proc].copy()
+    mine = log.steps["procedure_code"].to_numpy() == proc
+    steps = log.steps.loc[mine, [*_REPLAY_COLUMNS, "blocks_online"]]
     cases = log.cases[log.cases["procedure_code"] == proc]
     known = sorted(set(steps["activity"]))
     for name in [*remove, *automate]:
@@ -113,60 +169,70 @@ def whatif_from(
             )
     if not remove and not automate:
         raise DvcflowError("what-if needs at least one --remove STEP or --automate STEP.")
-    automated_h = settings.automated_step_minutes / 60.0
-    removed = steps["activity"].isin(remove)
-    auto = steps["activity"].isin(automate) & ~removed
-    delta = np.where(removed, steps["segment_h"], 0.0)
-    delta = np.where(auto, np.maximum(steps["segment_h"] - automated_h, 0.0), delta)
-    steps["delta_h"] = delta
-    shift = steps.groupby("case_id", sort=False)["delta_h"].cumsum()
-    shift_before = shift - steps["delta_h"]
-    kept = steps[~removed].copy()
-    td = _hours(shift[~removed])
-    kept["complete_ts"] = kept["complete_ts"] - td
-    kept["start_ts"] = kept["start_ts"] - _hours(shift_before[~removed])
-    is_auto = auto[~removed]
-    kept.loc[is_auto, "start_ts"] = kept.loc[is_auto, "complete_ts"]
+    if not steps["case_id"].is_monotonic_increasing:  # a StepLog is ordered; be sure
+        steps = steps.sort_values(["case_id", "seq"], kind="stable")
 
-    total = steps.groupby("case_id")["delta_h"].sum().reindex(cases.index, fill_value=0.0)
-    new_end = cases["ended"] - _hours(total)
+    # Per step instance: the hours it no longer costs (``delta``), and how much earlier it
+    # and the dossier's later steps happen (the running sum of ``delta`` in the dossier).
+    activity = steps["activity"].to_numpy()
+    segment = steps["segment_h"].to_numpy(dtype=float)
+    removed = np.isin(activity, list(remove))
+    auto = np.isin(activity, list(automate)) & ~removed
+    automated_h = settings.automated_step_minutes / 60.0
+    delta = np.where(removed, segment, np.where(auto, np.maximum(segment - automated_h, 0), 0))
+    case_ids = steps["case_id"].to_numpy()
+    first = np.ones(len(case_ids), dtype=bool)
+    first[1:] = case_ids[1:] != case_ids[:-1]
+    code = np.cumsum(first) - 1  # the dossier of each row, 0..n-1 in row order
+    running = np.cumsum(delta)
+    shift = running - (running - delta)[first][code]  # running sum within the dossier
+    total = pd.Series(np.bincount(code, weights=delta), index=case_ids[first]).reindex(
+        cases.index, fill_value=0.0
+    )
+
+    keep = ~removed
+    tz = steps["complete_ts"].dt.tz
+    complete = _utc(steps["complete_ts"])[keep] - _hours(shift[keep])
+    start = _utc(steps["start_ts"])[keep] - _hours((shift - delta)[keep])
+    start = np.where(auto[keep], complete, start)  # an automated step takes no waiting
+    position = cases.index.get_indexer(case_ids[first])[code]  # each row's dossier in cases
+    kept = pd.DataFrame(
+        {
+            "case_id": position[keep],
+            "activity": activity[keep],
+            "start_ts": pd.DatetimeIndex(start, tz="UTC").tz_convert(tz),
+            "complete_ts": pd.DatetimeIndex(complete, tz="UTC").tz_convert(tz),
+            "seq": steps["seq"].to_numpy()[keep],
+        }
+    )
+
+    new_end = cases["ended"] - pd.to_timedelta(_hours(total.to_numpy()))
     new_cycle_h = cases["cycle_h"] - total
     new_cycle_wd = working_days(cases["received"], new_end)
-    changed = steps[removed | auto]
-    blockers = kept[kept["blocks_online"]].groupby("case_id").size()
-    new_online = cases["judged"].astype(bool) & ~cases.index.isin(blockers.index)
-    new_status = _scenario_status(log, cases, kept, total, proc)
+    blocked = np.bincount(code[keep], weights=steps["blocks_online"].to_numpy()[keep])
+    blocked = pd.Series(blocked > 0, index=case_ids[first][: len(blocked)])
+    new_online = cases["judged"].astype(bool) & ~blocked.reindex(cases.index, fill_value=False)
+    new_status = _scenario_status(log, cases, kept, new_end, proc)
 
-    affected = cases.index.isin(changed["case_id"])
+    changed = np.bincount(code, weights=removed | auto)
+    affected = pd.Series(changed > 0, index=case_ids[first]).reindex(cases.index, fill_value=False)
     per_step = []
     for name in [*remove, *automate]:
-        mine = steps[steps["activity"] == name].groupby("case_id")["delta_h"].sum()
+        rows = activity == name
+        dossiers = len(np.unique(code[rows]))
         per_step.append(
             {
                 "step": name,
                 "action": "remove" if name in remove else "automate",
-                "dossiers": len(mine),
-                "saving_hours_per_affected_dossier": round(float(mine.mean()), 3),
+                "dossiers": dossiers,
+                "saving_hours_per_affected_dossier": round(float(delta[rows].sum() / dossiers), 3),
             }
         )
 
-    def compare(mask: pd.Series) -> dict:
-        c = cases[mask]
-        return {
-            "baseline": _summary(
-                c, c["cycle_wd"], c["cycle_h"], c["status"], c["full_online"].astype(bool)
-            ),
-            "scenario": _summary(
-                c, new_cycle_wd[mask], new_cycle_h[mask], new_status[mask], new_online[mask]
-            ),
-        }
-
-    overall = compare(pd.Series(True, index=cases.index))
-    units = []
-    for unit in sorted(cases[by].dropna().unique()):
-        row = compare(cases[by] == unit)
-        row[by] = str(unit)
-        units.append(row)
+    figures = _figures(cases, new_cycle_wd, new_cycle_h, new_status, new_online)
+    overall = _summaries(figures)[0]
+    per_unit = _summaries(figures.assign(unit=cases[by]), "unit")
+    units = [row | {by: str(unit)} for unit, row in per_unit.items()]
     fin = cases["finished"].astype(bool)
     edges = _bins(pd.concat([cases["cycle_wd"][fin], new_cycle_wd[fin]]).dropna())
     return {
