@@ -7,13 +7,17 @@ app: no WSGI bridge, one port, one process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib
 import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import uvicorn
+from dash.exceptions import PreventUpdate
 from fastapi import APIRouter, FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dashboard import api, login
 from dashboard.auth import access_configured
@@ -22,6 +26,45 @@ from dvcflow import __version__
 from dvcflow.settings import Settings, get_settings
 
 log = logging.getLogger("dvcflow.web")
+
+# plotly's JSON encoder, which writes every Dash layout and callback answer, looks these up in
+# ``sys.modules`` without importing them (``get_module(name, should_load=False)``). While
+# another thread is still importing one (the cache warming's or a page's first mining run
+# imports pandas), it gets the half-initialised module and fails ("partially initialized
+# module 'pandas' has no attribute 'NaT'"): a 500, which Dash's renderer shows as "Error
+# loading layout". Imported whole before the first request, they are never half there.
+PLOTLY_LOOKS_UP = ("numpy", "pandas", "PIL.Image")
+
+
+def _import_what_plotly_looks_up() -> None:
+    for name in PLOTLY_LOOKS_UP:
+        with contextlib.suppress(ImportError):  # not installed: plotly does without
+            importlib.import_module(name)
+
+
+class LogDashErrors:
+    """Log, with its traceback, any exception of a Dash route (``/``, ``/_dash-*``).
+
+    Dash's FastAPI backend answers those with a bare 500 and logs nothing
+    (``DashMiddleware._handle_error``). Added before Dash's own middleware, this one sits inside
+    it: it sees the exception first, logs it and re-raises it for Dash to answer as before.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not (path == "/" or path.startswith("/_dash-")):
+            await self.app(scope, receive, send)
+            return
+        try:
+            await self.app(scope, receive, send)
+        except PreventUpdate:  # a callback with nothing to update: Dash answers 204
+            raise
+        except Exception:
+            log.exception("dashboard request %s %s failed", scope["method"], path)
+            raise
 
 
 def _gateway_router(settings: Settings) -> APIRouter | None:
@@ -60,6 +103,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The whole web process as an ASGI app (``uvicorn --factory dashboard.server:create_app``)."""
     settings = settings or get_settings()
+    _import_what_plotly_looks_up()
     app = FastAPI(
         title="dvcflow read API",
         version=__version__,
@@ -85,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     from dashboard.app import create_dash
 
+    app.add_middleware(LogDashErrors)  # before create_dash adds Dash's: inside it
     app.include_router(login.router)
     create_dash(app, app.state.service.for_dashboard())
     login.install(app)
