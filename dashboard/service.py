@@ -174,6 +174,7 @@ class _Loaded:
         self.version = version
         self.con = con
         self.lock = threading.Lock()
+        self._steps_lock = threading.Lock()  # one build of the StepLog at a time
         self._steps: Any = None
 
     @classmethod
@@ -194,11 +195,14 @@ class _Loaded:
             return fn(self.con)
 
     def steps(self) -> Any:
-        """The filter's ``StepLog`` (``mining.reform.source.steps_from``), built once."""
-        steps_from = _function("mining.reform.source", "steps_from")
-        with self.lock:
+        """The filter's ``StepLog`` (``mining.reform.source.steps_from``), built once. ``con``
+        is held only while its frames are read, so a drill-down on the same filter need not
+        wait for the pandas half."""
+        frames = _function("mining.reform.source", "step_frames")
+        build = _function("mining.reform.steps", "build_step_log")
+        with self._steps_lock:
             if self._steps is None:
-                self._steps = steps_from(self.con, self.flt)
+                self._steps = build(*self.query(lambda con: frames(con, self.flt)))
             return self._steps
 
 
@@ -215,6 +219,7 @@ class Service:
         self._logs = _Cache(settings.web_kept_logs)
         self._local = threading.local()
         self._prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dvcflow-prefetch")
+        self._prefetch_latest: list[Any] = [None]  # the filter key last asked for, shared
         self._version_read: list[Any] = [0.0, None]  # (when, version), shared with the views
         self._warming = WarmProgress()  # shared with the dashboard's view, which runs it
         self._user_work = _UserWork()
@@ -271,18 +276,20 @@ class Service:
             return _Loaded.read(self.store, flt)
         return _Loaded.narrowed(parent, flt)
 
-    def prefetch(self, flt: LogFilter, steps: bool = False) -> None:
-        """Load ``flt``'s log (and its ``StepLog`` when ``steps``) in the background and keep
-        it: a page that offers a drill-down or a what-if calls this when drawn, so the click
-        that follows skips reading the store. Nothing for the whole store (never kept)."""
+    def prefetch(self, flt: LogFilter) -> None:
+        """Load ``flt``'s log and its ``StepLog`` in the background and keep them: a page
+        calls this when drawn for a procedure, so a drill-down, what-if or impact that follows
+        skips reading the store. Only the latest filter asked for is loaded: one picked and
+        left in a hurry is skipped. Nothing for the whole store (never kept)."""
         if not flt.procedure or self._logs.size <= 0:
             return
+        self._prefetch_latest[0] = flt.key()
 
         def load() -> None:
+            if self._prefetch_latest[0] != flt.key():
+                return  # another filter was picked since
             try:
-                loaded = self._log(flt)
-                if steps:
-                    loaded.steps()
+                self._log(flt).steps()
             except Exception:  # the click that needs it reports the error
                 log.debug("prefetching %s failed", flt.describe(), exc_info=True)
 

@@ -88,6 +88,7 @@ def headline(svc: Service, flt: LogFilter, kpi: dict | None) -> dict[str, Any]:
 
 def body(svc: Service, procedure, province, commune, start, end, channel, _version, lang) -> Any:
     flt = make_filter(svc, procedure, province, commune, start, end, channel)
+    svc.prefetch(flt)  # the next page's drill-down or what-if on these filters reads none
     by = "commune" if flt.province else "province"
     keep = keep_key(procedure, province, commune, start, end, channel)
     try:

@@ -146,7 +146,7 @@ def body(svc: Service, procedure, province, commune, start, end, channel, _v, la
     if not procedure:
         return html.P(t("ex.pick", lang), className="hint")
     flt = make_filter(svc, procedure, province, commune, start, end, channel)
-    svc.prefetch(flt, steps=True)  # the what-if and impact read the filter's StepLog
+    svc.prefetch(flt)  # the what-if and impact read the filter's StepLog
     keep = keep_key(procedure, province, commune, start, end, channel)
     parts = []
     try:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import duckdb
+import pandas as pd
 
 from dvcflow.errors import FilterError
 from ingest.store import EventStore
@@ -55,6 +58,15 @@ def load_steps(store: EventStore, flt: LogFilter) -> StepLog:
 
 def steps_from(con: duckdb.DuckDBPyConnection, flt: LogFilter) -> StepLog:
     """A ``StepLog`` from a connection that ``load_log`` filled."""
+    return build_step_log(*step_frames(con, flt))
+
+
+def step_frames(
+    con: duckdb.DuckDBPyConnection, flt: LogFilter
+) -> tuple[pd.DataFrame, pd.DataFrame, Any]:
+    """What ``build_step_log`` takes, read from ``con``: the steps with their completing
+    events, the dossiers with their deadline status, and the log's last moment. Apart from
+    ``steps_from`` so that a caller sharing ``con`` holds it only for the reading."""
     steps = con.sql(_STEPS_SQL).df()
     cases = con.sql(_CASES_SQL).df().set_index("case_id")
     if steps.empty:
@@ -64,7 +76,7 @@ def steps_from(con: duckdb.DuckDBPyConnection, flt: LogFilter) -> StepLog:
     build_deadlines(con, {p: d for p, d in deadlines.items() if d is not None}, as_of=as_of)
     status = con.sql("SELECT case_id, status FROM deadlines").df().set_index("case_id")
     cases["status"] = status["status"].reindex(cases.index)
-    return build_step_log(steps, cases, as_of=as_of)
+    return steps, cases, as_of
 
 
 def require_procedure(flt: LogFilter, verb: str) -> str:

@@ -151,21 +151,44 @@ def test_warming_reads_each_filter_once_and_keeps_none(store, reads):
     assert reads == [reads_filter]
 
 
-def test_a_drawn_reform_page_has_its_whatif_read_ahead(store, reads):
+@pytest.mark.parametrize("page", ["overview", "reform"])
+def test_a_drawn_page_has_its_whatif_read_ahead(store, reads, monkeypatch, page):
     """The page's figures come from the warmed cache (no read); drawing it loads the filter's
-    log and StepLog in the background, so the what-if click that follows reads nothing."""
-    from dashboard.pages import reform
+    log and builds its StepLog in the background, so the what-if click that follows reads
+    and builds nothing."""
+    from dashboard import pages
+    from mining.reform import steps as reform_steps
 
     svc = service(store, web_warm_provinces=1)
     svc.warm(_OnePass())
     flt = LogFilter(procedure=PROC)
     step = svc.reform("candidates", flt)["candidates"][0]["step"]
     reads.clear()
-    reform.render(svc, (PROC, None, None, None, None, None, svc.version()), "vi")
+    builds: list[int] = []
+    real_build = reform_steps.build_step_log
+    monkeypatch.setattr(
+        reform_steps, "build_step_log", lambda *a, **k: builds.append(1) or real_build(*a, **k)
+    )
+    getattr(pages, page).render(svc, (PROC, None, None, None, None, None, svc.version()), "vi")
     svc._prefetcher.submit(lambda: None).result()  # the read-ahead is done
     assert reads == [flt]
+    assert builds == [1]
     svc.reform("whatif", flt, remove=[step])
     assert reads == [flt]
+    assert builds == [1]
+
+
+def test_only_the_latest_filter_is_read_ahead(store, reads):
+    """Filters picked while an earlier read-ahead runs are skipped but the last one."""
+    svc = service(store)
+    busy = threading.Event()
+    svc._prefetcher.submit(busy.wait, 10)  # the read-ahead thread is taken
+    picked = [LogFilter(procedure=PROC, province=p) for p in ("79", "01", None)]
+    for flt in picked:
+        svc.prefetch(flt)
+    busy.set()
+    svc._prefetcher.submit(lambda: None).result()
+    assert reads == [picked[-1]]
 
 
 def test_the_dashboard_reads_the_store_version_once_a_second(tmp_path, monkeypatch):
