@@ -80,7 +80,12 @@ def web_server(
             if time.monotonic() > deadline:
                 raise RuntimeError(f"dvcflow serve did not answer within {startup_seconds} s")
             time.sleep(0.3)
-        yield base
+        try:
+            yield base
+        except BaseException:
+            log.seek(0)  # the server's side of a failure (it logs Dash's errors): in the report
+            print(f"--- dvcflow serve log ---\n{log.read()[-20_000:]}")
+            raise
     finally:
         proc.terminate()
         try:
@@ -105,6 +110,7 @@ def chromium() -> Iterator[object]:
     for flag in FLAGS:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={profile}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # for ``dash_requests``
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(60)
     try:
@@ -142,3 +148,25 @@ def settled(driver, timeout: float = 30) -> None:
             return
         time.sleep(0.2)
     raise TimeoutError("the dashboard kept loading")
+
+
+def dash_requests(driver) -> str:
+    """What the browser saw of Dash's requests (status, start and duration in ms, from the
+    resource timing) and its console: the evidence a failing web test reports."""
+    timing = driver.execute_script(
+        "return performance.getEntriesByType('resource')"
+        ".filter(e => e.name.includes('/_dash-') && !e.name.includes('component-suites'))"
+        ".map(e => [e.name.split('/').pop().split('?')[0], e.responseStatus,"
+        " Math.round(e.startTime), Math.round(e.duration)]);"
+    )
+    console = [f"{e['level']} {e['message']}" for e in driver.get_log("browser")]
+    return f"requests {timing}; console {console}"
+
+
+def server_errors(driver) -> list[str]:
+    """The browser console's "the server responded with a status of 5xx" since the last look."""
+    return [
+        e["message"]
+        for e in driver.get_log("browser")
+        if "responded with a status of 5" in e["message"]
+    ]

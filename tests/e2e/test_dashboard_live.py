@@ -14,7 +14,15 @@ from selenium.common.exceptions import TimeoutException
 
 from dvcflow.access import ENV_KEYS, hash_token
 from ingest.sink import run_sink
-from tests.e2e.browser import chromium, need_browser, settled, wait_for, web_server
+from tests.e2e.browser import (
+    chromium,
+    dash_requests,
+    need_browser,
+    server_errors,
+    settled,
+    wait_for,
+    web_server,
+)
 from tests.e2e.conftest import make_events
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("web-live")]
@@ -34,20 +42,14 @@ def post_events(base: str, events: list[dict]) -> None:
 
 
 def signed_in_overview(driver) -> None:
-    """Wait for the overview's cards after signing in. Under CI's load, Dash's renderer
-    sometimes shows "Error loading layout" for the first page: its layout request failed in
-    the browser while the server answers the same request with 200 and logs nothing (seen
-    in 1 of 3 CI runs). A user reloads; so does the test, once, and says so."""
+    """Wait for the overview's cards after signing in; on a timeout, fail with what the
+    browser saw of Dash's requests (a layout answered 500 shows as "Error loading layout")."""
     try:
         wait_for(driver, "#card-cases", timeout=60)
-        return
     except TimeoutException:
-        body = driver.find_element("css selector", "body").text
-        if "Error loading layout" not in body:
-            raise
-    print("the renderer failed to load the layout; reloading the page once")
-    driver.refresh()
-    wait_for(driver, "#card-cases", timeout=120)
+        body = driver.find_element("css selector", "body").text[:300]
+        seen = dash_requests(driver)
+        raise AssertionError(f"no overview after signing in: {body!r}; {seen}") from None
 
 
 def api_get(base: str, path: str, **params) -> list[dict]:
@@ -127,6 +129,8 @@ def test_streamed_events_reach_a_signed_in_dashboard(stream_settings):
             wait_for(driver, "#token").send_keys(TEAM)
             driver.find_element("css selector", "#sign-in").click()
             signed_in_overview(driver)
+            failed = server_errors(driver)  # a layout or callback the server answered 5xx
+            assert not failed, failed
             end = time.monotonic() + 150
             shown = None
             while time.monotonic() < end:
@@ -166,14 +170,19 @@ def test_streamed_events_reach_a_signed_in_dashboard(stream_settings):
                 for e in make_events(300, seed=11)
             ]
             post_events(base, more)
-            want = before
+            # Counted from the events sent, not read from the API mid-ingest: the sink writes
+            # the batch in several flushes, and a total read between two was already stale.
+            through = {
+                e["case_id"] for e in more if (e["procedure_code"], e["activity"]) == (proc, picked)
+            }
+            assert through, f"the second batch has no dossier through {picked!r}"
+            want = before + len(through)
             end = time.monotonic() + 150
             while time.monotonic() < end:  # the sink writes the new events
-                want = api_total(base, proc, picked)
-                if want > before:
+                if api_total(base, proc, picked) == want:
                     break
                 time.sleep(0.5)
-            assert want > before, f"no new dossier went through {picked!r}"
+            assert api_total(base, proc, picked) == want
             end = time.monotonic() + 120
             while time.monotonic() < end:  # the open page refreshes by itself
                 if drill_total(driver) == str(want):
@@ -189,6 +198,8 @@ def test_streamed_events_reach_a_signed_in_dashboard(stream_settings):
             assert checked == picked
             counts = [int(c.replace(",", "")) for c in step_column(driver, "count")]
             assert counts == sorted(counts, reverse=direction == "desc")
+            failed = server_errors(driver)  # none on the way either
+            assert not failed, failed
             fresh = api_get(base, "/bottlenecks", procedure=proc)
             fresh_counts = [w["count"] for w in fresh]
             assert fresh_counts != sorted(fresh_counts, reverse=direction == "desc"), (
