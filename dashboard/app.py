@@ -46,7 +46,7 @@ def create_dash(server: FastAPI, svc: Service) -> Dash:
     )
     # A function: each page load gets the store version it is drawn for, so the first poll
     # of the version does not make the page compute again.
-    app.layout = lambda: _shell(refresh_ms, svc.version())
+    app.layout = lambda: _shell(refresh_ms, svc.page_version())
     _register_shell(app, svc)
     for page in PAGES.values():
         page.register(app, svc)
@@ -103,6 +103,7 @@ def _shell(refresh_ms: int, version: str | None = None) -> html.Div:
                 ],
                 className="filters",
             ),
+            PAGES["explorer"].warm_up_graph(),
             html.Main(
                 dcc.Loading(
                     html.Div(id="page"),
@@ -137,8 +138,9 @@ def _filter(key: str, control: Any) -> html.Div:
 def _register_shell(app: Dash, svc: Service) -> None:
     @app.callback(Output("version", "data"), Input("tick", "n_intervals"), State("version", "data"))
     async def poll_version(_n: int | None, current: str | None) -> Any:
-        """Store version; unchanged versions do not trigger the pages again."""
-        version = await asyncio.to_thread(svc.version)
+        """Store version (``Service.page_version``); unchanged versions do not trigger the
+        pages again."""
+        version = await asyncio.to_thread(svc.page_version)
         return no_update if version == current else version
 
     @app.callback(

@@ -221,6 +221,7 @@ class Service:
         self._prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dvcflow-prefetch")
         self._prefetch_latest: list[Any] = [None]  # the filter key last asked for, shared
         self._version_read: list[Any] = [0.0, None]  # (when, version), shared with the views
+        self._first_seen: dict[str, float] = {}  # store version -> when the pages first saw it
         self._warming = WarmProgress()  # shared with the dashboard's view, which runs it
         self._user_work = _UserWork()
 
@@ -247,6 +248,21 @@ class Service:
             version = self.store.version()
             self._version_read[:] = [now, version]
         return version
+
+    def page_version(self) -> str:
+        """What the dashboard's pages redraw on: the store version when it changes, and once
+        more, marked ``+settled``, ``stale_seconds`` after it was first seen. A figure computed
+        less than ``stale_seconds`` before a change may be served for the new version
+        (``_Cache``): without the second redraw, a page drawn then would stay behind the store
+        until its next write. The first version a process sees is settled (nothing older is
+        cached)."""
+        version = self.version()
+        now = time.monotonic()
+        seen = self._first_seen
+        first = seen.setdefault(version, now - self.stale_seconds if not seen else now)
+        while len(seen) > 16:  # only the last versions matter
+            del seen[next(iter(seen))]
+        return version if now - first < self.stale_seconds else f"{version}+settled"
 
     def _cached(self, what: str, flt: LogFilter | None, options: tuple, fn: Callable[[], Any]):
         key = (what, flt.key() if flt else None, options)

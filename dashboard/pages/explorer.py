@@ -21,6 +21,7 @@ from dashboard.components import (
     table,
 )
 from dashboard.i18n import t
+from dashboard.models import MapEdge, MapNode
 from dashboard.service import Service
 
 PATH = "/explorer"
@@ -131,6 +132,25 @@ def map_elements(nodes: list, edges: list, overlay: str, share: float) -> list[d
     return elements
 
 
+LAYOUT = {"name": "breadthfirst", "directed": True, "spacingFactor": 0.85}
+
+
+def warm_up_graph() -> cyto.Cytoscape:
+    """A two-step map drawn off screen with the page shell. Chromium compiles cytoscape's
+    style, layout and drawing code the first time a map is drawn: here at page load rather
+    than at the first explorer open (0.1 s of its 0.5–0.6 s on the busiest procedure)."""
+    nodes = [MapNode(id="a", frequency=1), MapNode(id="b", frequency=1)]
+    edges = [MapEdge(source="a", target="b", frequency=1, mean_hours=1.0)]
+    elements = map_elements(nodes, edges, "frequency", 1.0)
+    return cyto.Cytoscape(
+        id="ex-warm-up",
+        elements=elements,
+        layout=LAYOUT,
+        stylesheet=STYLE,
+        style={"position": "absolute", "left": "-5000px", "width": "300px", "height": "200px"},
+    )
+
+
 def draw(svc: Service, overlay, share, procedure, province, commune, start, end, channel, _v, lang):
     if not procedure:
         return html.P(t("ex.pick", lang), className="hint")
@@ -140,7 +160,7 @@ def draw(svc: Service, overlay, share, procedure, province, commune, start, end,
     graph = cyto.Cytoscape(
         id="ex-cytoscape",
         elements=elements,
-        layout={"name": "breadthfirst", "directed": True, "spacingFactor": 0.85},
+        layout=LAYOUT,
         stylesheet=STYLE,
         style={"width": "100%", "height": "720px"},
     )

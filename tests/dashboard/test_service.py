@@ -289,3 +289,24 @@ def test_the_api_status_says_when_the_first_views_are_warm(tmp_path, reads):
         assert again["warming"] == "warming"
         assert again["store_version"] == store.version() != warm["store_version"]
         assert status_when(client, "warm")["warming"] == "warm"
+
+
+def test_pages_redraw_once_more_when_a_new_version_has_settled(tmp_path, monkeypatch):
+    """A new store version is redrawn at once (figures may still be the ones computed just
+    before it, ``web_stale_seconds``) and once more when that window has passed, so the last
+    write of a stream is shown; the first version of a process needs no second redraw."""
+    from dashboard import service as service_module
+
+    monkeypatch.setattr(service_module, "VERSION_REUSE_SECONDS", 0.0)
+    store = fill_store(tmp_path / "data", 20)
+    view = Service(Settings(data_dir=store.data_dir, web_stale_seconds=0.5)).for_dashboard()
+    first = view.page_version()
+    assert first == f"{store.version()}+settled"
+    pseudo = Pseudonymizer(TEST_KEY.encode())
+    store.write(rows_to_table([validate_event(e, pseudo) for e in hand_made_events(3, 9)]), "b")
+    changed = view.page_version()
+    assert changed == store.version() != first.removesuffix("+settled")
+    assert view.page_version() == changed  # unchanged within the window: no redraw
+    time.sleep(0.6)
+    assert view.page_version() == f"{changed}+settled"
+    assert view.page_version() == f"{changed}+settled"

@@ -108,6 +108,12 @@ def test_every_page_loads_without_error(driver, base, api, busiest, name):
     open_page(driver, base, path, ready, **query)
     errors = driver.find_elements("css selector", ".notice-err")
     assert not errors, errors[0].text
+    # The shell's warm-up map is drawn, and off screen: it takes no place on the page.
+    box = driver.execute_script(
+        "const m = document.querySelector('#ex-warm-up');"
+        "return m && m.querySelector('canvas') && m.getBoundingClientRect().toJSON();"
+    )
+    assert box and box["right"] < 0, box
     driver.save_screenshot(str(shots() / f"dashboard-{name}.png"))
 
 
