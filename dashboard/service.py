@@ -9,8 +9,10 @@ function another package has not shipped yet raises ``NotAvailable``, which the 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -31,6 +33,7 @@ from mining.filters import LogFilter
 log = logging.getLogger("dvcflow.web")
 VERSION_REUSE_SECONDS = 1.0  # the dashboard reads the store's version at most this often
 WARM_YIELD_SECONDS = 5.0  # the warming waits at most this long for users' figures to finish
+BACKGROUND_NICENESS = 10  # the warming's and read-ahead's threads yield the CPU to requests
 
 
 class NotAvailable(DvcflowError):
@@ -39,6 +42,13 @@ class NotAvailable(DvcflowError):
 
 class NotFound(DvcflowError):
     """A dossier or other named thing is not in the store."""
+
+
+def _in_background() -> None:
+    """Lower this thread's CPU priority (Linux: per thread, inherited by the DuckDB workers
+    it starts), so the warming and the read-ahead take only what requests leave."""
+    with contextlib.suppress(AttributeError, OSError):  # not Linux, or not permitted
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICENESS)
 
 
 def _function(module: str, *names: str) -> Callable[..., Any]:
@@ -218,7 +228,9 @@ class Service:
         # store's is too big to keep), and the one the warming thread is on.
         self._logs = _Cache(settings.web_kept_logs)
         self._local = threading.local()
-        self._prefetcher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dvcflow-prefetch")
+        self._prefetcher = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="dvcflow-prefetch", initializer=_in_background
+        )
         self._prefetch_latest: list[Any] = [None]  # the filter key last asked for, shared
         self._version_read: list[Any] = [0.0, None]  # (when, version), shared with the views
         self._first_seen: dict[str, float] = {}  # store version -> when the pages first saw it
@@ -330,6 +342,7 @@ class Service:
         a user's figure is being computed (``_UserWork``): users come first.
         """
         self._local.warming = True  # this thread's figures do not count as users'
+        _in_background()
         progress = self._warming
         while not stop.is_set():
             version = self.version()
