@@ -9,21 +9,19 @@ function another package has not shipped yet raises ``NotAvailable``, which the 
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import logging
-import os
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
 
 import duckdb
 
+from dashboard.background import WARM_YIELD_SECONDS, UserWork, WarmProgress, in_background
+from dashboard.kept import FigureCache, LoadedLog
 from dvcflow.errors import DvcflowError
 from dvcflow.settings import Settings
 from ingest.schema import STORE_SCHEMA
@@ -32,8 +30,6 @@ from mining.filters import LogFilter
 
 log = logging.getLogger("dvcflow.web")
 VERSION_REUSE_SECONDS = 1.0  # the dashboard reads the store's version at most this often
-WARM_YIELD_SECONDS = 5.0  # the warming waits at most this long for users' figures to finish
-BACKGROUND_NICENESS = 10  # the warming's and read-ahead's threads yield the CPU to requests
 
 
 class NotAvailable(DvcflowError):
@@ -42,13 +38,6 @@ class NotAvailable(DvcflowError):
 
 class NotFound(DvcflowError):
     """A dossier or other named thing is not in the store."""
-
-
-def _in_background() -> None:
-    """Lower this thread's CPU priority (Linux: per thread, inherited by the DuckDB workers
-    it starts), so the warming and the read-ahead take only what requests leave."""
-    with contextlib.suppress(AttributeError, OSError):  # not Linux, or not permitted
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICENESS)
 
 
 def _function(module: str, *names: str) -> Callable[..., Any]:
@@ -68,154 +57,6 @@ def _function(module: str, *names: str) -> Callable[..., Any]:
     raise NotAvailable(f"{module} has no {names[0]}(), so this figure is unavailable.")
 
 
-@dataclass
-class _Entry:
-    version: str
-    value: Any
-    at: float
-
-
-class _Cache:
-    """An LRU of figures keyed by (what, filter, options), each remembering its store version.
-
-    One computation per key and version at a time: concurrent askers wait for it instead of
-    repeating it. A figure computed less than ``stale_seconds`` ago may be served for a newer
-    version, so a live stream does not make every refresh recompute everything.
-    """
-
-    def __init__(self, size: int):
-        self.size = size
-        self._entries: OrderedDict[tuple, _Entry] = OrderedDict()
-        self._inflight: dict[tuple, Future] = {}
-        self._lock = threading.Lock()
-
-    def peek(self, key: tuple, version: str) -> Any | None:
-        """The value kept for ``key`` at ``version``, or None; computes nothing."""
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None or entry.version != version:
-                return None
-            self._entries.move_to_end(key)
-            return entry.value
-
-    def get(
-        self, key: tuple, version: str, compute: Callable[[], Any], stale_seconds: float = 0.0
-    ) -> Any:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None and (
-                entry.version == version or time.monotonic() - entry.at < stale_seconds
-            ):
-                self._entries.move_to_end(key)
-                return entry.value
-            future = self._inflight.get((key, version))
-            owner = future is None
-            if owner:
-                future = self._inflight[(key, version)] = Future()
-        if not owner:
-            return future.result()
-        try:
-            value = compute()
-        except BaseException as exc:
-            future.set_exception(exc)
-            raise
-        finally:
-            with self._lock:
-                self._inflight.pop((key, version), None)
-        future.set_result(value)
-        with self._lock:
-            self._entries[key] = _Entry(version, value, time.monotonic())
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-        return value
-
-
-@dataclass
-class WarmProgress:
-    """How far the background warming has got (``Service.status``, ``/api/v1/status``)."""
-
-    version: str | None = None  # the store version warmed, or being warmed
-    done: int = 0  # figures computed (or found cached) of ``total``
-    total: int = 0
-    seconds: float | None = None  # how long the last finished pass took
-    finished: bool = False
-
-
-class _UserWork:
-    """Counts the figures being computed for users (requests and their read-ahead), so the
-    background warming can wait for them: on a 2-core server a warming step running beside a
-    user's computation makes that user wait about twice as long."""
-
-    def __init__(self) -> None:
-        self._running = 0
-        self._idle = threading.Condition()
-
-    def around(self, fn: Callable[[], Any]) -> Callable[[], Any]:
-        def counted() -> Any:
-            with self._idle:
-                self._running += 1
-            try:
-                return fn()
-            finally:
-                with self._idle:
-                    self._running -= 1
-                    self._idle.notify_all()
-
-        return counted
-
-    def wait_idle(self, limit: float) -> None:
-        """Until no user figure is being computed, or ``limit`` seconds (no starvation)."""
-        with self._idle:
-            self._idle.wait_for(lambda: self._running == 0, timeout=limit)
-
-
-class _Loaded:
-    """One filter's log read once (``mining.log.load_log``) and what is derived from it.
-
-    The analysis, every reform figure (from one ``StepLog``) and the dossier pages of a
-    filter all read it, so a filter costs one read of the store instead of one per figure,
-    and a drill-down or a what-if on a kept filter skips the read. DuckDB connections are
-    not for concurrent use: every query on ``con`` holds ``lock``.
-    """
-
-    def __init__(self, flt: LogFilter, version: str, con: duckdb.DuckDBPyConnection):
-        self.flt = flt
-        self.version = version
-        self.con = con
-        self.lock = threading.Lock()
-        self._steps_lock = threading.Lock()  # one build of the StepLog at a time
-        self._steps: Any = None
-
-    @classmethod
-    def read(cls, store: EventStore, flt: LogFilter) -> _Loaded:
-        """``flt``'s log read from the store (``mining.log.load_log``)."""
-        load_log = _function("mining.log", "load_log")
-        version = store.version()
-        return cls(flt, version, load_log(store, flt))
-
-    @classmethod
-    def narrowed(cls, parent: _Loaded, flt: LogFilter) -> _Loaded:
-        """``flt``'s log cut from ``parent``'s in memory (``mining.log.narrow_log``)."""
-        narrow_log = _function("mining.log", "narrow_log")
-        return cls(flt, parent.version, parent.query(lambda con: narrow_log(con, flt)))
-
-    def query(self, fn: Callable[[duckdb.DuckDBPyConnection], Any]) -> Any:
-        with self.lock:
-            return fn(self.con)
-
-    def steps(self) -> Any:
-        """The filter's ``StepLog`` (``mining.reform.source.steps_from``), built once. ``con``
-        is held only while its frames are read, so a drill-down on the same filter need not
-        wait for the pandas half."""
-        frames = _function("mining.reform.source", "step_frames")
-        build = _function("mining.reform.steps", "build_step_log")
-        with self._steps_lock:
-            if self._steps is None:
-                self._steps = build(*self.query(lambda con: frames(con, self.flt)))
-            return self._steps
-
-
 class Service:
     """Figures for one store, cached per store version."""
 
@@ -223,19 +64,19 @@ class Service:
         self.settings = settings
         self.store = EventStore(settings.data_dir)
         self.stale_seconds = 0.0
-        self._cache = _Cache(cache_size)
+        self._cache = FigureCache(cache_size)
         # Loaded logs of the filters last asked for (procedure-level or narrower; the whole
         # store's is too big to keep), and the one the warming thread is on.
-        self._logs = _Cache(settings.web_kept_logs)
+        self._logs = FigureCache(settings.web_kept_logs)
         self._local = threading.local()
         self._prefetcher = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="dvcflow-prefetch", initializer=_in_background
+            max_workers=1, thread_name_prefix="dvcflow-prefetch", initializer=in_background
         )
         self._prefetch_latest: list[Any] = [None]  # the filter key last asked for, shared
         self._version_read: list[Any] = [0.0, None]  # (when, version), shared with the views
         self._first_seen: dict[str, float] = {}  # store version -> when the pages first saw it
         self._warming = WarmProgress()  # shared with the dashboard's view, which runs it
-        self._user_work = _UserWork()
+        self._user_work = UserWork()
 
     def for_dashboard(self) -> Service:
         """The same figures and cache, allowed to lag a live stream by ``web_stale_seconds``."""
@@ -265,7 +106,7 @@ class Service:
         """What the dashboard's pages redraw on: the store version when it changes, and once
         more, marked ``+settled``, ``stale_seconds`` after it was first seen. A figure computed
         less than ``stale_seconds`` before a change may be served for the new version
-        (``_Cache``): without the second redraw, a page drawn then would stay behind the store
+        (``FigureCache``): without the second redraw, a page drawn then would stay behind the store
         until its next write. The first version a process sees is settled (nothing older is
         cached)."""
         version = self.version()
@@ -282,18 +123,18 @@ class Service:
             fn = self._user_work.around(fn)
         return self._cache.get(key, self.version(), fn, self.stale_seconds)
 
-    def _log(self, flt: LogFilter) -> _Loaded:
+    def _log(self, flt: LogFilter) -> LoadedLog:
         """``flt``'s loaded log: the warming's own, a kept one, or read now (and kept)."""
         held = getattr(self._local, "held", None)
         if held is not None and held[0] == flt.key():
             if held[1] is None:
-                held[1] = _Loaded.read(self.store, flt)
+                held[1] = LoadedLog.read(self.store, flt)
             return held[1]
         if not flt.procedure or self._logs.size <= 0:
-            return _Loaded.read(self.store, flt)
+            return LoadedLog.read(self.store, flt)
         return self._logs.get(("log", flt.key()), self.version(), lambda: self._read(flt))
 
-    def _read(self, flt: LogFilter) -> _Loaded:
+    def _read(self, flt: LogFilter) -> LoadedLog:
         """``flt``'s log: cut in memory from its procedure's log when that is kept (a
         province, commune, channel or date pick inside a procedure already looked at), else
         read from the store. Not the procedure's log read for it: that builds the steps of
@@ -301,8 +142,8 @@ class Service:
         whole = LogFilter(procedure=flt.procedure)
         parent = None if flt == whole else self._logs.peek(("log", whole.key()), self.version())
         if parent is None:
-            return _Loaded.read(self.store, flt)
-        return _Loaded.narrowed(parent, flt)
+            return LoadedLog.read(self.store, flt)
+        return LoadedLog.narrowed(parent, flt)
 
     def prefetch(self, flt: LogFilter) -> None:
         """Load ``flt``'s log and its ``StepLog`` in the background and keep them: a page
@@ -339,10 +180,10 @@ class Service:
         same pages' figures, with the compare page's): a user's first pick of a procedure or
         of a province in it then comes from the cache instead of a mining run. Each filter's
         figures share one read of the store (``_holding``). Before each figure it waits while
-        a user's figure is being computed (``_UserWork``): users come first.
+        a user's figure is being computed (``UserWork``): users come first.
         """
         self._local.warming = True  # this thread's figures do not count as users'
-        _in_background()
+        in_background()
         progress = self._warming
         while not stop.is_set():
             version = self.version()
