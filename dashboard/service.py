@@ -30,6 +30,7 @@ from mining.filters import LogFilter
 
 log = logging.getLogger("dvcflow.web")
 VERSION_REUSE_SECONDS = 1.0  # the dashboard reads the store's version at most this often
+READ_AHEAD_AFTER_SECONDS = 0.5  # a page's read-ahead starts once the browser has drawn it
 
 
 class NotAvailable(DvcflowError):
@@ -148,13 +149,15 @@ class Service:
     def prefetch(self, flt: LogFilter) -> None:
         """Load ``flt``'s log and its ``StepLog`` in the background and keep them: a page
         calls this when drawn for a procedure, so a drill-down, what-if or impact that follows
-        skips reading the store. Only the latest filter asked for is loaded: one picked and
-        left in a hurry is skipped. Nothing for the whole store (never kept)."""
+        skips reading the store. It starts ``READ_AHEAD_AFTER_SECONDS`` later, not while the
+        page is drawn, and only for the latest filter asked for then: a procedure picked on the
+        way to one of its provinces is not read. Nothing for the whole store (never kept)."""
         if not flt.procedure or self._logs.size <= 0:
             return
         self._prefetch_latest[0] = flt.key()
 
         def load() -> None:
+            time.sleep(READ_AHEAD_AFTER_SECONDS)
             if self._prefetch_latest[0] != flt.key():
                 return  # another filter was picked since
             try:
