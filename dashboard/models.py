@@ -129,9 +129,12 @@ class Status(BaseModel):
     """The web process: the store version it answers for and its background warming."""
 
     store_version: str
-    warming: Literal["off", "warming", "warm"] = Field(
-        description="warm: the dashboard's first views are computed for this store version"
+    warming: Literal["off", "warming", "warm", "behind"] = Field(
+        description="warm: the dashboard's first views are computed for this store version; "
+        "warming: a pass is running; behind: the last pass was for an older version (events "
+        "streaming in) and the next starts soon; off: DVCFLOW_WEB_WARM_CACHE is false"
     )
+    warmed_version: str | None = Field(None, description="the store version of the last pass")
     warmed_figures: int
     figures_to_warm: int | None = None
     last_warming_seconds: float | None = None

@@ -243,20 +243,28 @@ class Service:
         return plan
 
     def status(self) -> dict[str, Any]:
-        """The store version and how far the warming of the first views has got."""
+        """The store version and how far the warming of the first views has got: ``warm``
+        (done for this version), ``warming`` (a pass is running), ``behind`` (done for an
+        older version, the next pass starts within ``3 × web_stale_seconds``, at least 5 s:
+        a live stream) or ``off``."""
         version = self.version()
         progress = self._warming
         if not self.settings.web_warm_cache:
             state = "off"
-        elif progress.version == version and progress.finished:
-            state = "warm"
-        else:
+        elif progress.version is not None and not progress.finished:
             state = "warming"
+        elif progress.version == version:
+            state = "warm"
+        elif progress.version is None:
+            state = "warm" if self.store.is_empty() else "warming"  # nothing to warm, or soon
+        else:
+            state = "behind"
         return {
             "store_version": version,
             "warming": state,
-            "warmed_figures": progress.done if progress.version == version else 0,
-            "figures_to_warm": progress.total if progress.version == version else None,
+            "warmed_version": progress.version,
+            "warmed_figures": progress.done,
+            "figures_to_warm": progress.total or None,
             "last_warming_seconds": progress.seconds,
         }
 

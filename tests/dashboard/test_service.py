@@ -286,8 +286,9 @@ def test_the_api_status_says_when_the_first_views_are_warm(tmp_path, reads):
         later = [validate_event(e, pseudo) for e in hand_made_events(3, seed=9)]
         store.write(rows_to_table(later), "later")
         again = client.get("/api/v1/status").json()
-        assert again["warming"] == "warming"
+        assert again["warming"] == "behind"  # the next pass starts after its pause (5 s)
         assert again["store_version"] == store.version() != warm["store_version"]
+        assert again["warmed_version"] == warm["store_version"]
         assert status_when(client, "warm")["warming"] == "warm"
 
 
