@@ -184,18 +184,23 @@ def whatif_from(
     first = np.ones(len(case_ids), dtype=bool)
     first[1:] = case_ids[1:] != case_ids[:-1]
     code = np.cumsum(first) - 1  # the dossier of each row, 0..n-1 in row order
+    dossiers = case_ids[first]
+
+    def per_dossier(weights: np.ndarray, rows: np.ndarray | slice = slice(None)) -> pd.Series:
+        """``weights`` summed over each dossier's ``rows``, in ``cases`` order."""
+        sums = np.bincount(code[rows], weights=weights[rows], minlength=len(dossiers))
+        return pd.Series(sums, index=dossiers).reindex(cases.index, fill_value=0.0)
+
     running = np.cumsum(delta)
     shift = running - (running - delta)[first][code]  # running sum within the dossier
-    total = pd.Series(np.bincount(code, weights=delta), index=case_ids[first]).reindex(
-        cases.index, fill_value=0.0
-    )
+    total = per_dossier(delta)
 
     keep = ~removed
     tz = steps["complete_ts"].dt.tz
     complete = _utc(steps["complete_ts"])[keep] - _hours(shift[keep])
     start = _utc(steps["start_ts"])[keep] - _hours((shift - delta)[keep])
     start = np.where(auto[keep], complete, start)  # an automated step takes no waiting
-    position = cases.index.get_indexer(case_ids[first])[code]  # each row's dossier in cases
+    position = cases.index.get_indexer(dossiers)[code]  # each row's dossier in cases
     kept = pd.DataFrame(
         {
             "case_id": position[keep],
@@ -209,13 +214,11 @@ def whatif_from(
     new_end = cases["ended"] - pd.to_timedelta(_hours(total.to_numpy()))
     new_cycle_h = cases["cycle_h"] - total
     new_cycle_wd = working_days(cases["received"], new_end)
-    blocked = np.bincount(code[keep], weights=steps["blocks_online"].to_numpy()[keep])
-    blocked = pd.Series(blocked > 0, index=case_ids[first][: len(blocked)])
-    new_online = cases["judged"].astype(bool) & ~blocked.reindex(cases.index, fill_value=False)
+    blocked = per_dossier(steps["blocks_online"].to_numpy(dtype=float), keep) > 0
+    new_online = cases["judged"].astype(bool) & ~blocked
     new_status = _scenario_status(log, cases, kept, new_end, proc)
 
-    changed = np.bincount(code, weights=removed | auto)
-    affected = pd.Series(changed > 0, index=case_ids[first]).reindex(cases.index, fill_value=False)
+    affected = per_dossier((removed | auto).astype(float)) > 0
     per_step = []
     for name in [*remove, *automate]:
         rows = activity == name
