@@ -151,8 +151,11 @@ class Service:
         calls this when drawn for a procedure, so a drill-down, what-if or impact that follows
         skips reading the store. It starts ``READ_AHEAD_AFTER_SECONDS`` later, not while the
         page is drawn, and only for the latest filter asked for then: a procedure picked on the
-        way to one of its provinces is not read. Nothing for the whole store (never kept)."""
-        if not flt.procedure or self._logs.size <= 0:
+        way to one of its provinces is not read. Nothing for the whole store (never kept), and
+        nothing when the filter is the one last read ahead: the page's other views, or a live
+        refresh redrawing it after each write of a stream, which would read it again each time
+        for a click that may never come."""
+        if not flt.procedure or self._logs.size <= 0 or self._prefetch_latest[0] == flt.key():
             return
         self._prefetch_latest[0] = flt.key()
 

@@ -311,3 +311,23 @@ def test_pages_redraw_once_more_when_a_new_version_has_settled(tmp_path, monkeyp
     time.sleep(0.6)
     assert view.page_version() == f"{changed}+settled"
     assert view.page_version() == f"{changed}+settled"
+
+
+def test_a_live_redraw_of_the_same_filter_is_not_read_ahead_again(tmp_path, reads):
+    """A page redrawn after each write of a stream would read its filter again each time: the
+    filter last read ahead is not read ahead again, another filter is."""
+    store = fill_store(tmp_path / "data", 20)
+    svc = service(store)
+    flt = LogFilter(procedure=PROC)
+    svc.prefetch(flt)
+    svc._prefetcher.submit(lambda: None).result()
+    assert reads == [flt]
+    pseudo = Pseudonymizer(TEST_KEY.encode())
+    store.write(rows_to_table([validate_event(e, pseudo) for e in hand_made_events(3, 9)]), "b")
+    svc.prefetch(flt)  # the live refresh's redraw
+    svc._prefetcher.submit(lambda: None).result()
+    assert reads == [flt]
+    other = LogFilter(procedure=PROC, province="79")
+    svc.prefetch(other)
+    svc._prefetcher.submit(lambda: None).result()
+    assert reads == [flt, other]
