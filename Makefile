@@ -4,14 +4,23 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install browser demo test test-fast lint bench clean
+.PHONY: install lock browser demo test test-fast lint bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev]"
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Refresh constraints.txt: newest versions allowed by pyproject.toml, in a throw-away venv.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --disable-pip-version-check -e ".[dev]"
+	{ echo "# Known-good versions for make demo / make test / .ci/run / docker (pip install -c)."; \
+	  echo "# Refresh after changing dependencies in pyproject.toml: make lock"; \
+	  .lock-venv/bin/pip freeze --exclude-editable --disable-pip-version-check; } > constraints.txt
+	rm -rf .lock-venv
 
 # Debian's Chromium and ChromeDriver for the browser tests (the tests never download one).
 browser:
