@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-from typing import Annotated
+from dvcflow import early_stop
 
-import typer
+early_stop.install()  # before the heavy imports: a worker stopped while starting exits 0
 
-from dvcflow import __version__
-from dvcflow.settings import get_settings
+import os  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Annotated  # noqa: E402
+
+import typer  # noqa: E402
+
+from dvcflow import __version__  # noqa: E402
+from dvcflow.settings import get_settings  # noqa: E402
 
 app = typer.Typer(
     name="dvcflow",

@@ -1,8 +1,11 @@
 """Stream health shared across processes: each sink and gateway writes a small JSON file.
 
 Every process writes ``<data_dir>/stream/<role>-<host>-<pid>.json`` atomically every few
-seconds; the web process (dashboard, ``/api/v1/stream/health``, ``/metrics``) reads and adds
-them up with ``read_stream_health``. Files older than ``STALE_SECONDS`` count as stopped.
+seconds (a sink also on each change of its partitions); the web process (dashboard,
+``/api/v1/stream/health``, ``/metrics``) reads and adds them up with ``read_stream_health``.
+A process is live while its file is fresh (``STALE_SECONDS``), not marked ``stopped`` (a
+clean exit marks it) and, on this host, its pid runs (a SIGKILLed sink counts as stopped at
+once, not 30 s later).
 """
 
 from __future__ import annotations
@@ -59,7 +62,13 @@ class HealthFile:
 
     def write(self, payload: dict[str, Any]) -> None:
         self._last = time.monotonic()
-        doc = {"role": self.role, "pid": os.getpid(), "updated_at": time.time(), **payload}
+        doc = {
+            "role": self.role,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "updated_at": time.time(),
+            **payload,
+        }
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f".{self.path.name}.tmp")
         tmp.write_bytes(orjson.dumps(doc))
@@ -69,12 +78,31 @@ class HealthFile:
         self.path.unlink(missing_ok=True)
 
 
+def _pid_runs(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process, but it runs
+    return True
+
+
+def is_live(doc: dict[str, Any], now: float | None = None) -> bool:
+    """Is the process of this health document running? (see the module docstring)"""
+    now = time.time() if now is None else now
+    if doc.get("state") == "stopped" or now - doc.get("updated_at", 0) > STALE_SECONDS:
+        return False
+    if doc.get("host") == socket.gethostname() and isinstance(doc.get("pid"), int):
+        return _pid_runs(doc["pid"])
+    return True
+
+
 def local_process_alive(data_dir: Path | str, role: str) -> bool:
-    """Has a ``role`` process on this host reported within ``STALE_SECONDS``? (healthchecks)"""
-    now = time.time()
+    """Is a ``role`` process on this host live? (container healthchecks)"""
     for path in stream_dir(data_dir).glob(f"{role}-{socket.gethostname()}-*.json"):
         try:
-            if now - orjson.loads(path.read_bytes()).get("updated_at", 0) <= STALE_SECONDS:
+            if is_live(orjson.loads(path.read_bytes())):
                 return True
         except (OSError, orjson.JSONDecodeError):
             continue
@@ -85,11 +113,25 @@ def _iso(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, UTC).isoformat() if ts else None
 
 
+def _status(sinks: list[dict[str, Any]], live: list[dict[str, Any]]) -> str:
+    """``none`` (no sink ever ran here), ``stopped`` (none live), ``rebalancing`` (some
+    partition of the topic has no live owner yet: its events wait), else ``ok``."""
+    if not sinks:
+        return "none"
+    if not live:
+        return "stopped"
+    owned = {p for d in live for p in d.get("partitions") or []}
+    total = max((d.get("topic_partitions") or 0 for d in live), default=0)
+    return "ok" if owned and len(owned) >= total else "rebalancing"
+
+
 def read_stream_health(data_dir: Path | str) -> dict[str, Any]:
     """Events/s in and out, consumer lag, DLQ count and last write, over all live processes.
 
-    ``status`` is ``"none"`` when no sink ever ran here, ``"stopped"`` when no sink has
-    reported for ``STALE_SECONDS``, else ``"ok"``. Counters of stopped processes still count.
+    Written and DLQ counts add up every sink, stopped ones too: a sink counts a batch only
+    once it committed it, so a batch redelivered after a crash is counted once. Events
+    consumed, rates and lag are those of live sinks; the lag is None while rebalancing
+    (unowned partitions have a lag nobody measures).
     """
     now = time.time()
     docs = []
@@ -104,16 +146,20 @@ def read_stream_health(data_dir: Path | str) -> dict[str, Any]:
                 continue  # removed or replaced while we read; the next read sees it
     sinks = [d for d in docs if d.get("role") == "sink"]
     gateways = [d for d in docs if d.get("role") == "gateway"]
-    live_sinks = [d for d in sinks if now - d.get("updated_at", 0) <= STALE_SECONDS]
-    live_gateways = [d for d in gateways if now - d.get("updated_at", 0) <= STALE_SECONDS]
+    live_sinks = [d for d in sinks if is_live(d, now)]
+    live_gateways = [d for d in gateways if is_live(d, now)]
     last_write = max((d.get("last_write_at") or 0 for d in sinks), default=0) or None
+    status = _status(sinks, live_sinks)
     return {
-        "status": "none" if not sinks else ("ok" if live_sinks else "stopped"),
+        "status": status,
         "sinks_live": len(live_sinks),
+        "sinks_rebalancing": sum(1 for d in live_sinks if d.get("state") == "rebalancing"),
         "events_in_per_s": round(sum(d.get("in_per_s", 0.0) for d in live_sinks), 1),
         "events_out_per_s": round(sum(d.get("out_per_s", 0.0) for d in live_sinks), 1),
-        "consumer_lag": sum(d.get("lag", 0) for d in live_sinks) if live_sinks else None,
-        "events_consumed": sum(d.get("consumed", 0) for d in sinks),
+        "consumer_lag": (
+            sum(d.get("lag") or 0 for d in live_sinks) if status == "ok" else None
+        ),
+        "events_consumed": sum(d.get("consumed", 0) for d in live_sinks),
         "events_written": sum(d.get("written", 0) for d in sinks),
         "dlq_count": sum(d.get("dlq", 0) for d in sinks),
         "last_write_at": _iso(last_write),

@@ -5,7 +5,9 @@ one file per store partition (atomic; named after the Kafka offset ranges, see
 ``batch_name``, so a redelivered batch rewrites the same name, and duplicate event ids
 are dropped on read), sends invalid events to the DLQ and only then commits the offsets.
 A crash at any point therefore loses nothing; a stop request (``stop`` event, SIGTERM in
-the CLI) finishes the batch in hand first.
+the CLI) finishes the batch in hand first, and one that comes before the sink joined the
+group ends it at once. The ``written`` and ``dlq`` counters of its health file count only
+committed batches, so a batch redelivered after a crash is counted once, by its committer.
 """
 
 from __future__ import annotations
@@ -47,15 +49,22 @@ class Rejected:
 
 @dataclass
 class SinkStats:
+    joined: bool = False  # subscribed to the group (False: stopped during start-up)
     consumed: int = 0
     written: int = 0
     dlq: int = 0
     batches: int = 0
     compactions: int = 0
     last_write_at: float | None = None
-    lag: int = 0
+    lag: int | None = None  # None while it owns no partition: unknown, not zero
     partitions: list[int] = field(default_factory=list)  # assigned now
     ever_assigned: set[int] = field(default_factory=set)
+    topic_partitions: int = 0  # of the events topic, to tell a whole assignment
+
+    @property
+    def state(self) -> str:
+        """``rebalancing`` while it owns no partition (joining, or given none yet)."""
+        return "running" if self.partitions else "rebalancing"
 
 
 def batch_name(keys: list[tuple[str, int]], batches: list[list[Message]]) -> str:
@@ -105,12 +114,14 @@ class Sink:
         log.info("assigned %s", [p.partition for p in partitions])
         self.stats.partitions = sorted({*self.stats.partitions, *(p.partition for p in partitions)})
         self.stats.ever_assigned.update(p.partition for p in partitions)
+        self.report_health()  # the readers see the new owner now, not in up to 2 s
 
     def on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Write and commit what we hold for the partitions we give up."""
         self.flush({(p.topic, p.partition) for p in partitions})
         gone = {p.partition for p in partitions}
         self.stats.partitions = [p for p in self.stats.partitions if p not in gone]
+        self.report_health()
 
     def on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Another member owns them now: drop them uncommitted; it will redeliver."""
@@ -119,6 +130,7 @@ class Sink:
             self.pending_count -= len(dropped)
         gone = {p.partition for p in partitions}
         self.stats.partitions = [p for p in self.stats.partitions if p not in gone]
+        self.report_health()
 
     # --- the loop ------------------------------------------------------------------------
     def check_topics(self) -> None:
@@ -141,23 +153,31 @@ class Sink:
                 f"topic {self.settings.topic_events} (DVCFLOW_TOPIC_EVENTS) does not exist on "
                 f"{where}: create it with `dvcflow broker`."
             )
+        self.stats.topic_partitions = len(topics[self.settings.topic_events].partitions)
 
     def run(self, stop: threading.Event) -> SinkStats:
         self.check_topics()
+        if stop.is_set():
+            log.info("stopped during start-up, before joining the group")
+            self.consumer.close()
+            return self.stats
         self.consumer.subscribe(
             [self.settings.topic_events],
             on_assign=self.on_assign,
             on_revoke=self.on_revoke,
             on_lost=self.on_lost,
         )
+        self.stats.joined = True
         try:
             while not stop.is_set():
                 self.poll_once()
             self.flush()
         finally:
-            self.report_health()
-            self.consumer.close()  # leaves the group now, so the others rebalance at once
-            self.producer.flush(10)
+            try:
+                self.consumer.close()  # leaves the group now, so the others rebalance at once
+                self.producer.flush(10)
+            finally:
+                self.report_health(stopped=True)  # its counters stay; it is no longer live
         return self.stats
 
     def poll_once(self) -> None:
@@ -206,7 +226,6 @@ class Sink:
         if everything.num_rows:
             name = batch_name(keys, batches)
             touched.update(p.parent for p in self.store.write(everything, name))
-            self.stats.written += everything.num_rows
             self.stats.last_write_at = time.time()
         for index, reason, errors in all_rejects:
             self.send_dlq(Rejected(flat[index], reason, errors))
@@ -219,6 +238,10 @@ class Sink:
         except KafkaException as exc:
             # The files are written; whoever owns the partition now redelivers and rewrites.
             log.warning("offset commit failed (%s); the batch will be redelivered", exc)
+        else:  # counted by whoever commits it: a redelivered batch is counted once
+            self.stats.written += everything.num_rows
+            self.stats.dlq += len(all_rejects)
+            self.report_health()  # now, so a SIGKILL does not lose the count of this batch
         self.stats.batches += 1
         if not self.pending_count:
             self.pending_since = None
@@ -238,7 +261,6 @@ class Sink:
             on_delivery=delivered,
         )
         self.producer.poll(0)
-        self.stats.dlq += 1
 
     def maybe_compact(self, partitions: set[Path]) -> None:
         """Merge a partition once it holds ``compact_min_files`` files (one sink at a time)."""
@@ -255,7 +277,9 @@ class Sink:
             self.store.compact(min_files=limit, partitions=full)
             self.stats.compactions += 1
 
-    def consumer_lag(self) -> int:
+    def consumer_lag(self) -> int | None:
+        if not self.stats.partitions:
+            return None  # the partitions it will own have a lag nobody measures yet
         lag = 0
         try:
             assigned = self.consumer.assignment()
@@ -271,10 +295,12 @@ class Sink:
                 lag += max(0, high - tp.offset)
         return lag + self.pending_count
 
-    def report_health(self) -> None:
-        self.stats.lag = self.consumer_lag()
+    def report_health(self, stopped: bool = False) -> None:
+        self.stats.lag = None if stopped else self.consumer_lag()
         self.health.write(
             {
+                "state": "stopped" if stopped else self.stats.state,
+                "topic_partitions": self.stats.topic_partitions,
                 "consumed": self.stats.consumed,
                 "written": self.stats.written,
                 "dlq": self.stats.dlq,
@@ -295,4 +321,8 @@ def run_sink(
 ) -> SinkStats:
     """Consume until ``stop`` is set, then finish the batch in hand and leave the group."""
     settings = settings or get_settings()
-    return Sink(settings, bootstrap).run(stop or threading.Event())
+    stop = stop or threading.Event()
+    if stop.is_set():
+        log.info("stopped during start-up, before connecting to Kafka")
+        return SinkStats()
+    return Sink(settings, bootstrap).run(stop)

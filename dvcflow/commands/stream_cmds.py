@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import threading
 from pathlib import Path
 from typing import Annotated
@@ -16,11 +15,11 @@ keys_app = typer.Typer(help="API keys of the HTTP gateway and read tokens of the
 
 
 def _stop_on_signals() -> threading.Event:
-    """SIGTERM and Ctrl-C ask the worker to finish what it holds and exit."""
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    return stop
+    """SIGTERM and Ctrl-C ask the worker to finish what it holds and exit (for ``sink`` this
+    has been so since the CLI's first line: ``dvcflow.early_stop``)."""
+    from dvcflow.early_stop import listen
+
+    return listen()
 
 
 def broker() -> None:
@@ -54,18 +53,22 @@ def broker() -> None:
 
 def sink() -> None:
     """Consume dvc.events into the store until SIGTERM (finishes the batch in hand)."""
+    stop = _stop_on_signals()
     from ingest.sink import run_sink
 
     settings = get_settings()
     with user_errors():
         settings.require_pseudonym_key()
-        stop = _stop_on_signals()
         console.print(
             f"sink: {settings.topic_events} -> {settings.data_dir} "
             f"(group {settings.consumer_group})",
             highlight=False,
         )
         stats = run_sink(settings, stop)
+    if not stats.joined:
+        console.print("sink stopped during start-up, before joining the consumer group: "
+                      "nothing read, nothing to commit", highlight=False)
+        return
     console.print(
         f"sink stopped: {stats.written} events written, {stats.dlq} to the DLQ, "
         f"{stats.batches} batches",
