@@ -129,7 +129,18 @@ def trend_figure(series: list[dict[str, Any]], name: str) -> dict[str, Any]:
 
 
 def stream(svc: Service, lang: str) -> Any:
+    """The stream card: its state first (while partitions change owner the lag is unknown,
+    shown as –, not 0), then rates, lag, dead letters and last write."""
     health = svc.stream_health()
+    state = html.Div(
+        [
+            html.Div(t("st.status", lang), className="card-label"),
+            html.Div(t(f"st.state.{health.get('status')}", lang), className="card-value"),
+        ],
+        className=f"card stream-{health.get('status')}",
+        id="stream-status",
+        **{"data-status": health.get("status")},
+    )
     items = [
         ("st.in", health.get("events_in_per_s")),
         ("st.out", health.get("events_out_per_s")),
@@ -140,7 +151,8 @@ def stream(svc: Service, lang: str) -> Any:
     if health.get("status") in (None, "none"):
         return html.P(t("ov.stream_off", lang), id="stream-off")
     return html.Div(
-        [card(t(k, lang), fmt(v), f"stream-{k[3:]}") for k, v in items], className="cards"
+        [state, *(card(t(k, lang), fmt(v), f"stream-{k[3:]}") for k, v in items)],
+        className="cards",
     )
 
 

@@ -256,3 +256,35 @@ def test_figures_are_what_go_figure_writes():
         legend={"orientation": "h"},
     )
     assert compare.chart(rows, "province") == want.to_plotly_json()
+
+
+def test_stream_card_says_rebalancing_and_shows_no_lag_while_partitions_have_no_owner(
+    tmp_path,
+):
+    """Health files as a sink writes them: one sink owns 2 of 4 partitions, one waits."""
+    import time
+
+    import orjson
+
+    from dashboard.pages import overview
+
+    folder = tmp_path / "stream"
+    folder.mkdir()
+    base = {"role": "sink", "host": "elsewhere", "pid": 1, "updated_at": time.time(),
+            "topic_partitions": 4, "consumed": 10, "written": 10, "dlq": 0}  # fmt: skip
+    docs = {
+        "a": {**base, "state": "running", "partitions": [0, 1], "lag": 3},
+        "b": {**base, "state": "rebalancing", "partitions": [], "lag": None},
+    }
+    for name, doc in docs.items():
+        (folder / f"sink-{name}.json").write_bytes(orjson.dumps(doc))
+    svc = Service(Settings(data_dir=tmp_path, web_warm_cache=False))
+    for lang, label in (("vi", "Đang chia lại phân vùng"), ("en", "Rebalancing")):
+        shown = overview.stream(svc, lang)
+        assert text(by_id(shown, "stream-status")).endswith(label)
+        assert text(by_id(shown, "stream-lag")).endswith("–")
+    docs["b"].update(state="running", partitions=[2, 3], lag=4)
+    (folder / "sink-b.json").write_bytes(orjson.dumps(docs["b"]))
+    shown = overview.stream(svc, "en")
+    assert text(by_id(shown, "stream-status")).endswith("Running")
+    assert text(by_id(shown, "stream-lag")).endswith(" 7")

@@ -133,21 +133,96 @@ def wait_for(driver, css: str, timeout: float = 30, text: str | None = None):
     return driver.find_element(By.CSS_SELECTOR, css)
 
 
+# Counts the page's Dash callback requests: those asked (``window.__asked``, their outputs)
+# and those not answered yet (``window.__inflight``), which ``settled`` waits for.
+TRACK = """
+window.__asked = [];
+window.__inflight = window.__inflight || 0;
+if (!window.__fetch) window.__fetch = window.fetch;
+window.fetch = function (url, options) {
+    if (!String(url).includes('_dash-update-component')) {
+        return window.__fetch.apply(this, arguments);
+    }
+    try { window.__asked.push(JSON.parse(options.body).output); } catch (e) {}
+    window.__inflight += 1;
+    const done = () => { window.__inflight -= 1; };
+    const answer = window.__fetch.apply(this, arguments);
+    answer.then(done, done);
+    return answer;
+};
+"""
+
+
+def track_requests(driver) -> None:
+    """Record this page's Dash requests from now on (see ``TRACK``)."""
+    driver.execute_script(TRACK)
+
+
 def settled(driver, timeout: float = 30) -> None:
-    """Wait until Dash has no callback in flight (no loading spinner, renderer idle)."""
+    """Wait until Dash is idle: no loading spinner, no callback request unanswered or newly
+    asked (when ``track_requests`` runs on the page), three looks in a row 0.2 s apart."""
     end = time.monotonic() + timeout
-    quiet = 0
+    quiet, last = 0, None
     while time.monotonic() < end:
-        busy = driver.execute_script(
-            "return !!document.querySelector('[data-dash-is-loading=\"true\"]')"
+        busy, asked = driver.execute_script(
+            "return [!!document.querySelector('[data-dash-is-loading=\"true\"]')"
             " || !!document.querySelector('._dash-loading-callback')"
             " || !!document.querySelector('.dash-spinner, .dash-loading')"
+            " || (window.__inflight || 0) > 0,"
+            " (window.__asked || []).length];"
         )
-        quiet = 0 if busy else quiet + 1
+        quiet = 0 if busy or asked != last else quiet + 1
+        last = asked
         if quiet >= 3:
             return
         time.sleep(0.2)
     raise TimeoutError("the dashboard kept loading")
+
+
+def text_of(driver, css: str, until=bool, timeout: float = 30) -> str:
+    """The text of the first element matching ``css`` once ``until(text)`` holds.
+
+    The element is found anew at each look: a live refresh redraws it, and a reference held
+    across a redraw raises StaleElementReferenceException.
+    """
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    end = time.monotonic() + timeout
+    shown = None
+    while True:
+        try:
+            shown = driver.find_element(By.CSS_SELECTOR, css).text
+            if until(shown):
+                return shown
+        except (NoSuchElementException, StaleElementReferenceException):
+            pass
+        if time.monotonic() > end:
+            raise TimeoutError(f"{css} still shows {shown!r} after {timeout:.0f} s")
+        time.sleep(0.1)
+
+
+def click(driver, css: str, index: int = 0, timeout: float = 30) -> None:
+    """Click the ``index``-th element matching ``css``, found anew if a redraw replaced it
+    between finding and clicking."""
+    from selenium.common.exceptions import (
+        ElementClickInterceptedException,
+        StaleElementReferenceException,
+    )
+    from selenium.webdriver.common.by import By
+
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            found = driver.find_elements(By.CSS_SELECTOR, css)
+            if len(found) > index:
+                found[index].click()
+                return
+        except (StaleElementReferenceException, ElementClickInterceptedException):
+            pass
+        if time.monotonic() > end:
+            raise TimeoutError(f"could not click {css} [{index}] within {timeout:.0f} s")
+        time.sleep(0.1)
 
 
 def dash_requests(driver) -> str:

@@ -10,15 +10,24 @@ from __future__ import annotations
 
 import os
 import re
-import time
 from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
 import pytest
+from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.dashboard.conftest import fill_store, generated_store
-from tests.e2e.browser import chromium, need_browser, settled, wait_for, web_server
+from tests.e2e.browser import (
+    TRACK,
+    chromium,
+    need_browser,
+    settled,
+    text_of,
+    track_requests,
+    wait_for,
+    web_server,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("web-browser")]
 
@@ -88,8 +97,9 @@ def number(text: str) -> float:
     return float(found.group(0).replace(",", ""))
 
 
-def card(driver, card_id: str) -> str:
-    return wait_for(driver, f"#{card_id} .card-value").text
+def card(driver, card_id: str, until=bool, timeout: float = 30) -> str:
+    """A card's text, read anew (a refresh may redraw the card) once ``until(text)``."""
+    return text_of(driver, f"#{card_id} .card-value", until=until, timeout=timeout)
 
 
 def shots() -> Path:
@@ -156,17 +166,9 @@ def pick(driver, dropdown: str, value: str) -> None:
     driver.find_element("css selector", f"[role=option]:has(input[value='{value}'])").click()
 
 
-# Records the outputs of every callback request the page makes from now on.
-RECORD = """
-window.__asked = [];
-if (!window.__fetch) window.__fetch = window.fetch;
-window.fetch = function (url, options) {
-    if (String(url).includes('_dash-update-component')) {
-        try { window.__asked.push(JSON.parse(options.body).output); } catch (e) {}
-    }
-    return window.__fetch.apply(this, arguments);
-};
-"""
+# Records the outputs of every callback request the page makes from now on, and counts
+# those not answered yet (``settled`` waits for them).
+RECORD = TRACK
 CONTENT = ("ov-body", "ex-map", "ex-details", "bn-body", "rf-body", "rf-steps", "rf-impact", "cmp-")
 
 
@@ -188,15 +190,13 @@ def test_an_interaction_asks_the_server_once_for_what_it_shows(driver, base, bus
         driver.execute_script(RECORD)
         driver.find_element("css selector", f"#nav-{name}").click()
         wait_for(driver, PAGES[name][1], timeout=60)
-        settled(driver)
-        time.sleep(0.3)
+        settled(driver)  # with RECORD: every request answered, none new for three looks
         requests = asked(driver)
         assert [o for o in requests if "page.children" in o], f"{name}: {requests}"
         assert not [o for o in requests if o.startswith(CONTENT)], f"{name}: {requests}"
     driver.execute_script(RECORD)
     pick(driver, "f-province", province)
     settled(driver)
-    time.sleep(0.3)
     assert asked(driver) == ["ov-body.children"]
 
 
@@ -208,7 +208,16 @@ def test_a_graph_is_drawn_once_at_its_size(driver, base, busiest, path, graph):
     open_page(driver, base, path, graph, procedure=proc)
     pick(driver, "f-province", province)  # and a redraw for new filters
     settled(driver)
-    time.sleep(0.5)  # a resize would have been started by now
+    # A resize starts within a few frames of a drawing: watch every frame for 0.5 s.
+    resize_seen = driver.execute_async_script(
+        "const [css, done] = arguments;"
+        "const gd = document.querySelector(css + ' .js-plotly-plot');"
+        "const end = performance.now() + 500; let seen = false;"
+        "(function look() { seen = seen || !!gd._redrawTimer;"
+        " if (performance.now() < end) requestAnimationFrame(look); else done(seen); })();",
+        graph,
+    )
+    assert not resize_seen
     drawn = driver.execute_script(
         "const gd = document.querySelector(arguments[0] + ' .js-plotly-plot');"
         "const style = getComputedStyle(gd);"
@@ -234,20 +243,21 @@ def test_a_filter_changed_twice_while_a_page_loads_shows_the_final_filters(
     asked = api("/cases", procedure=proc, limit=1)["total"]
     assert want not in (asked, api("/cases", procedure=proc, province=first, limit=1)["total"])
     open_page(driver, base, "/explorer", "#ex-cytoscape", procedure=proc)
+    track_requests(driver)
     driver.execute_cdp_cmd("Network.enable", {})
     slow = {"offline": False, "latency": 3000, "downloadThroughput": -1, "uploadThroughput": -1}
     driver.execute_cdp_cmd("Network.emulateNetworkConditions", slow)
     try:
         driver.find_element("css selector", "#nav-overview").click()
-        time.sleep(0.2)  # the page's request is on its way
+        WebDriverWait(driver, 30).until(  # the page's request is on its way
+            lambda d: d.execute_script("return window.__inflight") > 0
+        )
         pick(driver, "f-province", first)
         pick(driver, "f-province", final)
     finally:
         driver.execute_cdp_cmd("Network.emulateNetworkConditions", slow | {"latency": 0})
     wait_for(driver, "#card-cases", timeout=60)
-    settled(driver, timeout=60)
-    time.sleep(1.0)  # a redraw for the final filters would have started by now
-    settled(driver, timeout=60)
+    settled(driver, timeout=60)  # every request answered, the final filters' included
     assert number(card(driver, "card-cases")) == want
     index = api("/service-index", by="procedure", procedure=proc, province=final)["data"]
     assert number(card(driver, "card-index")) == pytest.approx(
@@ -305,7 +315,8 @@ def test_reform_impact_shows_the_api_comparison(driver, base, api, busiest):
     settled(driver)
     shown = driver.find_element("css selector", "#rf-impact-verdict")
     assert shown.get_attribute("data-verdict") == want["verdict"]
-    assert numbers(shown.text)[:2] == [want["dossiers_before"], want["dossiers_after"]]
+    verdict = text_of(driver, "#rf-impact-verdict")
+    assert numbers(verdict)[:2] == [want["dossiers_before"], want["dossiers_after"]]
 
     def column(name: str) -> list[str]:
         cells = f"#rf-impact-table td[data-dash-column={name}]"
@@ -338,12 +349,9 @@ def test_reform_impact_names_the_date_it_cannot_judge(driver, base, api, busiest
     open_page(driver, base, "/reform", "#rf-impact-date", procedure=proc)
     set_date(driver, "#rf-impact-date", first)
     driver.find_element("css selector", "#rf-impact-run").click()
-    end = time.monotonic() + 60
-    while not driver.find_elements("css selector", "#rf-impact .notice-err"):
-        shown = driver.find_element("css selector", "#rf-impact").text
-        assert time.monotonic() < end, f"no error notice for {first}; the panel shows {shown!r}"
-        time.sleep(0.3)
-    assert problem.json()["detail"] in driver.find_element("css selector", "#rf-impact").text
+    detail = problem.json()["detail"]
+    text_of(driver, "#rf-impact", until=lambda shown: detail in shown, timeout=60)
+    wait_for(driver, "#rf-impact .notice-err")
 
 
 def test_bottleneck_drills_down_to_its_dossiers(driver, base, api, busiest):
@@ -372,11 +380,11 @@ def test_language_switches_between_vietnamese_and_english(driver, base):
     open_page(driver, base, "/", "#card-cases")
     driver.find_element("css selector", "#lang input[value=en]").click()
     wait_for(driver, "#nav-overview", text="Overview")
-    assert driver.find_element("css selector", "#f-procedure-label").text == "Procedure"
+    text_of(driver, "#f-procedure-label", until=lambda label: label == "Procedure")
     wait_for(driver, "#card-cases", text="Dossiers", timeout=60)
     driver.find_element("css selector", "#lang input[value=vi]").click()
     wait_for(driver, "#nav-overview", text="Tổng quan")
-    assert driver.find_element("css selector", "#f-procedure-label").text == "Thủ tục"
+    text_of(driver, "#f-procedure-label", until=lambda label: label == "Thủ tục")
 
 
 def test_new_data_appears_without_restart(driver, base, api, store, tmp_path):
@@ -389,7 +397,4 @@ def test_new_data_appears_without_restart(driver, base, api, store, tmp_path):
         target.write_bytes(path.read_bytes())
     want = api("/cases", limit=1)["total"]
     assert want == before + 30
-    end = time.monotonic() + 30
-    while number(card(driver, "card-cases")) != want and time.monotonic() < end:
-        time.sleep(0.5)
-    assert number(card(driver, "card-cases")) == want
+    card(driver, "card-cases", until=lambda shown: number(shown) == want, timeout=30)

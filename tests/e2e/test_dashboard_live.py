@@ -5,7 +5,6 @@ keeping the reader's place (sorted column, selected row) in its tables."""
 from __future__ import annotations
 
 import threading
-import time
 
 import httpx
 import orjson
@@ -16,14 +15,17 @@ from dvcflow.access import ENV_KEYS, hash_token
 from ingest.sink import run_sink
 from tests.e2e.browser import (
     chromium,
+    click,
     dash_requests,
     need_browser,
     server_errors,
     settled,
+    text_of,
     wait_for,
     web_server,
 )
 from tests.e2e.conftest import make_events
+from tests.e2e.conftest import wait_for as wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("web-live")]
 
@@ -90,7 +92,7 @@ def sort_steps_by_count(driver, default: list[str]) -> str:
     direction the server's ranking does not already have; the direction used."""
     arrow = "#bn-steps th[data-dash-column=count] .column-header--sort"
     for _click in (1, 2):
-        driver.find_element("css selector", arrow).click()
+        click(driver, arrow)
         settled(driver)
         counts = [int(c.replace(",", "")) for c in step_column(driver, "count")]
         direction = "asc" if counts == sorted(counts) else "desc"
@@ -131,16 +133,15 @@ def test_streamed_events_reach_a_signed_in_dashboard(stream_settings):
             signed_in_overview(driver)
             failed = server_errors(driver)  # a layout or callback the server answered 5xx
             assert not failed, failed
-            end = time.monotonic() + 150
-            shown = None
-            while time.monotonic() < end:
-                shown = driver.find_element("css selector", "#card-cases .card-value").text
-                if shown.replace(",", "") == str(dossiers):
-                    break
-                time.sleep(0.5)
-            assert shown.replace(",", "") == str(dossiers)
+            text_of(  # the card is redrawn by each live refresh: read anew each time
+                driver,
+                "#card-cases .card-value",
+                until=lambda shown: shown.replace(",", "") == str(dossiers),
+                timeout=150,
+            )
             settled(driver)
             wait_for(driver, "#stream-dlq", timeout=60)  # the sink reports: stream panel live
+            text_of(driver, "#stream-status .card-value", until=lambda s: s == "Đang chạy")
 
             api = httpx.get(
                 f"{base}/api/v1/cases",
@@ -162,9 +163,9 @@ def test_streamed_events_reach_a_signed_in_dashboard(stream_settings):
             direction = sort_steps_by_count(driver, default)
             shown = step_column(driver, "activity")
             picked = shown[1]
-            driver.find_elements("css selector", "#bn-steps input[type=radio]")[1].click()
-            drilled = wait_for(driver, "#bn-drill-total", timeout=60, text=picked)
-            before = int(drilled.get_attribute("data-total"))
+            click(driver, "#bn-steps input[type=radio]", index=1)
+            wait_for(driver, "#bn-drill-total", timeout=60, text=picked)
+            before = int(drill_total(driver))
             more = [
                 {**e, "case_id": f"x{e['case_id']}", "event_id": f"x{e['event_id']}"}
                 for e in make_events(300, seed=11)
@@ -177,17 +178,12 @@ def test_streamed_events_reach_a_signed_in_dashboard(stream_settings):
             }
             assert through, f"the second batch has no dossier through {picked!r}"
             want = before + len(through)
-            end = time.monotonic() + 150
-            while time.monotonic() < end:  # the sink writes the new events
-                if api_total(base, proc, picked) == want:
-                    break
-                time.sleep(0.5)
-            assert api_total(base, proc, picked) == want
-            end = time.monotonic() + 120
-            while time.monotonic() < end:  # the open page refreshes by itself
-                if drill_total(driver) == str(want):
-                    break
-                time.sleep(0.5)
+            wait_until(
+                lambda: api_total(base, proc, picked) == want, 150, "the sink to write them"
+            )
+            wait_until(  # the open page refreshes by itself
+                lambda: drill_total(driver) == str(want), 120, "the page to show them", every=0.5
+            )
             settled(driver, timeout=60)
             assert drill_total(driver) == str(want)
             # Still the same step selected (by name, not by position) and the same sorting.

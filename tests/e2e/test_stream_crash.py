@@ -113,9 +113,13 @@ def test_sigkill_and_restart_loses_and_doubles_nothing(
             proc.wait(10)
             kills += 1
             proc = _start_sink(stream_settings, log)
-        wait_for(
-            lambda: store_counts(stream_settings.data_dir)[1] >= N, 120, "all events", every=1.0
-        )
+        try:
+            wait_for(
+                lambda: store_counts(stream_settings.data_dir)[1] >= N, 120, "all", every=1.0
+            )
+        except AssertionError as exc:
+            raw, unique = store_counts(stream_settings.data_dir)
+            raise AssertionError(f"{exc}: {unique} of {N} events stored ({raw} rows)") from None
         live = read_stream_health(stream_settings.data_dir)
         proc.send_signal(signal.SIGTERM)  # it runs: it reported owning partitions
         assert proc.wait(30) == 0, log.read_text()[-2000:]
