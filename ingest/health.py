@@ -156,9 +156,7 @@ def read_stream_health(data_dir: Path | str) -> dict[str, Any]:
         "sinks_rebalancing": sum(1 for d in live_sinks if d.get("state") == "rebalancing"),
         "events_in_per_s": round(sum(d.get("in_per_s", 0.0) for d in live_sinks), 1),
         "events_out_per_s": round(sum(d.get("out_per_s", 0.0) for d in live_sinks), 1),
-        "consumer_lag": (
-            sum(d.get("lag") or 0 for d in live_sinks) if status == "ok" else None
-        ),
+        "consumer_lag": (sum(d.get("lag") or 0 for d in live_sinks) if status == "ok" else None),
         "events_consumed": sum(d.get("consumed", 0) for d in live_sinks),
         "events_written": sum(d.get("written", 0) for d in sinks),
         "dlq_count": sum(d.get("dlq", 0) for d in sinks),

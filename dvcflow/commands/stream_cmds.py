@@ -66,8 +66,11 @@ def sink() -> None:
         )
         stats = run_sink(settings, stop)
     if not stats.joined:
-        console.print("sink stopped during start-up, before joining the consumer group: "
-                      "nothing read, nothing to commit", highlight=False)
+        console.print(
+            "sink stopped during start-up, before joining the consumer group: "
+            "nothing read, nothing to commit",
+            highlight=False,
+        )
         return
     console.print(
         f"sink stopped: {stats.written} events written, {stats.dlq} to the DLQ, "

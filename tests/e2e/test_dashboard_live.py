@@ -178,9 +178,7 @@ def test_streamed_events_reach_a_signed_in_dashboard(stream_settings):
             }
             assert through, f"the second batch has no dossier through {picked!r}"
             want = before + len(through)
-            wait_until(
-                lambda: api_total(base, proc, picked) == want, 150, "the sink to write them"
-            )
+            wait_until(lambda: api_total(base, proc, picked) == want, 150, "the sink to write them")
             wait_until(  # the open page refreshes by itself
                 lambda: drill_total(driver) == str(want), 120, "the page to show them", every=0.5
             )

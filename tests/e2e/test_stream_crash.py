@@ -114,9 +114,7 @@ def test_sigkill_and_restart_loses_and_doubles_nothing(
             kills += 1
             proc = _start_sink(stream_settings, log)
         try:
-            wait_for(
-                lambda: store_counts(stream_settings.data_dir)[1] >= N, 120, "all", every=1.0
-            )
+            wait_for(lambda: store_counts(stream_settings.data_dir)[1] >= N, 120, "all", every=1.0)
         except AssertionError as exc:
             raw, unique = store_counts(stream_settings.data_dir)
             raise AssertionError(f"{exc}: {unique} of {N} events stored ({raw} rows)") from None
