@@ -207,15 +207,14 @@ def case(
     """One dossier's timeline, step by step."""
     if len(case_id) > 128:
         raise NotFound("a dossier code has at most 128 characters.")
+    owner = svc.case_owner(case_id)
+    auth.check_dossier(who, case_id, owner)
     events = svc.case(case_id)
-    first = events[0]
-    if not auth.may_read_unit(who, first["province_code"], first["commune_code"]):
-        raise auth.Forbidden(f"this token may not read dossier {case_id!r}.")
     return CaseTimeline(
         case_id=case_id,
-        procedure_code=first["procedure_code"],
-        province_code=first["province_code"],
-        commune_code=first["commune_code"],
+        procedure_code=events[0]["procedure_code"],
+        province_code=owner.province_code,
+        commune_code=owner.commune_code,
         events=[CaseEvent(**e) for e in events],
     )
 

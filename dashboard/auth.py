@@ -75,10 +75,30 @@ def scoped(flt: LogFilter, principal: Any | None) -> LogFilter:
                 f"this token reads communes {', '.join(communes)} only: set the commune filter."
             )
         flt = replace(flt, commune=communes[0])
-    if not principal.may_read(flt.province, flt.commune):
-        where = flt.commune and f"commune {flt.commune}" or f"province {flt.province}"
+    units = _scope(principal, "org_units")
+    if units and flt.org_unit is None:
+        if len(units) != 1 or units[0].endswith("*"):
+            raise Forbidden(
+                f"this token reads org units {', '.join(units)} only: set the org unit filter."
+            )
+        flt = replace(flt, org_unit=units[0])
+    if not principal.may_read(flt.province, flt.commune, flt.org_unit):
+        where = (
+            flt.org_unit
+            and f"org unit {flt.org_unit}"
+            or flt.commune
+            and f"commune {flt.commune}"
+            or f"province {flt.province}"
+        )
         raise Forbidden(f"this token may not read {where}.")
     return flt
+
+
+def check_dossier(principal: Any | None, case_id: str, owner: Any) -> None:
+    """Forbidden unless the token may read the dossier's owner (``ingest.owner``): the same
+    judgement the filters make when they keep a dossier by its owner."""
+    if principal is not None and not principal.may_read_owner(owner):
+        raise Forbidden(f"this token may not read dossier {case_id!r}.")
 
 
 def may_read_unit(principal: Any | None, province: str | None, commune: str | None) -> bool:

@@ -22,8 +22,10 @@ import duckdb
 
 from dashboard.background import WARM_YIELD_SECONDS, UserWork, WarmProgress, in_background
 from dashboard.kept import FigureCache, LoadedLog
+from dvcflow.access import Owner
 from dvcflow.errors import DvcflowError
 from dvcflow.settings import Settings
+from ingest.owner import find_owners, owners_sql
 from ingest.schema import STORE_SCHEMA
 from ingest.store import EventStore
 from mining.filters import LogFilter
@@ -313,10 +315,10 @@ class Service:
         """Province → commune tree with dossier counts."""
 
         def compute() -> list[dict[str, Any]]:
+            owners = owners_sql(f"({self.store.scan_sql()})")
             rows = self._sql(
-                "WITH firsts AS (SELECT case_id, arg_min(province_code, timestamp) AS province, "
-                "arg_min(commune_code, timestamp) AS commune "
-                f"FROM ({self.store.scan_sql()}) GROUP BY case_id) "
+                f"WITH firsts AS (SELECT case_id, province_code AS province, "
+                f"commune_code AS commune FROM ({owners})) "
                 "SELECT province, commune, count(*) AS cases FROM firsts "
                 "WHERE province IS NOT NULL GROUP BY ALL ORDER BY province, commune"
             )
@@ -401,7 +403,7 @@ class Service:
 
         def compute() -> list[dict[str, Any]]:
             return self._sql(
-                f"SELECT * EXCLUDE (applicant_ref, ingested_at) FROM "
+                f"SELECT * EXCLUDE (applicant_ref, ingested_at, source) FROM "
                 f"({self.store.scan_sql('case_id = $case_id')}) ORDER BY timestamp, event_id",
                 {"case_id": case_id},
             )
@@ -410,6 +412,15 @@ class Service:
         if not events:
             raise NotFound(f"dossier {case_id!r} is not in the store.")
         return events
+
+    def case_owner(self, case_id: str) -> Owner:
+        """Whom the dossier belongs to (``ingest.owner``); NotFound when the store has none."""
+        owners = self._cached(
+            "case_owner", None, (case_id,), lambda: find_owners(self.store, [case_id])
+        )
+        if case_id not in owners:
+            raise NotFound(f"dossier {case_id!r} is not in the store.")
+        return owners[case_id]
 
     # --- reform ------------------------------------------------------------------------
     def reform(self, what: str, flt: LogFilter, **options: Any) -> Any:

@@ -16,6 +16,7 @@ import hmac
 import os
 import secrets
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -53,6 +54,32 @@ def _in_scope(value: str | None, allowed: tuple[str, ...] | None) -> bool:
     return False
 
 
+@lru_cache(maxsize=1)
+def _commune_provinces() -> dict[str, str]:
+    """Commune code -> province code of the 34 provinces / 3,321 communes (2025 geography)."""
+    try:
+        from vietnam_provinces import Ward
+    except ImportError:  # pragma: no cover - installed with dvcflow
+        return {}
+    return {f"{int(w.code):05d}": f"{int(w.province_code):02d}" for w in Ward.iter_all()}
+
+
+def province_of_commune(commune: str | None) -> str | None:
+    """The province a commune code belongs to, or None when the code is not in the geography."""
+    return _commune_provinces().get(commune) if commune else None
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Where a dossier belongs: the province, commune and receiving unit of its first
+    registration (``ingest.owner`` finds it in the store). Every read and write of the
+    dossier is judged by it, never by the location of whichever event is asked about."""
+
+    province_code: str | None
+    commune_code: str | None
+    org_unit: str | None
+
+
 @dataclass(frozen=True)
 class Principal:
     """An authenticated caller: a named key with a role and a scope (``None`` = unlimited)."""
@@ -67,9 +94,59 @@ class Principal:
     def unrestricted(self) -> bool:
         return self.provinces is None and self.communes is None and self.org_units is None
 
+    @property
+    def source(self) -> str:
+        """The writer's identity in the store: event ids are unique per source only."""
+        return f"key:{self.name}"
+
+    def covers(self, province: str | None, commune: str | None, org_unit: str | None) -> bool:
+        """Does this key's scope cover every location field given (``None`` = absent)?
+
+        A field is covered by the level of the scope that names it, or by a coarser level
+        that contains it: a province key covers its communes (per the national geography
+        when the code is known) and every org unit in them. A field no named level can
+        vouch for is not covered: a key that names only org units (``P79.*``) covers no
+        province or commune, so it cannot write ``province_code: "01"``.
+        """
+        if self.unrestricted:
+            return True
+        if self.provinces is not None:
+            if not _in_scope(province, self.provinces):
+                return False
+        elif self.communes is not None:
+            if province is not None and province != province_of_commune(commune):
+                return False
+        elif province is not None:
+            return False
+        if self.communes is not None:
+            if not _in_scope(commune, self.communes):
+                return False
+        elif commune is not None:
+            if self.provinces is None:
+                return False
+            known = province_of_commune(commune)
+            if known is not None and not _in_scope(known, self.provinces):
+                return False
+        return _in_scope(org_unit, self.org_units)
+
     def may_write(self, province: str | None, commune: str | None, org_unit: str | None) -> bool:
         """May this key send an event of this province, commune and org unit?"""
         if self.role not in WRITE_ROLES:
+            return False
+        if self.role == "admin":
+            return True
+        return self.covers(province, commune, org_unit)
+
+    def may_write_to(self, owner: Owner) -> bool:
+        """May this key add events to a dossier that belongs to ``owner``?"""
+        return self.may_write(owner.province_code, owner.commune_code, owner.org_unit)
+
+    def may_read(
+        self, province: str | None, commune: str | None, org_unit: str | None = None
+    ) -> bool:
+        """May this token read analyses of this province / commune / org unit (``None`` = all
+        of them)?"""
+        if self.role not in READ_ROLES:
             return False
         if self.role == "admin":
             return True
@@ -79,13 +156,9 @@ class Principal:
             and _in_scope(org_unit, self.org_units)
         )
 
-    def may_read(self, province: str | None, commune: str | None) -> bool:
-        """May this token read analyses of this province / commune (``None`` = all of them)?"""
-        if self.role not in READ_ROLES:
-            return False
-        if self.role == "admin":
-            return True
-        return _in_scope(province, self.provinces) and _in_scope(commune, self.communes)
+    def may_read_owner(self, owner: Owner) -> bool:
+        """May this token read a dossier that belongs to ``owner``?"""
+        return self.may_read(owner.province_code, owner.commune_code, owner.org_unit)
 
     def describe(self) -> dict[str, Any]:
         return asdict(self)
