@@ -16,7 +16,7 @@ from dvcflow.settings import Settings
 from mining.filters import LogFilter
 
 READ_ROLES = ("official", "reform_team", "admin")
-COOKIE = "dvcflow_token"  # the dashboard's session: a read token, HttpOnly, SameSite=Strict
+COOKIE = "dvcflow_session"  # the dashboard's session id (``dashboard.login``), never a token
 
 
 class Unauthorized(DvcflowError):
@@ -34,8 +34,9 @@ def access_configured(settings: Settings) -> bool:
     return access.access_configured(settings)
 
 
-def authenticate(settings: Settings, token: str | None) -> Any | None:
-    """The principal of ``token``; None in open local mode; Unauthorized when it is bad."""
+def authenticate(settings: Settings, token: str | None, client: str | None = None) -> Any | None:
+    """The principal of ``token``; None in open local mode; Unauthorized when it is bad
+    (``TooManyFailures`` once ``client`` sent too many bad ones)."""
     if not access_configured(settings):
         return None
     if not token:
@@ -45,7 +46,7 @@ def authenticate(settings: Settings, token: str | None) -> Any | None:
         )
     from dvcflow import access
 
-    principal = access.authenticate(token, settings)
+    principal = access.authenticate_client(token, client, settings)
     if principal is None:
         raise Unauthorized("the token is not known: check the Authorization header.")
     if str(getattr(principal, "role", "")) not in READ_ROLES:
@@ -92,6 +93,22 @@ def scoped(flt: LogFilter, principal: Any | None) -> LogFilter:
         )
         raise Forbidden(f"this token may not read {where}.")
     return flt
+
+
+def reads_everything(principal: Any) -> bool:
+    return principal.role == "admin" or principal.unrestricted
+
+
+def procedure_scope(principal: Any | None) -> LogFilter | None:
+    """The location the procedure list of ``principal`` counts over (None: the whole store).
+    A token of several provinces has no single one: its list counts its first province."""
+    if principal is None or reads_everything(principal):
+        return None
+    try:
+        return scoped(LogFilter(), principal)
+    except Forbidden:
+        first = (principal.provinces or (None,))[0]
+        return LogFilter(province=first) if first else None
 
 
 def check_dossier(principal: Any | None, case_id: str, owner: Any) -> None:

@@ -299,17 +299,31 @@ class Service:
         return con.sql(query, params=params or None).to_arrow_table().to_pylist()
 
     # --- what the store holds ----------------------------------------------------------
-    def procedures(self) -> list[dict[str, Any]]:
-        """Procedures with data, with their catalog names where the catalog knows them."""
+    def procedures(self, scope: LogFilter | None = None) -> list[dict[str, Any]]:
+        """Procedures with data, with their catalog names where the catalog knows them;
+        counted over the dossiers ``scope``'s province / commune / org unit owns (``None``:
+        all), so an official's list says nothing about other provinces."""
+        where = _owner_where(scope)
 
         def compute() -> list[dict[str, Any]]:
-            rows = self.store.summary()
+            if where is None:
+                rows = self.store.summary()
+            else:
+                owned = f"SELECT case_id FROM ({owners_sql(f'({self.store.scan_sql()})')})"
+                rows = self._sql(
+                    "SELECT procedure_code, count(*) AS events, count(DISTINCT case_id) AS cases,"
+                    f" min(timestamp) AS first, max(timestamp) AS last FROM ("
+                    f"{self.store.scan_sql()}) WHERE case_id IN ({owned} WHERE {where[0]}) "
+                    "GROUP BY procedure_code ORDER BY procedure_code",
+                    where[1],
+                )
             names = _catalog_names()
             for row in rows:
                 row["name"] = names.get(row["procedure_code"])
             return rows
 
-        return self._cached("procedures", None, (), compute)
+        key = tuple(sorted(where[1].items())) if where else ()
+        return self._cached("procedures", None, key, compute)
 
     def units(self) -> list[dict[str, Any]]:
         """Province → commune tree with dossier counts."""
@@ -457,6 +471,24 @@ _REFORM: dict[str, tuple[str, str, str | None]] = {
     "impact": ("mining.reform.impact", "impact_from", "impact"),
     "service_index": ("mining.reform.service_index", "kpi_from", None),
 }
+
+
+def _owner_where(scope: LogFilter | None) -> tuple[str, dict[str, str]] | None:
+    """SQL over ``ingest.owner`` columns keeping the dossiers of ``scope``'s location."""
+    if scope is None:
+        return None
+    picks = {
+        k: v
+        for k, v in (
+            ("province_code", scope.province),
+            ("commune_code", scope.commune),
+            ("org_unit", scope.org_unit),
+        )
+        if v is not None
+    }
+    if not picks:
+        return None
+    return " AND ".join(f"{k} = ${k}" for k in picks), picks
 
 
 def _freeze(value: Any) -> Any:

@@ -15,6 +15,9 @@ import hashlib
 import hmac
 import os
 import secrets
+import threading
+import time
+from collections import deque
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -258,6 +261,66 @@ def authenticate(token: str | None, settings: Settings | None = None) -> Princip
         if hmac.compare_digest(record.token_sha256, digest):
             found = record.principal
     return found
+
+
+class TooManyFailures(DvcflowError):
+    """This client sent too many unknown tokens lately (HTTP 429)."""
+
+    def __init__(self, retry_after: int):
+        self.retry_after = retry_after
+        super().__init__(
+            f"too many unknown tokens from this address: try again in {retry_after} s "
+            "(settings auth_max_failures / auth_failure_window_seconds)."
+        )
+
+
+class FailedTokens:
+    """Unknown tokens per client address over a sliding window: at ``auth_max_failures``
+    the address is refused (429) before its token is even looked at, until the window has
+    passed, so guessing keys costs time instead of only requests."""
+
+    def __init__(self) -> None:
+        self._times: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, client: str | None, settings: Settings) -> None:
+        """Raise ``TooManyFailures`` while ``client`` is over the limit."""
+        if client is None:
+            return
+        window = settings.auth_failure_window_seconds
+        with self._lock:
+            times = self._times.get(client)
+            if not times:
+                return
+            now = time.monotonic()
+            while times and now - times[0] > window:
+                times.popleft()
+            if len(times) >= settings.auth_max_failures:
+                raise TooManyFailures(max(1, int(window - (now - times[0])) + 1))
+
+    def record(self, client: str | None) -> None:
+        if client is None:
+            return
+        with self._lock:
+            if len(self._times) > 100_000:  # a flood of addresses: start over, stay bounded
+                self._times.clear()
+            self._times.setdefault(client, deque(maxlen=1000)).append(time.monotonic())
+
+
+failed_tokens = FailedTokens()
+
+
+def authenticate_client(
+    token: str | None, client: str | None, settings: Settings | None = None
+) -> Principal | None:
+    """``authenticate`` for a request from ``client`` (its address): ``TooManyFailures``
+    while that address is over the failed-token limit; an unknown token counts against it."""
+    settings = settings or get_settings()
+    failed_tokens.check(client, settings)
+    principal = authenticate(token, settings)
+    if token and principal is None:
+        failed_tokens.record(client)
+    return principal
 
 
 def new_token() -> str:

@@ -22,7 +22,14 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from dvcflow.access import WRITE_ROLES, Owner, Principal, authenticate
+from dvcflow.access import (
+    WRITE_ROLES,
+    Owner,
+    Principal,
+    TooManyFailures,
+    access_configured,
+    authenticate_client,
+)
 from dvcflow.errors import DvcflowError
 from dvcflow.settings import Settings, SettingsError, get_settings
 from ingest.health import HealthFile, RateMeter, read_stream_health
@@ -207,12 +214,18 @@ api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="t
 
 
 def require_key(
+    request: Request,
     credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
     api_key: str | None = Depends(api_key_header),
     gateway: Gateway = Depends(get_gateway),
 ) -> Principal:
     token = credentials.credentials if credentials else api_key
-    principal = authenticate(token, gateway.settings) if token else None
+    client = request.client.host if request.client else None
+    try:
+        principal = authenticate_client(token, client, gateway.settings) if token else None
+    except TooManyFailures as exc:
+        gateway.metrics.requests.labels("429").inc()
+        raise HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
     if principal is None:
         gateway.metrics.requests.labels("401").inc()
         raise HTTPException(
@@ -491,8 +504,27 @@ def stream_health(gateway: Gateway = Depends(get_gateway)) -> dict[str, Any]:
     return read_stream_health(gateway.settings.data_dir)
 
 
-@router.get("/metrics", summary="Prometheus metrics", tags=["stream"], response_class=Response)
+def metrics_access(
+    request: Request,
+    credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+    api_key: str | None = Depends(api_key_header),
+    gateway: Gateway = Depends(get_gateway),
+) -> None:
+    """Any valid key once keys exist, unless ``metrics_require_token`` is off."""
+    settings = gateway.settings
+    if settings.metrics_require_token and access_configured(settings):
+        require_key(request, credentials, api_key, gateway)
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    tags=["stream"],
+    response_class=Response,
+    dependencies=[Depends(metrics_access)],
+)
 def metrics(gateway: Gateway = Depends(get_gateway)) -> Response:
+    """Request and event counters; needs a key (any role) when ``metrics_require_token``."""
     return Response(gateway.metrics.render(), media_type=CONTENT_TYPE)
 
 
