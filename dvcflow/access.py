@@ -298,6 +298,10 @@ class FailedTokens:
             if len(times) >= settings.auth_max_failures:
                 raise TooManyFailures(max(1, int(window - (now - times[0])) + 1))
 
+    def clear(self) -> None:
+        with self._lock:
+            self._times.clear()
+
     def record(self, client: str | None) -> None:
         if client is None:
             return
