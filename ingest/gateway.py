@@ -323,6 +323,15 @@ _BODY_DOC: dict[str, Any] = {
 }
 
 router = APIRouter(tags=["ingest"])
+_TOO_MANY: dict[str, Any] = {
+    "model": Detail,
+    "description": "too many unknown keys from this address",
+    "content": {
+        "application/json": {},
+        # the web process answers its errors as problem details
+        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Detail"}},
+    },
+}
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -356,7 +365,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
         409: {"model": Forbidden, "description": "an event id already sent with other content"},
         413: {"model": Detail, "description": "body above `gateway_max_request_bytes`"},
         422: {"model": Accepted, "description": "some events invalid; the valid ones went in"},
-        429: {"model": Detail, "description": "too many unknown keys from this address"},
+        429: _TOO_MANY,
         503: {"model": Unavailable, "description": "Kafka did not acknowledge; retry"},
     },
 )
@@ -522,6 +531,10 @@ def metrics_access(
     tags=["stream"],
     response_class=Response,
     dependencies=[Depends(metrics_access)],
+    responses={
+        401: {**_TOO_MANY, "description": "no or unknown key (metrics_require_token)"},
+        429: _TOO_MANY,
+    },
 )
 def metrics(gateway: Gateway = Depends(get_gateway)) -> Response:
     """Request and event counters; needs a key (any role) when ``metrics_require_token``."""
