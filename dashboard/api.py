@@ -35,6 +35,7 @@ from dashboard.models import (
     WhatIfRequest,
 )
 from dashboard.service import NotAvailable, NotFound, Service
+from dvcflow.access import TooManyFailures
 from dvcflow.errors import DvcflowError, FilterError
 from mining.filters import CHANNELS, LogFilter
 
@@ -53,6 +54,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
         (403, "outside the token's scope"),
         (404, "no such dossier or endpoint"),
         (422, "invalid filters or body, or no dossier matches them"),
+        (429, "too many unknown tokens from this address lately"),
         (500, "a bug: the server log has the details"),
         (501, "the figure's computing function is not installed"),
     )
@@ -70,7 +72,8 @@ def principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Any | None:
     token = credentials.credentials if credentials else None
-    return auth.authenticate(request.app.state.settings, token)
+    client = request.client.host if request.client else None
+    return auth.authenticate(request.app.state.settings, token, client)
 
 
 def filters(
@@ -100,10 +103,17 @@ def figure(svc: Service, flt: LogFilter, data: Any) -> Figure:
     return Figure(store_version=svc.version(), filters=echo(flt), data=data)
 
 
+@router.get("/health", include_in_schema=False)
+def health() -> dict[str, str]:
+    """Liveness for container health checks: no token, no data, only that the process serves."""
+    return {"status": "ok"}
+
+
 @router.get("/procedures", response_model=list[ProcedureInfo], responses=PROBLEMS)
 def procedures(svc: Svc, who: Annotated[Any | None, Depends(principal)]) -> Any:
-    """Procedures in the store, with catalog names (vi, en), dossier and event counts."""
-    return svc.procedures()
+    """Procedures in the store, with catalog names (vi, en), dossier and event counts: for
+    a token scoped to provinces or communes, counted over the dossiers of its scope."""
+    return svc.procedures(auth.procedure_scope(who))
 
 
 @router.get("/units", response_model=list[Province], responses=PROBLEMS)
@@ -207,15 +217,14 @@ def case(
     """One dossier's timeline, step by step."""
     if len(case_id) > 128:
         raise NotFound("a dossier code has at most 128 characters.")
+    owner = svc.case_owner(case_id)
+    auth.check_dossier(who, case_id, owner)
     events = svc.case(case_id)
-    first = events[0]
-    if not auth.may_read_unit(who, first["province_code"], first["commune_code"]):
-        raise auth.Forbidden(f"this token may not read dossier {case_id!r}.")
     return CaseTimeline(
         case_id=case_id,
-        procedure_code=first["procedure_code"],
-        province_code=first["province_code"],
-        commune_code=first["commune_code"],
+        procedure_code=events[0]["procedure_code"],
+        province_code=owner.province_code,
+        commune_code=owner.commune_code,
         events=[CaseEvent(**e) for e in events],
     )
 
@@ -280,6 +289,7 @@ def _edge_fields(edge: dict[str, Any]) -> dict[str, Any]:
 _STATUS: tuple[tuple[type[Exception], int, str], ...] = (
     (auth.Unauthorized, 401, "Unauthorized"),
     (auth.Forbidden, 403, "Forbidden"),
+    (TooManyFailures, 429, "Too many requests"),
     (NotFound, 404, "Not found"),
     (FilterError, 422, "Invalid filter"),
     (NotAvailable, 501, "Not available"),
@@ -304,7 +314,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_dvcflow(request: Request, exc: Exception) -> JSONResponse:
         for kind, status, title in _STATUS:
             if isinstance(exc, kind):
-                return problem(status, title, str(exc), request.url.path)
+                answer = problem(status, title, str(exc), request.url.path)
+                if isinstance(exc, TooManyFailures):
+                    answer.headers["Retry-After"] = str(exc.retry_after)
+                return answer
         return problem(400, "Bad request", str(exc), request.url.path)
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:

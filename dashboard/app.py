@@ -202,7 +202,8 @@ def _register_shell(app: Dash, svc: Service) -> None:
         the browser, a new store version), and the link's filters must not be lost with it.
         """
         who = viewer(svc)
-        procs, units = await asyncio.to_thread(lambda: (svc.procedures(), svc.units()))
+        scope = auth.procedure_scope(who)
+        procs, units = await asyncio.to_thread(lambda: (svc.procedures(scope), svc.units()))
         units = [u for u in units if auth.may_read_unit(who, u["province_code"], None)]
         procedures = [
             {

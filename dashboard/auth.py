@@ -16,7 +16,7 @@ from dvcflow.settings import Settings
 from mining.filters import LogFilter
 
 READ_ROLES = ("official", "reform_team", "admin")
-COOKIE = "dvcflow_token"  # the dashboard's session: a read token, HttpOnly, SameSite=Strict
+COOKIE = "dvcflow_session"  # the dashboard's session id (``dashboard.login``), never a token
 
 
 class Unauthorized(DvcflowError):
@@ -34,8 +34,9 @@ def access_configured(settings: Settings) -> bool:
     return access.access_configured(settings)
 
 
-def authenticate(settings: Settings, token: str | None) -> Any | None:
-    """The principal of ``token``; None in open local mode; Unauthorized when it is bad."""
+def authenticate(settings: Settings, token: str | None, client: str | None = None) -> Any | None:
+    """The principal of ``token``; None in open local mode; Unauthorized when it is bad
+    (``TooManyFailures`` once ``client`` sent too many bad ones)."""
     if not access_configured(settings):
         return None
     if not token:
@@ -45,7 +46,7 @@ def authenticate(settings: Settings, token: str | None) -> Any | None:
         )
     from dvcflow import access
 
-    principal = access.authenticate(token, settings)
+    principal = access.authenticate_client(token, client, settings)
     if principal is None:
         raise Unauthorized("the token is not known: check the Authorization header.")
     if str(getattr(principal, "role", "")) not in READ_ROLES:
@@ -75,10 +76,46 @@ def scoped(flt: LogFilter, principal: Any | None) -> LogFilter:
                 f"this token reads communes {', '.join(communes)} only: set the commune filter."
             )
         flt = replace(flt, commune=communes[0])
-    if not principal.may_read(flt.province, flt.commune):
-        where = flt.commune and f"commune {flt.commune}" or f"province {flt.province}"
+    units = _scope(principal, "org_units")
+    if units and flt.org_unit is None:
+        if len(units) != 1 or units[0].endswith("*"):
+            raise Forbidden(
+                f"this token reads org units {', '.join(units)} only: set the org unit filter."
+            )
+        flt = replace(flt, org_unit=units[0])
+    if not principal.may_read(flt.province, flt.commune, flt.org_unit):
+        where = (
+            flt.org_unit
+            and f"org unit {flt.org_unit}"
+            or flt.commune
+            and f"commune {flt.commune}"
+            or f"province {flt.province}"
+        )
         raise Forbidden(f"this token may not read {where}.")
     return flt
+
+
+def reads_everything(principal: Any) -> bool:
+    return principal.role == "admin" or principal.unrestricted
+
+
+def procedure_scope(principal: Any | None) -> LogFilter | None:
+    """The location the procedure list of ``principal`` counts over (None: the whole store).
+    A token of several provinces has no single one: its list counts its first province."""
+    if principal is None or reads_everything(principal):
+        return None
+    try:
+        return scoped(LogFilter(), principal)
+    except Forbidden:
+        first = (principal.provinces or (None,))[0]
+        return LogFilter(province=first) if first else None
+
+
+def check_dossier(principal: Any | None, case_id: str, owner: Any) -> None:
+    """Forbidden unless the token may read the dossier's owner (``ingest.owner``): the same
+    judgement the filters make when they keep a dossier by its owner."""
+    if principal is not None and not principal.may_read_owner(owner):
+        raise Forbidden(f"this token may not read dossier {case_id!r}.")
 
 
 def may_read_unit(principal: Any | None, province: str | None, commune: str | None) -> bool:

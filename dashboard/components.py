@@ -141,11 +141,13 @@ def viewer(svc: Service) -> Any | None:
     """The principal of the dashboard's session cookie (None in open local mode)."""
     from dash.backends._fastapi import get_current_request
 
+    from dashboard.login import session_principal
+
     try:
-        token = get_current_request().cookies.get(auth.COOKIE)
+        sid = get_current_request().cookies.get(auth.COOKIE)
     except RuntimeError:  # no request (warming thread, tests calling pages directly)
-        token = None
-    return auth.authenticate(svc.settings, token)
+        sid = None
+    return session_principal(svc.settings, sid)
 
 
 @functools.cache

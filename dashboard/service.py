@@ -22,8 +22,10 @@ import duckdb
 
 from dashboard.background import WARM_YIELD_SECONDS, UserWork, WarmProgress, in_background
 from dashboard.kept import FigureCache, LoadedLog
+from dvcflow.access import Owner
 from dvcflow.errors import DvcflowError
 from dvcflow.settings import Settings
+from ingest.owner import find_owners, owners_sql
 from ingest.schema import STORE_SCHEMA
 from ingest.store import EventStore
 from mining.filters import LogFilter
@@ -297,26 +299,40 @@ class Service:
         return con.sql(query, params=params or None).to_arrow_table().to_pylist()
 
     # --- what the store holds ----------------------------------------------------------
-    def procedures(self) -> list[dict[str, Any]]:
-        """Procedures with data, with their catalog names where the catalog knows them."""
+    def procedures(self, scope: LogFilter | None = None) -> list[dict[str, Any]]:
+        """Procedures with data, with their catalog names where the catalog knows them;
+        counted over the dossiers ``scope``'s province / commune / org unit owns (``None``:
+        all), so an official's list says nothing about other provinces."""
+        where = _owner_where(scope)
 
         def compute() -> list[dict[str, Any]]:
-            rows = self.store.summary()
+            if where is None:
+                rows = self.store.summary()
+            else:
+                owned = f"SELECT case_id FROM ({owners_sql(f'({self.store.scan_sql()})')})"
+                rows = self._sql(
+                    "SELECT procedure_code, count(*) AS events, count(DISTINCT case_id) AS cases,"
+                    f" min(timestamp) AS first, max(timestamp) AS last FROM ("
+                    f"{self.store.scan_sql()}) WHERE case_id IN ({owned} WHERE {where[0]}) "
+                    "GROUP BY procedure_code ORDER BY procedure_code",
+                    where[1],
+                )
             names = _catalog_names()
             for row in rows:
                 row["name"] = names.get(row["procedure_code"])
             return rows
 
-        return self._cached("procedures", None, (), compute)
+        key = tuple(sorted(where[1].items())) if where else ()
+        return self._cached("procedures", None, key, compute)
 
     def units(self) -> list[dict[str, Any]]:
         """Province → commune tree with dossier counts."""
 
         def compute() -> list[dict[str, Any]]:
+            owners = owners_sql(f"({self.store.scan_sql()})")
             rows = self._sql(
-                "WITH firsts AS (SELECT case_id, arg_min(province_code, timestamp) AS province, "
-                "arg_min(commune_code, timestamp) AS commune "
-                f"FROM ({self.store.scan_sql()}) GROUP BY case_id) "
+                f"WITH firsts AS (SELECT case_id, province_code AS province, "
+                f"commune_code AS commune FROM ({owners})) "
                 "SELECT province, commune, count(*) AS cases FROM firsts "
                 "WHERE province IS NOT NULL GROUP BY ALL ORDER BY province, commune"
             )
@@ -401,7 +417,7 @@ class Service:
 
         def compute() -> list[dict[str, Any]]:
             return self._sql(
-                f"SELECT * EXCLUDE (applicant_ref, ingested_at) FROM "
+                f"SELECT * EXCLUDE (applicant_ref, ingested_at, source) FROM "
                 f"({self.store.scan_sql('case_id = $case_id')}) ORDER BY timestamp, event_id",
                 {"case_id": case_id},
             )
@@ -410,6 +426,15 @@ class Service:
         if not events:
             raise NotFound(f"dossier {case_id!r} is not in the store.")
         return events
+
+    def case_owner(self, case_id: str) -> Owner:
+        """Whom the dossier belongs to (``ingest.owner``); NotFound when the store has none."""
+        owners = self._cached(
+            "case_owner", None, (case_id,), lambda: find_owners(self.store, [case_id])
+        )
+        if case_id not in owners:
+            raise NotFound(f"dossier {case_id!r} is not in the store.")
+        return owners[case_id]
 
     # --- reform ------------------------------------------------------------------------
     def reform(self, what: str, flt: LogFilter, **options: Any) -> Any:
@@ -446,6 +471,24 @@ _REFORM: dict[str, tuple[str, str, str | None]] = {
     "impact": ("mining.reform.impact", "impact_from", "impact"),
     "service_index": ("mining.reform.service_index", "kpi_from", None),
 }
+
+
+def _owner_where(scope: LogFilter | None) -> tuple[str, dict[str, str]] | None:
+    """SQL over ``ingest.owner`` columns keeping the dossiers of ``scope``'s location."""
+    if scope is None:
+        return None
+    picks = {
+        k: v
+        for k, v in (
+            ("province_code", scope.province),
+            ("commune_code", scope.commune),
+            ("org_unit", scope.org_unit),
+        )
+        if v is not None
+    }
+    if not picks:
+        return None
+    return " AND ".join(f"{k} = ${k}" for k in picks), picks
 
 
 def _freeze(value: Any) -> Any:

@@ -15,7 +15,11 @@ import hashlib
 import hmac
 import os
 import secrets
+import threading
+import time
+from collections import deque
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -53,6 +57,32 @@ def _in_scope(value: str | None, allowed: tuple[str, ...] | None) -> bool:
     return False
 
 
+@lru_cache(maxsize=1)
+def _commune_provinces() -> dict[str, str]:
+    """Commune code -> province code of the 34 provinces / 3,321 communes (2025 geography)."""
+    try:
+        from vietnam_provinces import Ward
+    except ImportError:  # pragma: no cover - installed with dvcflow
+        return {}
+    return {f"{int(w.code):05d}": f"{int(w.province_code):02d}" for w in Ward.iter_all()}
+
+
+def province_of_commune(commune: str | None) -> str | None:
+    """The province a commune code belongs to, or None when the code is not in the geography."""
+    return _commune_provinces().get(commune) if commune else None
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Where a dossier belongs: the province, commune and receiving unit of its first
+    registration (``ingest.owner`` finds it in the store). Every read and write of the
+    dossier is judged by it, never by the location of whichever event is asked about."""
+
+    province_code: str | None
+    commune_code: str | None
+    org_unit: str | None
+
+
 @dataclass(frozen=True)
 class Principal:
     """An authenticated caller: a named key with a role and a scope (``None`` = unlimited)."""
@@ -67,9 +97,59 @@ class Principal:
     def unrestricted(self) -> bool:
         return self.provinces is None and self.communes is None and self.org_units is None
 
+    @property
+    def source(self) -> str:
+        """The writer's identity in the store: event ids are unique per source only."""
+        return f"key:{self.name}"
+
+    def covers(self, province: str | None, commune: str | None, org_unit: str | None) -> bool:
+        """Does this key's scope cover every location field given (``None`` = absent)?
+
+        A field is covered by the level of the scope that names it, or by a coarser level
+        that contains it: a province key covers its communes (per the national geography
+        when the code is known) and every org unit in them. A field no named level can
+        vouch for is not covered: a key that names only org units (``P79.*``) covers no
+        province or commune, so it cannot write ``province_code: "01"``.
+        """
+        if self.unrestricted:
+            return True
+        if self.provinces is not None:
+            if not _in_scope(province, self.provinces):
+                return False
+        elif self.communes is not None:
+            if province is not None and province != province_of_commune(commune):
+                return False
+        elif province is not None:
+            return False
+        if self.communes is not None:
+            if not _in_scope(commune, self.communes):
+                return False
+        elif commune is not None:
+            if self.provinces is None:
+                return False
+            known = province_of_commune(commune)
+            if known is not None and not _in_scope(known, self.provinces):
+                return False
+        return _in_scope(org_unit, self.org_units)
+
     def may_write(self, province: str | None, commune: str | None, org_unit: str | None) -> bool:
         """May this key send an event of this province, commune and org unit?"""
         if self.role not in WRITE_ROLES:
+            return False
+        if self.role == "admin":
+            return True
+        return self.covers(province, commune, org_unit)
+
+    def may_write_to(self, owner: Owner) -> bool:
+        """May this key add events to a dossier that belongs to ``owner``?"""
+        return self.may_write(owner.province_code, owner.commune_code, owner.org_unit)
+
+    def may_read(
+        self, province: str | None, commune: str | None, org_unit: str | None = None
+    ) -> bool:
+        """May this token read analyses of this province / commune / org unit (``None`` = all
+        of them)?"""
+        if self.role not in READ_ROLES:
             return False
         if self.role == "admin":
             return True
@@ -79,13 +159,9 @@ class Principal:
             and _in_scope(org_unit, self.org_units)
         )
 
-    def may_read(self, province: str | None, commune: str | None) -> bool:
-        """May this token read analyses of this province / commune (``None`` = all of them)?"""
-        if self.role not in READ_ROLES:
-            return False
-        if self.role == "admin":
-            return True
-        return _in_scope(province, self.provinces) and _in_scope(commune, self.communes)
+    def may_read_owner(self, owner: Owner) -> bool:
+        """May this token read a dossier that belongs to ``owner``?"""
+        return self.may_read(owner.province_code, owner.commune_code, owner.org_unit)
 
     def describe(self) -> dict[str, Any]:
         return asdict(self)
@@ -185,6 +261,70 @@ def authenticate(token: str | None, settings: Settings | None = None) -> Princip
         if hmac.compare_digest(record.token_sha256, digest):
             found = record.principal
     return found
+
+
+class TooManyFailures(DvcflowError):
+    """This client sent too many unknown tokens lately (HTTP 429)."""
+
+    def __init__(self, retry_after: int):
+        self.retry_after = retry_after
+        super().__init__(
+            f"too many unknown tokens from this address: try again in {retry_after} s "
+            "(settings auth_max_failures / auth_failure_window_seconds)."
+        )
+
+
+class FailedTokens:
+    """Unknown tokens per client address over a sliding window: at ``auth_max_failures``
+    the address is refused (429) before its token is even looked at, until the window has
+    passed, so guessing keys costs time instead of only requests."""
+
+    def __init__(self) -> None:
+        self._times: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def check(self, client: str | None, settings: Settings) -> None:
+        """Raise ``TooManyFailures`` while ``client`` is over the limit."""
+        if client is None:
+            return
+        window = settings.auth_failure_window_seconds
+        with self._lock:
+            times = self._times.get(client)
+            if not times:
+                return
+            now = time.monotonic()
+            while times and now - times[0] > window:
+                times.popleft()
+            if len(times) >= settings.auth_max_failures:
+                raise TooManyFailures(max(1, int(window - (now - times[0])) + 1))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._times.clear()
+
+    def record(self, client: str | None) -> None:
+        if client is None:
+            return
+        with self._lock:
+            if len(self._times) > 100_000:  # a flood of addresses: start over, stay bounded
+                self._times.clear()
+            self._times.setdefault(client, deque(maxlen=1000)).append(time.monotonic())
+
+
+failed_tokens = FailedTokens()
+
+
+def authenticate_client(
+    token: str | None, client: str | None, settings: Settings | None = None
+) -> Principal | None:
+    """``authenticate`` for a request from ``client`` (its address): ``TooManyFailures``
+    while that address is over the failed-token limit; an unknown token counts against it."""
+    settings = settings or get_settings()
+    failed_tokens.check(client, settings)
+    principal = authenticate(token, settings)
+    if token and principal is None:
+        failed_tokens.record(client)
+    return principal
 
 
 def new_token() -> str:

@@ -6,6 +6,7 @@ Rules that DOMAIN.md marks uncertain live here as settings, never as constants i
 from __future__ import annotations
 
 import secrets
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -44,6 +45,13 @@ class Settings(BaseSettings):
     # --- event contract limits -----------------------------------------------------------
     max_attributes: int = 64
     max_attributes_bytes: int = 8192
+    timestamp_earliest: date = Field(
+        date(2000, 1, 1),
+        description="events timed before this day (UTC) are refused at the contract (422 / DLQ)",
+    )
+    timestamp_ahead_days: int = Field(
+        366, ge=0, description="events timed more than this many days ahead are refused"
+    )
 
     # --- Kafka ---------------------------------------------------------------------------
     kafka_bootstrap: str | None = None
@@ -61,6 +69,16 @@ class Settings(BaseSettings):
     gateway_ack_timeout_seconds: float = Field(
         10.0, description="the gateway answers 503 when Kafka has not acknowledged by then"
     )
+    gateway_max_errors: int = Field(
+        50, ge=1, description="a 422/403/409 answer lists this many events' errors, then a count"
+    )
+    stream_producers: dict[str, dict[str, list[str] | str | None]] = Field(
+        default_factory=dict,
+        description="Kafka principals allowed to produce straight to their own topic, with "
+        'their scope: {"int79": {"topic": "dvc.events.int79", "provinces": ["79"]}} '
+        "(the sink drops to the DLQ what a topic's principal may not write, as the gateway "
+        "refuses it over HTTP)",
+    )
 
     # --- web -----------------------------------------------------------------------------
     host: str = "127.0.0.1"
@@ -68,6 +86,23 @@ class Settings(BaseSettings):
     gateway_max_request_bytes: int = 10 * 1024 * 1024
     api_keys_file: Path | None = Field(
         None, description="JSON file of gateway API keys and read tokens with their scopes"
+    )
+    web_secure_cookies: bool = Field(
+        False, description="mark the session cookie Secure (set it when served behind TLS)"
+    )
+    web_session_hours: float = Field(
+        8.0, gt=0, description="a dashboard sign-in lasts this long (server-side session)"
+    )
+    auth_max_failures: int = Field(
+        10, ge=1, description="unknown tokens per client address within the window before 429"
+    )
+    auth_failure_window_seconds: float = Field(
+        300.0, gt=0, description="the window over which failed tokens are counted"
+    )
+    metrics_require_token: bool = Field(
+        True,
+        description="/api/metrics needs a key (any role) once keys exist, like /api/v1/stream/"
+        "health; set false for a Prometheus scraper on a private network",
     )
     web_stale_seconds: float = Field(
         10.0,
@@ -169,6 +204,12 @@ class Settings(BaseSettings):
     automated_step_minutes: float = Field(
         1.0, description="what-if: how long an automated step takes (minutes)"
     )
+
+    def timestamp_window(self) -> tuple[datetime, datetime]:
+        """The instants an event may carry (``ingest.schema.timestamp_window``)."""
+        from ingest.schema import timestamp_window
+
+        return timestamp_window(self.timestamp_earliest, self.timestamp_ahead_days)
 
     def require_pseudonym_key(self) -> bytes:
         """The HMAC key; ingest never runs without one.

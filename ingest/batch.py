@@ -55,6 +55,7 @@ def decode_batch_reference(
                     ingested_at=ingested_at,
                     max_attributes=settings.max_attributes,
                     max_attributes_bytes=settings.max_attributes_bytes,
+                    window=settings.timestamp_window(),
                 )
             )
         except EventError as exc:
@@ -151,9 +152,14 @@ def _decode(
     events: list[Event] = []
     events_at: list[int] = []
     max_keys, max_bytes = settings.max_attributes, settings.max_attributes_bytes
+    window = settings.timestamp_window()
     for i, raw in sorted(slow, key=lambda item: item[0]):
         try:
-            events.append(parse_event(raw, max_attributes=max_keys, max_attributes_bytes=max_bytes))
+            events.append(
+                parse_event(
+                    raw, max_attributes=max_keys, max_attributes_bytes=max_bytes, window=window
+                )
+            )
         except EventError as exc:
             rejects.append((i, str(exc), exc.errors))
             continue
@@ -216,5 +222,6 @@ def events_to_table(
         text([e.outcome for e in events]),
         text([orjson.dumps(e.attributes).decode() if e.attributes else None for e in events]),
         pa.array([_micros(ingested_at)] * n, pa.int64()).cast(ts_type),
+        pa.nulls(n, _STRING),  # source: set by the sink per message (``ingest.stream_scope``)
     ]
     return pa.Table.from_arrays(arrays, schema=STORE_SCHEMA)

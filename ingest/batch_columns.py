@@ -76,6 +76,7 @@ def check_plain(
                     add_errors(errors, np.array(explicit, dtype=np.int64), field, "null")
             elif field == "timestamp":
                 out[field] = timestamp_values(values, errors)
+                _outside_window(out[field], settings, errors)
             else:
                 out[field] = _attributes(
                     values, errors, caps, settings.max_attributes, settings.max_attributes_bytes
@@ -97,9 +98,25 @@ def check_plain(
             arrays.append(pseudonymise(out["applicant_id"], pseudonymizer))
         elif f.name == "ingested_at":
             arrays.append(pa.array(stamp).cast(_UTC_US))
+        elif f.name == "source":
+            arrays.append(pa.nulls(kept, _STRING))
         else:
             arrays.append(out[f.name])
     return pa.Table.from_arrays(arrays, schema=STORE_SCHEMA), errors
+
+
+def _outside_window(stamps: pa.Array, settings: Settings, errors: Errors) -> None:
+    """Times outside ``settings.timestamp_window()`` (``parse_event`` then names the rule)."""
+    low, high = settings.timestamp_window()
+    outside = pc.or_(
+        pc.less(stamps, pa.scalar(low, _UTC_US)), pc.greater(stamps, pa.scalar(high, _UTC_US))
+    )
+    add_errors(
+        errors,
+        np.flatnonzero(pc.fill_null(outside, False).to_numpy(zero_copy_only=False)),
+        "timestamp",
+        "outside the window",
+    )
 
 
 _TEXT_FIELDS = tuple(f for f in FIELD_ORDER if f != "attributes")

@@ -22,14 +22,25 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from dvcflow.access import Principal, authenticate
+from dvcflow.access import (
+    WRITE_ROLES,
+    Owner,
+    Principal,
+    TooManyFailures,
+    access_configured,
+    authenticate_client,
+)
 from dvcflow.errors import DvcflowError
-from dvcflow.settings import Settings, get_settings
+from dvcflow.settings import Settings, SettingsError, get_settings
 from ingest.health import HealthFile, RateMeter, read_stream_health
+from ingest.identity import Content, Recent, event_content, stored_contents
 from ingest.metrics import CONTENT_TYPE, GatewayMetrics
-from ingest.payload import NDJSON_TYPES, decode_events
+from ingest.owner import find_owners
+from ingest.payload import NDJSON_TYPES, Decoded, decode_events
 from ingest.producer import EventProducer
+from ingest.pseudonym import Pseudonymizer
 from ingest.schema import Event
+from ingest.store import EventStore
 
 
 class Gateway:
@@ -43,6 +54,105 @@ class Gateway:
         self.accepted = 0
         self.rejected = 0
         self._producer: EventProducer | None = None
+        self._pseudonymizer: Pseudonymizer | None = None
+        self.store = EventStore(settings.data_dir)
+        # what this process sent and the store may not hold yet (events on their way)
+        self.owners = Recent()  # case_id -> Owner
+        self.sent = Recent()  # (source, event_id) -> Content
+
+    # --- the checks before anything is produced ------------------------------------------
+    def applicant_ref(self, applicant_id: str | None) -> str | None:
+        """The pseudonym the store will hold; raw ids never leave the gateway."""
+        if not applicant_id:
+            return None
+        if self._pseudonymizer is None:
+            try:
+                self._pseudonymizer = Pseudonymizer(self.settings.require_pseudonym_key())
+            except SettingsError as exc:
+                raise HTTPException(503, str(exc)) from None
+        return self._pseudonymizer.ref(applicant_id)
+
+    def pseudonymise(self, raw: dict[str, Any]) -> dict[str, Any]:
+        if not raw.get("applicant_id"):
+            return raw
+        return {**raw, "applicant_id": self.applicant_ref(raw["applicant_id"])}
+
+    def screen(self, principal: Principal, decoded: Decoded) -> tuple[int, dict, int] | None:
+        """Why the request's valid events must not go at all, or None: one outside the key's
+        scope or for a dossier another scope owns (403), or an event id this key already
+        used for other content (409). Nothing of a refused request is produced."""
+        limit = self.settings.gateway_max_errors
+        valid = decoded.valid
+        forbidden = [
+            _entry(i, e.event_id, _scope_error(e))
+            for i, _raw, e in valid
+            if not principal.may_write(e.province_code, e.commune_code, e.org_unit)
+        ]
+        if not forbidden:
+            owners = self.find_owners({e.case_id for _i, _raw, e in valid})
+            forbidden = [
+                _entry(i, e.event_id, _owner_error(owners[e.case_id]))
+                for i, _raw, e in valid
+                if e.case_id in owners and not principal.may_write_to(owners[e.case_id])
+            ]
+        if forbidden:
+            detail = f"key '{principal.name}' may not write these events"
+            return 403, {"detail": detail, **_capped(forbidden, limit)}, len(forbidden)
+        conflicts = self.conflicts(principal, valid)
+        if conflicts:
+            detail = "event ids already sent with other content; nothing was sent"
+            doc = {"detail": detail, **_capped(conflicts, limit)}
+            doc["conflicts"] = doc.pop("forbidden")
+            if "forbidden_count" in doc:
+                doc["conflicts_count"] = doc.pop("forbidden_count")
+            return 409, doc, len(conflicts)
+        return None
+
+    def find_owners(self, case_ids: set[str]) -> dict[str, Owner]:
+        known = {c: self.owners.get(c) for c in case_ids}
+        owners = {c: o for c, o in known.items() if o is not None}
+        missing = case_ids - owners.keys()
+        if missing:
+            found = find_owners(self.store, missing)
+            for case_id, owner in found.items():
+                self.owners.put(case_id, owner)
+            owners.update(found)
+        return owners
+
+    def conflicts(self, principal: Principal, valid: list) -> list[dict[str, Any]]:
+        """Events whose (source, event_id) is taken by other content: earlier in this
+        request, sent lately by this process, or in the store."""
+        source = principal.source
+        contents = {i: event_content(e, self.applicant_ref(e.applicant_id)) for i, _r, e in valid}
+        stored = stored_contents(self.store, source, {e.case_id for _i, _r, e in valid})
+        first: dict[str, Content] = {}
+        out = []
+        for i, _raw, e in valid:
+            content = contents[i]
+            earlier = first.setdefault(e.event_id, content)
+            sent = self.sent.get((source, e.event_id))
+            known = stored.get(e.event_id, set())
+            if (
+                earlier != content
+                or (sent is not None and sent != content)
+                or (known and content not in known)
+            ):
+                out.append(_entry(i, e.event_id, _conflict_error()))
+        return out
+
+    def remember(self, principal: Principal, decoded: Decoded) -> None:
+        """After Kafka took them: the owners of new dossiers and the ids sent."""
+        firsts: dict[str, Event] = {}
+        for _i, _raw, e in decoded.valid:
+            self.sent.put(
+                (principal.source, e.event_id), event_content(e, self.applicant_ref(e.applicant_id))
+            )
+            if self.owners.get(e.case_id) is None:
+                held = firsts.get(e.case_id)
+                if held is None or _order(e) < _order(held):
+                    firsts[e.case_id] = e
+        for case_id, e in firsts.items():
+            self.owners.put(case_id, Owner(e.province_code, e.commune_code, e.org_unit))
 
     def producer(self) -> EventProducer:
         if self._producer is None:
@@ -69,6 +179,11 @@ class Gateway:
                     "in_per_s": round(self.rate.rate(self.accepted), 1),
                 }
             )
+
+
+def _order(event: Event) -> tuple:
+    """Dossier order of events sent together (``ingest.owner.OWNER_ORDER``)."""
+    return (event.timestamp, event.lifecycle.value != "start", event.event_id)
 
 
 _gateway: Gateway | None = None
@@ -99,12 +214,18 @@ api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="t
 
 
 def require_key(
+    request: Request,
     credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
     api_key: str | None = Depends(api_key_header),
     gateway: Gateway = Depends(get_gateway),
 ) -> Principal:
     token = credentials.credentials if credentials else api_key
-    principal = authenticate(token, gateway.settings) if token else None
+    client = request.client.host if request.client else None
+    try:
+        principal = authenticate_client(token, client, gateway.settings) if token else None
+    except TooManyFailures as exc:
+        gateway.metrics.requests.labels("429").inc()
+        raise HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after)}) from None
     if principal is None:
         gateway.metrics.requests.labels("401").inc()
         raise HTTPException(
@@ -202,6 +323,15 @@ _BODY_DOC: dict[str, Any] = {
 }
 
 router = APIRouter(tags=["ingest"])
+_TOO_MANY: dict[str, Any] = {
+    "model": Detail,
+    "description": "too many unknown keys from this address",
+    "content": {
+        "application/json": {},
+        # the web process answers its errors as problem details
+        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Detail"}},
+    },
+}
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -227,9 +357,15 @@ async def _read_body(request: Request, limit: int) -> bytes:
     openapi_extra=_BODY_DOC,
     responses={
         401: {"model": Detail, "description": "no or unknown API key"},
-        403: {"model": Forbidden, "description": "an event is outside the key's scope"},
+        403: {
+            "model": Forbidden,
+            "description": "a read-only key, or an event outside the key's scope or for a "
+            "dossier another scope owns",
+        },
+        409: {"model": Forbidden, "description": "an event id already sent with other content"},
         413: {"model": Detail, "description": "body above `gateway_max_request_bytes`"},
         422: {"model": Accepted, "description": "some events invalid; the valid ones went in"},
+        429: _TOO_MANY,
         503: {"model": Unavailable, "description": "Kafka did not acknowledge; retry"},
     },
 )
@@ -238,10 +374,14 @@ async def post_events(
     principal: Principal = Depends(require_key),
     gateway: Gateway = Depends(get_gateway),
 ) -> Response:
-    """Validate, check the key's scope, produce keyed by `case_id`, await Kafka's acks."""
+    """Validate, check the key's scope and the dossiers' owners, produce keyed by `case_id`
+    (applicant ids already pseudonymised), await Kafka's acks."""
     started = time.perf_counter()
     settings = gateway.settings
     metrics = gateway.metrics
+    if principal.role not in WRITE_ROLES:  # before reading a byte of the body
+        metrics.requests.labels("403").inc()
+        return _json({"detail": f"the role {principal.role!r} may not send events"}, 403)
     try:
         body = await _read_body(request, settings.gateway_max_request_bytes)
     except HTTPException as exc:
@@ -254,29 +394,31 @@ async def post_events(
         content_type,
         settings.max_attributes,
         settings.max_attributes_bytes,
+        window=settings.timestamp_window(),
+        max_errors=settings.gateway_max_errors,
     )
-    forbidden = [
-        {"index": i, "event_id": e.event_id, "errors": [_scope_error(e)]}
-        for i, _raw, e in decoded.valid
-        if not principal.may_write(e.province_code, e.commune_code, e.org_unit)
-    ]
-    if forbidden:
-        metrics.requests.labels("403").inc()
-        metrics.events.labels("forbidden").inc(len(forbidden))
+    if decoded.total == 0:
+        metrics.requests.labels("422").inc()
+        empty = {"field": "body", "reason": "no event in the request (an empty array)"}
+        doc = {"accepted": 0, "accepted_indices": [], "rejected": [_entry(0, None, empty)]}
+        return _json(doc, 422)
+    refusal = await run_in_threadpool(gateway.screen, principal, decoded)
+    if refusal is not None:
+        status, doc, count = refusal
+        metrics.requests.labels(str(status)).inc()
+        metrics.events.labels("forbidden" if status == 403 else "conflict").inc(count)
         gateway.count(0, decoded.total)
-        return _json(
-            {
-                "detail": f"key '{principal.name}' may not write these events",
-                "forbidden": forbidden,
-            },
-            status_code=403,
-        )
-    messages = [(e.case_id.encode(), orjson.dumps(raw)) for _i, raw, e in decoded.valid]
+        return _json(doc, status)
+    pseudonymise = gateway.pseudonymise
+    sent = [(i, pseudonymise(raw), e) for i, raw, e in _unique(decoded.valid)]
+    messages = [(e.case_id.encode(), orjson.dumps(raw)) for _i, raw, e in sent]
     outcomes: list[str | None] = []
     if messages:
         try:
             outcomes = await asyncio.wait_for(
-                gateway.producer().send(settings.topic_events, messages),
+                gateway.producer().send(
+                    settings.topic_events, messages, [(SOURCE_HEADER, principal.source.encode())]
+                ),
                 settings.gateway_ack_timeout_seconds + 1,
             )
         except (TimeoutError, DvcflowError, BufferError, KafkaException) as exc:
@@ -295,20 +437,46 @@ async def post_events(
             status_code=503,
             headers={"Retry-After": "5"},
         )
-    status = 422 if decoded.invalid else 202
+    gateway.remember(principal, decoded)
+    status = 422 if decoded.invalid_count else 202
     metrics.requests.labels(str(status)).inc()
     metrics.events.labels("accepted").inc(len(messages))
-    metrics.events.labels("invalid").inc(len(decoded.invalid))
+    metrics.events.labels("invalid").inc(decoded.invalid_count)
     metrics.latency.observe(time.perf_counter() - started)
-    gateway.count(len(messages), len(decoded.invalid))
-    return _json(
-        {
-            "accepted": len(messages),
-            "accepted_indices": [i for i, _raw, _e in decoded.valid],
-            "rejected": decoded.invalid,
-        },
-        status_code=status,
-    )
+    gateway.count(len(messages), decoded.invalid_count)
+    doc = {
+        "accepted": len(decoded.valid),
+        "accepted_indices": [i for i, _raw, _e in decoded.valid],
+        "rejected": decoded.invalid,
+    }
+    if decoded.invalid_count > len(decoded.invalid):
+        doc["rejected_count"] = decoded.invalid_count
+    return _json(doc, status_code=status)
+
+
+SOURCE_HEADER = "dvc.source"  # the writer (``Principal.source``); the sink stores it
+
+
+def _unique(valid: list[tuple[int, dict[str, Any], Event]]) -> list:
+    """The events to produce: a copy repeated in the same request is sent once."""
+    seen: set[str] = set()
+    out = []
+    for item in valid:
+        if item[2].event_id not in seen:
+            seen.add(item[2].event_id)
+            out.append(item)
+    return out
+
+
+def _entry(index: int, event_id: str | None, error: dict[str, str]) -> dict[str, Any]:
+    return {"index": index, "event_id": event_id, "errors": [error]}
+
+
+def _capped(entries: list[dict[str, Any]], limit: int) -> dict[str, Any]:
+    doc: dict[str, Any] = {"forbidden": entries[:limit]}
+    if len(entries) > limit:
+        doc["forbidden_count"] = len(entries)
+    return doc
 
 
 def _json(doc: Any, status_code: int, headers: dict[str, str] | None = None) -> Response:
@@ -323,14 +491,53 @@ def _scope_error(event: Event) -> dict[str, str]:
     }
 
 
+def _owner_error(owner: Owner) -> dict[str, str]:
+    return {
+        "field": "case_id",
+        "reason": "the dossier belongs to another scope (registered under province "
+        f"{owner.province_code}, commune {owner.commune_code}, org unit {owner.org_unit})",
+    }
+
+
+def _conflict_error() -> dict[str, str]:
+    return {
+        "field": "event_id",
+        "reason": "this key already sent this event id with other content: give a changed "
+        "event a new event_id",
+    }
+
+
 @router.get("/v1/stream/health", summary="Stream health (JSON)", tags=["stream"])
 def stream_health(gateway: Gateway = Depends(get_gateway)) -> dict[str, Any]:
     """Events/s in and out, consumer lag, DLQ count and last write time, over all sinks."""
     return read_stream_health(gateway.settings.data_dir)
 
 
-@router.get("/metrics", summary="Prometheus metrics", tags=["stream"], response_class=Response)
+def metrics_access(
+    request: Request,
+    credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+    api_key: str | None = Depends(api_key_header),
+    gateway: Gateway = Depends(get_gateway),
+) -> None:
+    """Any valid key once keys exist, unless ``metrics_require_token`` is off."""
+    settings = gateway.settings
+    if settings.metrics_require_token and access_configured(settings):
+        require_key(request, credentials, api_key, gateway)
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    tags=["stream"],
+    response_class=Response,
+    dependencies=[Depends(metrics_access)],
+    responses={
+        401: {**_TOO_MANY, "description": "no or unknown key (metrics_require_token)"},
+        429: _TOO_MANY,
+    },
+)
 def metrics(gateway: Gateway = Depends(get_gateway)) -> Response:
+    """Request and event counters; needs a key (any role) when ``metrics_require_token``."""
     return Response(gateway.metrics.render(), media_type=CONTENT_TYPE)
 
 

@@ -7,6 +7,7 @@ Accepted shapes: one JSON object, a JSON array of them, NDJSON (one per line), a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -21,11 +22,19 @@ class Decoded:
     """The events of one request: valid ones (index, wire dict, parsed) and errors by index."""
 
     valid: list[tuple[int, dict[str, Any], Event]] = field(default_factory=list)
-    invalid: list[dict[str, Any]] = field(default_factory=list)
+    invalid: list[dict[str, Any]] = field(default_factory=list)  # the first ``max_errors``
+    invalid_count: int = 0  # all of them
 
     @property
     def total(self) -> int:
-        return len(self.valid) + len(self.invalid)
+        return len(self.valid) + self.invalid_count
+
+    def reject(self, entry: dict[str, Any], max_errors: int | None) -> None:
+        """Count an invalid event; keep its errors only among the first ``max_errors``, so a
+        body of a million bad items cannot make a million error objects."""
+        self.invalid_count += 1
+        if max_errors is None or len(self.invalid) < max_errors:
+            self.invalid.append(entry)
 
 
 def split_body(body: bytes, content_type: str = "") -> list[Any]:
@@ -55,26 +64,37 @@ def split_body(body: bytes, content_type: str = "") -> list[Any]:
 
 
 def decode_events(
-    body: bytes, content_type: str, max_attributes: int = 64, max_attributes_bytes: int = 8192
+    body: bytes,
+    content_type: str,
+    max_attributes: int = 64,
+    max_attributes_bytes: int = 8192,
+    *,
+    window: tuple[datetime, datetime] | None = None,
+    max_errors: int | None = None,
 ) -> Decoded:
-    """Validate every item against the contract (``ingest.schema.parse_event``)."""
+    """Validate every item against the contract (``ingest.schema.parse_event``); keep the
+    errors of the first ``max_errors`` invalid items (all when None)."""
     out = Decoded()
     for index, item in enumerate(split_body(body, content_type)):
         if isinstance(item, EventError):
-            out.invalid.append({"index": index, "event_id": None, "errors": item.errors})
+            out.reject({"index": index, "event_id": None, "errors": item.errors}, max_errors)
             continue
         try:
             event = parse_event(
-                item, max_attributes=max_attributes, max_attributes_bytes=max_attributes_bytes
+                item,
+                max_attributes=max_attributes,
+                max_attributes_bytes=max_attributes_bytes,
+                window=window,
             )
         except EventError as exc:
             event_id = item.get("event_id") if isinstance(item, dict) else None
-            out.invalid.append(
+            out.reject(
                 {
                     "index": index,
-                    "event_id": event_id if isinstance(event_id, str) else None,
-                    "errors": exc.errors,
-                }
+                    "event_id": event_id[:128] if isinstance(event_id, str) else None,
+                    "errors": exc.errors[:20],
+                },
+                max_errors,
             )
             continue
         out.valid.append((index, dict(unwrap_cloudevent(item)), event))

@@ -35,19 +35,32 @@ class EventProducer:
         while not self._closed.is_set():
             self._producer.poll(0.05)
 
-    def produce(self, topic: str, key: bytes | None, value: bytes, on_delivery: Any = None) -> None:
+    def produce(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes,
+        on_delivery: Any = None,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> None:
         """Queue one message, waiting for room when the local queue is full."""
         while True:
             try:
-                self._producer.produce(topic, value=value, key=key, on_delivery=on_delivery)
+                self._producer.produce(
+                    topic, value=value, key=key, on_delivery=on_delivery, headers=headers
+                )
                 return
             except BufferError:
                 self._producer.flush(0.1)
 
     async def send(
-        self, topic: str, messages: Sequence[tuple[bytes | None, bytes]]
+        self,
+        topic: str,
+        messages: Sequence[tuple[bytes | None, bytes]],
+        headers: list[tuple[str, bytes]] | None = None,
     ) -> list[str | None]:
-        """Produce all, then wait for every delivery report: per message ``None`` or the error."""
+        """Produce all (each with ``headers``), then wait for every delivery report: per
+        message ``None`` or the error."""
         loop = asyncio.get_running_loop()
         futures: list[asyncio.Future[str | None]] = [loop.create_future() for _ in messages]
 
@@ -59,7 +72,7 @@ class EventProducer:
             return delivered
 
         for (key, value), future in zip(messages, futures, strict=True):
-            self.produce(topic, key, value, reporter(future))
+            self.produce(topic, key, value, reporter(future), headers)
         return list(await asyncio.gather(*futures))
 
     def flush(self, timeout: float = 30.0) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -31,6 +31,39 @@ from pydantic import (
 from ingest.pseudonym import Pseudonymizer
 
 PROCEDURE_CODE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._\-]{0,63}$")
+# Control characters (NUL and the rest of C0, DEL) and the bidirectional overrides and
+# isolates that make a stored id or step name read differently from what it is.
+FORBIDDEN_CHARS = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069"
+_FORBIDDEN = re.compile(f"[{FORBIDDEN_CHARS}]")
+# the same class for Arrow's RE2 (column checks of importers and the sink)
+FORBIDDEN_RE2 = r"[\x{00}-\x{08}\x{0b}\x{0c}\x{0e}-\x{1f}\x{7f}\x{202a}-\x{202e}\x{2066}-\x{2069}]"
+FORBIDDEN_REASON = "holds a control or bidirectional-override character (e.g. NUL, U+202E)"
+# The text fields the character rule covers: identifiers and names shown to people.
+CHECKED_TEXT = (
+    "event_id", "case_id", "procedure_code", "activity", "org_unit", "province_code",
+    "commune_code", "resource", "outcome",
+)  # fmt: skip
+DEFAULT_EARLIEST = date(2000, 1, 1)
+DEFAULT_AHEAD_DAYS = 366
+
+
+def timestamp_window(
+    earliest: date = DEFAULT_EARLIEST, ahead_days: int = DEFAULT_AHEAD_DAYS
+) -> tuple[datetime, datetime]:
+    """The instants an event may carry: from ``earliest`` (UTC midnight) to now plus
+    ``ahead_days``. A time outside it is a typo or an attack, and once stored it would sit
+    in a partition no month can name (the settings ``timestamp_earliest`` /
+    ``timestamp_ahead_days`` widen it for old logs)."""
+    low = datetime(earliest.year, earliest.month, earliest.day, tzinfo=UTC)
+    return low, datetime.now(UTC) + timedelta(days=ahead_days)
+
+
+def window_reason(window: tuple[datetime, datetime]) -> str:
+    low, high = window
+    return (
+        f"outside the accepted window {low:%Y-%m-%d} .. {high:%Y-%m-%d} "
+        "(settings timestamp_earliest / timestamp_ahead_days)"
+    )
 
 
 class Lifecycle(StrEnum):
@@ -100,6 +133,13 @@ class Event(BaseModel):
     outcome: Annotated[str, Field(max_length=64)] | None = None
     attributes: dict[str, Scalar] | None = None
 
+    @field_validator(*CHECKED_TEXT)
+    @classmethod
+    def _plain_text(cls, value: str | None) -> str | None:
+        if value is not None and _FORBIDDEN.search(value):
+            raise ValueError(FORBIDDEN_REASON)
+        return value
+
     @field_validator("procedure_code")
     @classmethod
     def _procedure_code_shape(cls, value: str) -> str:
@@ -139,6 +179,9 @@ STORE_SCHEMA = pa.schema(
         ("outcome", pa.string()),
         ("attributes", pa.string()),
         ("ingested_at", pa.timestamp("us", tz="UTC")),
+        # who wrote it ("key:<name>" through the gateway, "kafka:<principal>" on a producer's
+        # own topic, null for imports): an event_id is unique per source, never across them
+        ("source", pa.string()),
     ]
 )
 STORE_COLUMNS = STORE_SCHEMA.names
@@ -164,15 +207,29 @@ def unwrap_cloudevent(raw: Mapping[str, Any]) -> Mapping[str, Any]:
     return raw
 
 
-def parse_event(raw: Any, *, max_attributes: int = 64, max_attributes_bytes: int = 8192) -> Event:
-    """Validate one decoded JSON value against the contract; raise ``EventError``."""
+def parse_event(
+    raw: Any,
+    *,
+    max_attributes: int = 64,
+    max_attributes_bytes: int = 8192,
+    window: tuple[datetime, datetime] | None = None,
+) -> Event:
+    """Validate one decoded JSON value against the contract; raise ``EventError``.
+
+    ``window`` bounds the timestamp (default: ``timestamp_window()``)."""
     if not isinstance(raw, Mapping):
         raise EventError([{"field": "event", "reason": "must be a JSON object"}])
+    if "specversion" in raw and raw.get("specversion") != "1.0":
+        reason = f'CloudEvents specversion must be "1.0", not {raw.get("specversion")!r}'
+        raise EventError([{"field": "specversion", "reason": reason[:200]}])
     raw = unwrap_cloudevent(raw)
     try:
         event = Event.model_validate(raw)
     except ValidationError as exc:
         raise EventError(_pydantic_errors(exc)) from None
+    window = window or timestamp_window()
+    if not window[0] <= event.timestamp <= window[1]:
+        raise EventError([{"field": "timestamp", "reason": window_reason(window)}])
     if event.attributes:
         if len(event.attributes) > max_attributes:
             raise EventError(
@@ -191,7 +248,9 @@ def parse_event(raw: Any, *, max_attributes: int = 64, max_attributes_bytes: int
     return event
 
 
-def to_row(event: Event, pseudonymizer: Pseudonymizer, ingested_at: datetime) -> dict[str, Any]:
+def to_row(
+    event: Event, pseudonymizer: Pseudonymizer, ingested_at: datetime, source: str | None = None
+) -> dict[str, Any]:
     """The stored form of a valid event: raw ``applicant_id`` replaced, never kept."""
     return {
         "event_id": event.event_id,
@@ -210,6 +269,7 @@ def to_row(event: Event, pseudonymizer: Pseudonymizer, ingested_at: datetime) ->
         "outcome": event.outcome,
         "attributes": orjson.dumps(event.attributes).decode() if event.attributes else None,
         "ingested_at": ingested_at,
+        "source": source,
     }
 
 
@@ -220,10 +280,14 @@ def validate_event(
     ingested_at: datetime | None = None,
     max_attributes: int = 64,
     max_attributes_bytes: int = 8192,
+    window: tuple[datetime, datetime] | None = None,
 ) -> dict[str, Any]:
     """Raw JSON value -> stored row, or ``EventError`` naming the fields."""
     event = parse_event(
-        raw, max_attributes=max_attributes, max_attributes_bytes=max_attributes_bytes
+        raw,
+        max_attributes=max_attributes,
+        max_attributes_bytes=max_attributes_bytes,
+        window=window,
     )
     return to_row(event, pseudonymizer, ingested_at or datetime.now(UTC))
 

@@ -27,6 +27,7 @@ import orjson
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from dvcflow.settings import Settings, get_settings
+from ingest import stream_scope
 from ingest.batch import decode_batch
 from ingest.broker import BrokerError
 from ingest.health import HealthFile, RateMeter
@@ -81,7 +82,8 @@ def batch_name(keys: list[tuple[str, int]], batches: list[list[Message]]) -> str
 
 
 def dlq_headers(message: Message, reason: str, errors: list[dict[str, str]]) -> list:
-    """Why the event was refused and where it came from; the value stays the original bytes."""
+    """Why the event was refused and where it came from (the value is scrubbed of raw
+    applicant ids: ``stream_scope.scrub``)."""
     return [
         ("dvc.error.reason", reason.encode()),
         ("dvc.error.errors", orjson.dumps(errors)),
@@ -162,7 +164,7 @@ class Sink:
             self.consumer.close()
             return self.stats
         self.consumer.subscribe(
-            [self.settings.topic_events],
+            stream_scope.topics(self.settings),
             on_assign=self.on_assign,
             on_revoke=self.on_revoke,
             on_lost=self.on_lost,
@@ -223,6 +225,9 @@ class Sink:
         everything, all_rejects = decode_batch(
             list(map(Message.value, flat)), self.pseudonymizer, self.settings, now
         )
+        everything, all_rejects = stream_scope.admit(
+            flat, everything, all_rejects, self.settings, self.store
+        )
         if everything.num_rows:
             name = batch_name(keys, batches)
             touched.update(p.parent for p in self.store.write(everything, name))
@@ -255,7 +260,7 @@ class Sink:
         message = rejected.message
         self.producer.produce(
             self.settings.topic_dlq,
-            value=message.value(),
+            value=stream_scope.scrub(message.value(), self.pseudonymizer),
             key=message.key(),
             headers=dlq_headers(message, rejected.reason, rejected.errors),
             on_delivery=delivered,

@@ -30,6 +30,16 @@ _SAFE = re.compile(r"[^0-9A-Za-z._\-]")
 TOMBSTONES = "_compacted.json"
 GRACE_SECONDS = 600.0  # merged-away files stay readable this long for readers already running
 _COLUMNS_SQL = ", ".join(STORE_COLUMNS)
+# An event's identity is its id within its source (the key or producer that wrote it): one
+# writer can neither claim nor hide another's event by reusing its id.
+DEDUP_SQL = "QUALIFY row_number() OVER (PARTITION BY source, event_id ORDER BY ingested_at) = 1"
+# Instants every reader can turn into a date (Python's years 1..9999, with room for any
+# offset): a row outside, stored before the contract bounded timestamps, is left unread
+# instead of breaking every figure (the contract now refuses it: ``timestamp_window``).
+READABLE_SQL = (
+    "timestamp BETWEEN TIMESTAMPTZ '0002-01-01 00:00:00+00' "
+    "AND TIMESTAMPTZ '9998-12-31 00:00:00+00'"
+)
 
 
 def _safe(value: str) -> str:
@@ -162,10 +172,8 @@ class EventStore:
         files = self.live_files(procedures)
         if not files:
             return f"SELECT {_COLUMNS_SQL} FROM _dvc_empty_events"
-        conditions = f"WHERE {where}" if where else ""
-        dedup = ""
-        if self.facts(procedures, files=files).repeated_ids:
-            dedup = "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY ingested_at) = 1"
+        conditions = f"WHERE {READABLE_SQL}" + (f" AND ({where})" if where else "")
+        dedup = DEDUP_SQL if self.facts(procedures, files=files).repeated_ids else ""
         return f"SELECT {_COLUMNS_SQL} FROM {parquet_source(files)} {conditions} {dedup}"
 
     def connect(self, con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnection:
@@ -221,9 +229,8 @@ class EventStore:
                 f"SELECT count(*) FROM read_parquet([{file_list}])"
             ).fetchone()[0]
             merged = con.sql(
-                f"SELECT {_COLUMNS_SQL} FROM read_parquet([{file_list}], union_by_name = true) "
-                "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY ingested_at) = 1 "
-                "ORDER BY case_id, timestamp"
+                f"SELECT {_COLUMNS_SQL} FROM {parquet_source(files)} "
+                f"{DEDUP_SQL} ORDER BY case_id, timestamp"
             ).to_arrow_table()
             digest = hashlib.sha1("|".join(f.name for f in files).encode()).hexdigest()[:12]
             target = part / f"compact-{digest}.parquet"

@@ -11,13 +11,17 @@ reads the wide ``attributes`` column at all.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import duckdb
 import orjson
+import pyarrow.parquet as pq
 
 FACTS_FILE = ".store-facts.json"
 _KEEP_VERSIONS = 32
@@ -35,9 +39,31 @@ class StoreFacts:
 _FIELDS = ("repeated_ids", "ties", "due_dates")
 
 
+@lru_cache(maxsize=1)
+def _schema_name() -> str:
+    from ingest.schema import STORE_SCHEMA
+
+    return f"store-{hashlib.sha1(str(STORE_SCHEMA).encode()).hexdigest()[:12]}.parquet"
+
+
+def _schema_file() -> Path:
+    """An empty Parquet file with every store column, read last beside the store's files:
+    a column added to the store since older files were written (``source``) then reads as
+    null in them instead of being unknown."""
+    from ingest.schema import STORE_SCHEMA
+
+    path = Path(tempfile.gettempdir()) / "dvcflow-schema" / _schema_name()
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
+        pq.write_table(STORE_SCHEMA.empty_table(), tmp)
+        os.replace(tmp, path)
+    return path
+
+
 def parquet_source(files: Sequence[Path]) -> str:
     """``read_parquet`` over ``files`` (non-empty), as every store reader spells it."""
-    file_list = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+    file_list = ", ".join("'" + str(f).replace("'", "''") + "'" for f in [*files, _schema_file()])
     return f"read_parquet([{file_list}], hive_partitioning = false, union_by_name = true)"
 
 

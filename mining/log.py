@@ -21,8 +21,9 @@ import duckdb
 
 from dvcflow.errors import FilterError
 from dvcflow.settings import get_settings
+from ingest.owner import owners_sql
 from ingest.schema import STORE_COLUMNS, STORE_SCHEMA
-from ingest.store import EventStore
+from ingest.store import DEDUP_SQL, READABLE_SQL, EventStore
 from ingest.store_facts import StoreFacts, parquet_source
 from mining.filters import LogFilter
 
@@ -47,18 +48,33 @@ CASE_COLUMNS = (
 
 
 def _case_filter_sql(flt: LogFilter) -> tuple[list[str], dict[str, object]]:
-    """HAVING conditions that keep whole dossiers, and their parameters."""
+    """HAVING conditions that keep whole dossiers, and their parameters. A location keeps
+    a dossier by its owner (table ``dossier_owners``, ``ingest.owner``), never because
+    some event of it names that location."""
     conds: list[str] = []
     params: dict[str, object] = {}
-    if flt.province is not None:
-        conds.append("bool_or(province_code = $province)")
-        params["province"] = flt.province
-    if flt.commune is not None:
-        conds.append("bool_or(commune_code = $commune)")
-        params["commune"] = flt.commune
-    if flt.org_unit is not None:
-        conds.append("bool_or(org_unit = $org_unit)")
-        params["org_unit"] = flt.org_unit
+    owner = [
+        f"{column} = ${column}"
+        for column, value in (
+            ("province_code", flt.province),
+            ("commune_code", flt.commune),
+            ("org_unit", flt.org_unit),
+        )
+        if value is not None
+    ]
+    if owner:
+        conds.append(f"case_id IN (SELECT case_id FROM dossier_owners WHERE {' AND '.join(owner)})")
+        params.update(
+            {
+                k: v
+                for k, v in (
+                    ("province_code", flt.province),
+                    ("commune_code", flt.commune),
+                    ("org_unit", flt.org_unit),
+                )
+                if v is not None
+            }
+        )
     if flt.date_from is not None:
         conds.append("min(timestamp)::DATE >= $date_from")
         params["date_from"] = flt.date_from
@@ -113,9 +129,10 @@ BASE_COLUMNS = (
     "channel",
     "resource",
     "outcome",
+    "ingested_at",  # for the dossier's owner (``ingest.owner``)
 )
 # actor_role: read by reform through ``log`` only, never by ``analyze``
-EXTRA_COLUMNS = ("event_id", "applicant_ref", "attributes", "actor_role")
+EXTRA_COLUMNS = ("event_id", "applicant_ref", "attributes", "actor_role", "source")
 # a row's place in the scanned files: file index (high 32 bits), row in the file
 _ROW_KEY = "(file_index::BIGINT << 32) | file_row_number::BIGINT"
 
@@ -133,9 +150,7 @@ def _base_scan_sql(source: str, where: str | None, facts: StoreFacts) -> str:
     due date.
     """
     columns = ", ".join(BASE_COLUMNS)
-    dedup = ""
-    if facts.repeated_ids:
-        dedup = "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY ingested_at) = 1"
+    dedup = DEDUP_SQL if facts.repeated_ids else ""
     lc = "CASE WHEN lifecycle = 'start' THEN 0 ELSE 1 END"
     if facts.ties or facts.repeated_ids:
         ord_sql = f"row_number() OVER (PARTITION BY case_id ORDER BY timestamp, {lc}, event_id)"
@@ -178,11 +193,14 @@ def load_log(
             f"(it has: {shown})."
         )
     con = con or connect()
-    where = "procedure_code = $procedure" if flt.procedure else None
+    where = READABLE_SQL + (" AND procedure_code = $procedure" if flt.procedure else "")
     source = parquet_source(files)
     scan = _base_scan_sql(source, where, store.facts(procedures, con, files))
     scan_params = {"procedure": flt.procedure} if flt.procedure else {}
     con.execute(f"CREATE OR REPLACE TABLE log_base AS {scan}", scan_params)
+    con.execute(
+        f"CREATE OR REPLACE TABLE dossier_owners AS {owners_sql('log_base', LOG_OWNER_ORDER)}"
+    )
     conds, params = _case_filter_sql(flt)
     if conds:
         con.execute(
@@ -200,7 +218,24 @@ def load_log(
     _create_log_view(con, source)
     _build_steps(con)
     _build_cases(con)
+    _cases_at_owner(con)
     return con
+
+
+# ``ingest.owner.OWNER_ORDER`` on ``log_base``, whose ``ord`` is the dossier order
+LOG_OWNER_ORDER = "ingested_at, ord"
+
+
+def _cases_at_owner(con: duckdb.DuckDBPyConnection) -> None:
+    """A dossier's province, commune and receiving unit are its owner's (``ingest.owner``):
+    the ones its filters keep it by and every page shows."""
+    con.execute(
+        """
+        UPDATE cases SET province_code = o.province_code, commune_code = o.commune_code,
+                         org_unit = o.org_unit
+        FROM dossier_owners o WHERE cases.case_id = o.case_id
+        """
+    )
 
 
 def narrow_log(con: duckdb.DuckDBPyConnection, flt: LogFilter) -> duckdb.DuckDBPyConnection:
@@ -227,7 +262,7 @@ def narrow_log(con: duckdb.DuckDBPyConnection, flt: LogFilter) -> duckdb.DuckDBP
     out = connect()
     con.register("_dvc_keep", keep)
     try:
-        for table in ("log_base", "steps", "cases"):
+        for table in ("log_base", "steps", "cases", "dossier_owners"):
             rows = con.execute(
                 f"SELECT * FROM {table} WHERE case_id IN (SELECT case_id FROM _dvc_keep)"
             ).to_arrow_table()

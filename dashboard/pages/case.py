@@ -43,9 +43,8 @@ def case_from(search: str | None) -> str | None:
 def show(svc: Service, _clicks: int, case_id: str | None, _version: str | None, lang: str) -> Any:
     if not case_id:
         return html.P(t("case.pick", lang))
+    auth.check_dossier(viewer(svc), case_id, svc.case_owner(case_id.strip()))
     events = svc.case(case_id.strip())
-    if not auth.may_read_unit(viewer(svc), events[0]["province_code"], events[0]["commune_code"]):
-        raise auth.Forbidden(f"this token may not read dossier {case_id!r}.")
     fig = px.scatter(
         events,
         x="timestamp",

@@ -22,7 +22,16 @@ import pyarrow.compute as pc
 from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
 from ingest.pseudonym import Pseudonymizer
-from ingest.schema import PROCEDURE_CODE, STORE_SCHEMA, ActorRole, Channel, Lifecycle
+from ingest.schema import (
+    CHECKED_TEXT,
+    FORBIDDEN_RE2,
+    FORBIDDEN_REASON,
+    PROCEDURE_CODE,
+    STORE_SCHEMA,
+    ActorRole,
+    Channel,
+    Lifecycle,
+)
 
 # What pydantic-core's str_strip_whitespace removes (Rust's char::is_whitespace, the Unicode
 # White_Space property): not quite Python's str.strip(), which also strips \x1c-\x1f.
@@ -99,6 +108,9 @@ def check_text(text: pa.Array, field: str, errors: Errors, check_missing: bool =
         field,
         f"String should have at most {high} characters",
     )
+    if field in CHECKED_TEXT:
+        bad = pc.match_substring_regex(stripped, FORBIDDEN_RE2)
+        add_errors(errors, _rows(bad), field, f"Value error, {FORBIDDEN_REASON}")
     if field == "procedure_code":
         ok_len = pc.and_(pc.greater_equal(length, low), pc.less_equal(length, high))
         shape = pc.match_substring_regex(stripped, PROCEDURE_CODE.pattern)
@@ -304,6 +316,8 @@ def check_frame(
             arrays[f.name] = pseudonymise(ids, pseudonymizer)
         elif f.name == "ingested_at":
             arrays[f.name] = pa.array([stamp] * kept, type=f.type)
+        elif f.name == "source":
+            arrays[f.name] = pa.nulls(kept, f.type)
         elif f.name == "timestamp":
             stamps = out["timestamp"]
             if isinstance(stamps, pd.Series):

@@ -6,6 +6,11 @@ from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from openpyxl.worksheet.worksheet import Worksheet
+
+# A text starting with one of these is a formula (or becomes one when edited) in Excel and
+# LibreOffice: ``=HYPERLINK(...)`` in a step name must stay the step's name.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 CANDIDATE_COLUMNS = (
     "rank",
@@ -31,13 +36,25 @@ CANDIDATE_COLUMNS = (
 )
 
 
+def append_text_safe(ws: Worksheet, row: list) -> None:
+    """Append a row whose text cells are written as text, never as a formula: text from the
+    data (step names, reasons, filters) is stored as a string with Excel's quote prefix, so
+    neither opening nor editing the cell evaluates it. Numbers stay numbers."""
+    ws.append(row)
+    for cell in ws[ws.max_row]:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"
+            if cell.value.startswith(FORMULA_STARTS):
+                cell.quotePrefix = True
+
+
 def _sheet(wb: Workbook, title: str, header: list[str], rows: list[list]) -> None:
     ws = wb.create_sheet(title)
-    ws.append(header)
+    append_text_safe(ws, header)
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        ws.append(row)
+        append_text_safe(ws, row)
 
 
 def candidate_rows(candidates: list[dict]) -> list[list]:
@@ -89,7 +106,7 @@ def write_xlsx(brief: dict, path: Path) -> Path:
         ["service_index_100", brief["kpi"]["overall"]["index_100"]],
         ["generated_at", brief["generated_at"]],
     ):
-        summary.append(row)
+        append_text_safe(summary, row)
     _sheet(wb, "Candidates", list(CANDIDATE_COLUMNS), candidate_rows(brief["candidates"]))
     _sheet(
         wb,

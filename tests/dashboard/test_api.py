@@ -257,17 +257,25 @@ def test_a_reform_team_sees_all(client, events, keyed):
     )
 
 
+def _sign_in(client, token: str, **kw):
+    """The login form as a browser sends it: its CSRF value with the cookie GET /login set."""
+    page = client.get("/login")
+    csrf = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    return client.post("/login", data={"token": token, "csrf": csrf}, **kw)
+
+
 def test_the_dashboard_asks_for_a_token_once_keys_exist(client, keyed):
     assert client.get("/", follow_redirects=False).headers["location"] == "/login"
     assert client.post("/_dash-update-component", json={}).status_code == 401
-    bad = client.post("/login", data={"token": "nope"}, follow_redirects=False)
+    bad = _sign_in(client, "nope", follow_redirects=False)
     assert bad.status_code == 401 and "not known" in bad.text
-    assert client.post("/login", data={"token": "tok-feed"}).status_code == 401  # writes only
-    good = client.post("/login", data={"token": "tok-hcm"}, follow_redirects=False)
+    assert _sign_in(client, "tok-feed").status_code == 401  # writes only
+    good = _sign_in(client, "tok-hcm", follow_redirects=False)
     assert good.status_code == 303
     cookie = good.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
-    assert client.get("/", cookies={"dvcflow_token": "tok-hcm"}).status_code == 200
+    assert "tok-hcm" not in cookie  # a session id, not the token
+    assert client.get("/").status_code == 200
     client.cookies.clear()
 
 

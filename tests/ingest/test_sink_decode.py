@@ -127,8 +127,10 @@ def test_edge_values_the_column_check_must_not_settle_alone_agree() -> None:
     ]
     _same(values)
     table, rejects = decode_batch(values, PS, SETTINGS, AT)
-    assert [i for i, _, _ in rejects] == [0, 1, 2]
-    assert table["event_id"].to_pylist() == ["far", "early", BASE["event_id"], "after"]
+    assert [i for i, _, _ in rejects] == [0, 1, 2, 3, 4]  # far and early: outside the window
+    assert rejects[3][2] == [{"field": "timestamp", "reason": rejects[3][2][0]["reason"]}]
+    assert "outside the accepted window" in rejects[4][1]
+    assert table["event_id"].to_pylist() == [BASE["event_id"], "after"]
 
 
 def test_one_malformed_message_amid_plain_ones_is_isolated() -> None:

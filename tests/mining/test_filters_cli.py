@@ -65,7 +65,10 @@ def test_whole_dossier_filters(small):
 
     assert ids(province="79") == ["K0", "K1"]
     assert ids(channel="online") == ["K0", "K2"]
-    assert ids(org_unit="C01") == ["K2"]  # any event of the dossier by that unit
+    # a location keeps a dossier by its owner (its first registration), not by any event
+    assert ids(org_unit="C00001") == ["K0", "K1", "K2"]
+    with pytest.raises(FilterError):
+        ids(org_unit="C01")  # K2 passed through C01 but was received elsewhere
     # dates select by receipt (first event); the dossier keeps all its events
     from datetime import date
 
