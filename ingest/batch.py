@@ -216,5 +216,6 @@ def events_to_table(
         text([e.outcome for e in events]),
         text([orjson.dumps(e.attributes).decode() if e.attributes else None for e in events]),
         pa.array([_micros(ingested_at)] * n, pa.int64()).cast(ts_type),
+        pa.nulls(n, pa.int64()),  # source_order: the sink sets it from the offsets
     ]
     return pa.Table.from_arrays(arrays, schema=STORE_SCHEMA)

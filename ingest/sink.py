@@ -21,7 +21,9 @@ from datetime import UTC, datetime
 from itertools import groupby
 from pathlib import Path
 
+import numpy as np
 import orjson
+import pyarrow as pa
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from dvcflow.settings import Settings, get_settings
@@ -204,6 +206,14 @@ class Sink:
             list(map(Message.value, flat)), self.pseudonymizer, self.settings, now
         )
         if everything.num_rows:
+            kept = np.ones(len(flat), dtype=bool)
+            kept[[index for index, _, _ in all_rejects]] = False
+            offsets_kept = np.fromiter((m.offset() for m in flat), np.int64, len(flat))[kept]
+            everything = everything.set_column(
+                everything.schema.get_field_index("source_order"),
+                "source_order",
+                pa.array(offsets_kept, pa.int64()),
+            )
             name = batch_name(keys, batches)
             touched.update(p.parent for p in self.store.write(everything, name))
             self.stats.written += everything.num_rows
