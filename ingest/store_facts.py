@@ -3,11 +3,11 @@
 Whether an ``event_id`` repeats decides if a reader needs the dedup window (a sort of every
 column of every event); whether two events of a dossier share a timestamp decides if mining
 needs a sort (by source order) to order them; whether the files have the ``source_order``
-column at all (stores written before it existed do not) decides how that sort reads. Counting reads four columns once;
-the answer is kept per store version in memory and in ``FACTS_FILE`` beside the partitions
-(a read-only store keeps it in memory only), so it is paid once per new data, by whichever
-reader comes first. Whether any event carries a ``due_date`` attribute decides if mining
-reads the wide ``attributes`` column at all.
+column at all (stores written before it existed do not) decides how that sort reads.
+Counting reads four columns once; the answer is kept per store version in memory and in
+``FACTS_FILE`` beside the partitions (a read-only store keeps it in memory only), so it is
+paid once per new data, by whichever reader comes first. Whether any event carries a
+``due_date`` attribute decides if mining reads the wide ``attributes`` column at all.
 """
 
 from __future__ import annotations

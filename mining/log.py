@@ -254,9 +254,9 @@ def narrow_log(con: duckdb.DuckDBPyConnection, flt: LogFilter) -> duckdb.DuckDBP
 def _create_log_view(con: duckdb.DuckDBPyConnection, source: str) -> None:
     """View ``log_extra``: the wide columns (``EXTRA_COLUMNS``) by row key ``_row``, a second
     read of the same files; join it to ``log_base`` or ``steps`` on ``_row``. View ``log``:
-    ``log_base`` with every store column but ``ingested_at`` and ``source_order``, in store order, then ``ord``
-    as the 1-based position in the dossier, which costs a window besides that read. Both
-    are paid only by the queries that use them."""
+    ``log_base`` with every store column but ``ingested_at`` and ``source_order``, in store
+    order, then ``ord`` as the 1-based position in the dossier, which costs a window besides
+    that read. Both are paid only by the queries that use them."""
     extra = ", ".join(EXTRA_COLUMNS)
     columns = ", ".join(
         f"x.{c}" if c in EXTRA_COLUMNS else f"b.{c}"
