@@ -473,3 +473,39 @@ def model_summary(model: Model) -> dict[str, Any]:
         "arcs": len(model.net.arcs),
         "tree": str(model.tree) if model.tree is not None else None,
     }
+
+
+def readable_map(
+    activities: dict[str, int],
+    edges: list[tuple[str, str, int]],
+    max_activities: int | None,
+    path_share: float,
+) -> tuple[set[str], list[int]]:
+    """The process map a reader can take in, as Disco's two sliders make it: the
+    ``max_activities`` most frequent activities (None: all), then the most frequent paths
+    among them covering ``path_share`` of their transitions. Each kept activity keeps its
+    most frequent incoming and outgoing path too, so no box floats unconnected.
+
+    ``activities``: occurrences per activity; ``edges``: (source, target, frequency).
+    Returns the kept activities and the indexes of the kept edges (in ``edges``)."""
+    ranked = sorted(activities, key=lambda a: (-activities[a], a))
+    kept = set(ranked if max_activities is None else ranked[: max(1, max_activities)])
+    inner = [i for i, (s, t, _) in enumerate(edges) if s in kept and t in kept]
+    inner.sort(key=lambda i: -edges[i][2])
+    total = sum(edges[i][2] for i in inner) or 1
+    chosen: list[int] = []
+    covered = 0
+    for i in inner:
+        if chosen and covered / total >= path_share:
+            break
+        chosen.append(i)
+        covered += edges[i][2]
+    best_in: dict[str, int] = {}
+    best_out: dict[str, int] = {}
+    for i in inner:  # most frequent first: the first seen is the best
+        s, t, _ = edges[i]
+        if s != t:
+            best_out.setdefault(s, i)
+            best_in.setdefault(t, i)
+    picked = set(chosen) | set(best_in.values()) | set(best_out.values())
+    return kept, [i for i in inner if i in picked]
