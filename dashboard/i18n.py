@@ -63,6 +63,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "ex.freq": ("Tần suất", "Frequency"),
     "ex.time": ("Thời gian", "Time"),
     "ex.share": ("Tỷ lệ luồng hiển thị", "Share of paths shown"),
+    "ex.activities": ("Số bước hiển thị (phổ biến nhất)", "Activities shown (most frequent)"),
+    "ex.all": ("Tất cả", "All"),
     "ex.variants": ("Biến thể quy trình", "Variants"),
     "ex.distinct": ("Số biến thể khác nhau", "Distinct variants"),
     "ex.no_reference": (

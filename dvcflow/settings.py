@@ -158,6 +158,28 @@ class Settings(BaseSettings):
     noise_threshold: float = Field(
         0.2, description="inductive miner noise threshold (0 = every path, IMf above 0)"
     )
+    model_max_activities: int = Field(
+        30,
+        description="process models are discovered on at most this many activities (the most "
+        "frequent); the others are left out of the model, and the answer says so",
+    )
+    model_activity_share: float = Field(
+        1.0,
+        description="process models keep the most frequent activities covering this share of "
+        "all activity occurrences (1.0 = all, within model_max_activities)",
+    )
+    model_imf_max_variants: int = Field(
+        2000,
+        description="the inductive miner works on the variants (IMf) up to this many distinct "
+        "variants and model_imf_max_activities activities; above, on the directly-follows "
+        "graph (IMd), whose cost does not grow with the log",
+    )
+    model_imf_max_activities: int = Field(30, description="see model_imf_max_variants")
+    model_seconds: float = Field(
+        2.0,
+        description="time budget of each model step (discovery, replay, precision); past it "
+        "discovery falls back to IMd and replay stops, and the answer says what was done",
+    )
 
     # --- reform and service index (DOMAIN.md: the index weights are unofficial) ----------
     service_index_weights: dict[str, float] = Field(

@@ -223,5 +223,6 @@ def events_to_table(
         text([orjson.dumps(e.attributes).decode() if e.attributes else None for e in events]),
         pa.array([_micros(ingested_at)] * n, pa.int64()).cast(ts_type),
         pa.nulls(n, _STRING),  # source: set by the sink per message (``ingest.stream_scope``)
+        pa.nulls(n, pa.int64()),  # source_order: the sink sets it from the offsets
     ]
     return pa.Table.from_arrays(arrays, schema=STORE_SCHEMA)

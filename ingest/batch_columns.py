@@ -100,6 +100,8 @@ def check_plain(
             arrays.append(pa.array(stamp).cast(_UTC_US))
         elif f.name == "source":
             arrays.append(pa.nulls(kept, _STRING))
+        elif f.name == "source_order":  # the sink sets it from the offsets
+            arrays.append(pa.nulls(kept, pa.int64()))
         else:
             arrays.append(out[f.name])
     return pa.Table.from_arrays(arrays, schema=STORE_SCHEMA), errors

@@ -182,9 +182,23 @@ STORE_SCHEMA = pa.schema(
         # who wrote it ("key:<name>" through the gateway, "kafka:<principal>" on a producer's
         # own topic, null for imports): an event_id is unique per source, never across them
         ("source", pa.string()),
+        # the event's place in its source (row of the file, offset in the Kafka partition):
+        # mining orders a dossier's events of equal timestamp by it, as the source had them
+        ("source_order", pa.int64()),
     ]
 )
 STORE_COLUMNS = STORE_SCHEMA.names
+
+# The case-attribute table: a dossier's trace-level attributes (XES ``<trace>`` attributes,
+# ``case:*`` columns of a CSV) once per dossier, as JSON text; no caps (files only).
+CASE_ATTRIBUTES_SCHEMA = pa.schema(
+    [
+        ("procedure_code", pa.string()),
+        ("case_id", pa.string()),
+        ("attributes", pa.string()),
+        ("ingested_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
 
 
 def _pydantic_errors(exc: ValidationError) -> list[dict[str, str]]:

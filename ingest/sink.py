@@ -23,7 +23,9 @@ from datetime import UTC, datetime
 from itertools import groupby
 from pathlib import Path
 
+import numpy as np
 import orjson
+import pyarrow as pa
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from dvcflow.settings import Settings, get_settings
@@ -229,6 +231,14 @@ class Sink:
             flat, everything, all_rejects, self.settings, self.store
         )
         if everything.num_rows:
+            kept = np.ones(len(flat), dtype=bool)
+            kept[[index for index, _, _ in all_rejects]] = False
+            offsets_kept = np.fromiter((m.offset() for m in flat), np.int64, len(flat))[kept]
+            everything = everything.set_column(
+                everything.schema.get_field_index("source_order"),
+                "source_order",
+                pa.array(offsets_kept, pa.int64()),
+            )
             name = batch_name(keys, batches)
             touched.update(p.parent for p in self.store.write(everything, name))
             self.stats.last_write_at = time.time()

@@ -1,10 +1,13 @@
 """The event store: a Parquet dataset partitioned by procedure and month.
 
-Writers call ``EventStore.write(table, name)``: one file per partition, written to a temp
-name, fsynced and renamed, so a reader never sees half a file and a batch written again
+Writers call ``EventStore.write(table, name)``: one file per partition, all written to temp
+names, fsynced and only then renamed, so a reader never sees half a file and a batch written again
 under the same name (a redelivery after a crash) replaces itself instead of doubling.
 Readers go through DuckDB (``EventStore.connect``/``scan_sql``); duplicate ``event_id``s
 are dropped there, so producers' retries never reach an analysis.
+
+Trace-level attributes of imported logs live once per dossier in ``case_attributes/``
+(``CASE_ATTRIBUTES_SCHEMA``), beside the events, not copied onto each event.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ingest.schema import STORE_COLUMNS, STORE_SCHEMA, conform_table
+from ingest.schema import CASE_ATTRIBUTES_SCHEMA, STORE_COLUMNS, STORE_SCHEMA, conform_table
 from ingest.store_facts import StoreFacts, parquet_source, store_facts
 
 _SAFE = re.compile(r"[^0-9A-Za-z._\-]")
@@ -56,13 +59,28 @@ def _fsync_dir(path: Path) -> None:
 
 def write_parquet_atomic(table: pa.Table, path: Path) -> None:
     """Write ``table`` to ``path`` so that the file appears whole or not at all."""
+    _publish(_stage(table, path))
+
+
+def _stage(table: pa.Table, path: Path) -> tuple[Path, Path]:
+    """Write ``table`` beside ``path`` under a temp name (readers skip it); fsynced."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(table, tmp, compression="zstd", row_group_size=256_000)
-    with open(tmp, "rb+") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    try:
+        pq.write_table(table, tmp, compression="zstd", row_group_size=256_000)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp, path
+
+
+def _publish(*staged: tuple[Path, Path]) -> None:
+    for tmp, path in staged:
+        os.replace(tmp, path)
+    for parent in {path.parent for _, path in staged}:
+        _fsync_dir(parent)
 
 
 @dataclass(frozen=True)
@@ -80,10 +98,17 @@ class EventStore:
     def __init__(self, data_dir: Path | str):
         self.data_dir = Path(data_dir)
         self.root = self.data_dir / "events"
+        self.case_root = self.data_dir / "case_attributes"
 
     # --- writing -------------------------------------------------------------------------
-    def write(self, table: pa.Table, name: str) -> list[Path]:
-        """Write validated rows (``STORE_SCHEMA``) as ``name`` in each partition they touch."""
+    def write(
+        self, table: pa.Table, name: str, case_attributes: pa.Table | None = None
+    ) -> list[Path]:
+        """Write validated rows (``STORE_SCHEMA``) as ``name`` in each partition they touch,
+        and ``case_attributes`` (``CASE_ATTRIBUTES_SCHEMA``: one row per dossier) beside them.
+
+        All or nothing: every file is staged under a temp name first and only then renamed
+        into place, so a failure (disk full, a bad value) leaves no part of the batch."""
         table = conform_table(table)
         if table.num_rows == 0:
             return []
@@ -91,17 +116,48 @@ class EventStore:
         ts = table["timestamp"]
         month = pc.add(pc.multiply(pc.year(ts), 100), pc.month(ts))
         keys = pa.table({"p": table["procedure_code"], "m": month})
-        written = []
-        for group in keys.group_by(["p", "m"]).aggregate([]).to_pylist():
-            mask = pc.and_(pc.equal(keys["p"], group["p"]), pc.equal(keys["m"], group["m"]))
-            part = table.filter(mask)
-            year, mon = divmod(group["m"], 100)
-            path = (
-                self.partition_dir(group["p"], f"{year:04d}-{mon:02d}") / f"{_safe(name)}.parquet"
-            )
-            write_parquet_atomic(part, path)
-            written.append(path)
-        return written
+        staged: list[tuple[Path, Path]] = []
+        try:
+            for group in keys.group_by(["p", "m"]).aggregate([]).to_pylist():
+                mask = pc.and_(pc.equal(keys["p"], group["p"]), pc.equal(keys["m"], group["m"]))
+                year, mon = divmod(group["m"], 100)
+                folder = self.partition_dir(group["p"], f"{year:04d}-{mon:02d}")
+                staged.append(_stage(table.filter(mask), folder / f"{_safe(name)}.parquet"))
+            if case_attributes is not None and case_attributes.num_rows:
+                cases = case_attributes.cast(CASE_ATTRIBUTES_SCHEMA)
+                for code in pc.unique(cases["procedure_code"]).to_pylist():
+                    part = cases.filter(pc.equal(cases["procedure_code"], code))
+                    path = self.case_root / f"procedure={_safe(code)}" / f"{_safe(name)}.parquet"
+                    staged.append(_stage(part, path))
+        except BaseException:
+            for tmp, _ in staged:
+                tmp.unlink(missing_ok=True)
+            raise
+        _publish(*staged)
+        return [path for _, path in staged if path.is_relative_to(self.root)]
+
+    def case_attribute_files(self, procedures: Sequence[str] | None = None) -> list[Path]:
+        """The files of the case-attribute table (of ``procedures`` when given)."""
+        if not self.case_root.exists():
+            return []
+        wanted = None if procedures is None else {f"procedure={_safe(p)}" for p in procedures}
+        return [
+            p
+            for p in sorted(self.case_root.glob("procedure=*/*.parquet"))
+            if not p.name.startswith(".") and (wanted is None or p.parent.name in wanted)
+        ]
+
+    def case_attributes_sql(self, procedures: Sequence[str] | None = None) -> str:
+        """A SELECT of (procedure_code, case_id, attributes): the trace-level attributes of
+        imported logs, one row per dossier (the latest import of a dossier wins)."""
+        files = self.case_attribute_files(procedures)
+        if not files:
+            return "SELECT * FROM _dvc_empty_case_attributes"
+        return (
+            f"SELECT procedure_code, case_id, attributes FROM {parquet_source(files)} "
+            "QUALIFY row_number() OVER "
+            "(PARTITION BY procedure_code, case_id ORDER BY ingested_at DESC) = 1"
+        )
 
     def partition_dir(self, procedure_code: str, month: str) -> Path:
         return self.root / f"procedure={_safe(procedure_code)}" / f"month={month}"
@@ -157,7 +213,7 @@ class EventStore:
         is about exactly those (a compaction may swap files in between two listings)."""
         files = self.live_files(procedures) if files is None else files
         if not files:
-            return StoreFacts(repeated_ids=False, ties=False, due_dates=False)
+            return StoreFacts(repeated_ids=False, same_time=False, due_dates=False)
         # keyed by these very files: a file written meanwhile makes another key
         return store_facts(self.root, self._version_of(files), files, procedures, con)
 
@@ -177,10 +233,13 @@ class EventStore:
         return f"SELECT {_COLUMNS_SQL} FROM {parquet_source(files)} {conditions} {dedup}"
 
     def connect(self, con: duckdb.DuckDBPyConnection | None = None) -> duckdb.DuckDBPyConnection:
-        """A DuckDB connection with a view ``events`` (deduplicated) over the store."""
+        """A DuckDB connection with a view ``events`` (deduplicated) over the store and a view
+        ``case_attributes`` (join it on ``procedure_code, case_id``)."""
         con = con or duckdb.connect()
         con.register("_dvc_empty_events", STORE_SCHEMA.empty_table())
+        con.register("_dvc_empty_case_attributes", CASE_ATTRIBUTES_SCHEMA.empty_table())
         con.execute(f"CREATE OR REPLACE TEMP VIEW events AS {self.scan_sql()}")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW case_attributes AS {self.case_attributes_sql()}")
         return con
 
     def read_table(self, where: str | None = None, params: dict | None = None) -> pa.Table:
@@ -230,7 +289,7 @@ class EventStore:
             ).fetchone()[0]
             merged = con.sql(
                 f"SELECT {_COLUMNS_SQL} FROM {parquet_source(files)} "
-                f"{DEDUP_SQL} ORDER BY case_id, timestamp"
+                f"{DEDUP_SQL} ORDER BY case_id, timestamp, source_order"
             ).to_arrow_table()
             digest = hashlib.sha1("|".join(f.name for f in files).encode()).hexdigest()[:12]
             target = part / f"compact-{digest}.parquet"

@@ -1,12 +1,13 @@
 """What the files of one store version hold that decides how to read them.
 
 Whether an ``event_id`` repeats decides if a reader needs the dedup window (a sort of every
-column of every event); whether two events of a dossier tie on (timestamp, start before
-complete) decides if mining needs a sort to order them. Counting reads four columns once;
-the answer is kept per store version in memory and in ``FACTS_FILE`` beside the partitions
-(a read-only store keeps it in memory only), so it is paid once per new data, by whichever
-reader comes first. Whether any event carries a ``due_date`` attribute decides if mining
-reads the wide ``attributes`` column at all.
+column of every event); whether two events of a dossier share a timestamp decides if mining
+needs a sort (by source order) to order them; whether the files have the ``source_order``
+column at all (stores written before it existed do not) decides how that sort reads.
+Counting reads four columns once; the answer is kept per store version in memory and in
+``FACTS_FILE`` beside the partitions (a read-only store keeps it in memory only), so it is
+paid once per new data, by whichever reader comes first. Whether any event carries a
+``due_date`` attribute decides if mining reads the wide ``attributes`` column at all.
 """
 
 from __future__ import annotations
@@ -32,11 +33,12 @@ _FACTS: dict[tuple[str, str], StoreFacts] = {}
 @dataclass(frozen=True)
 class StoreFacts:
     repeated_ids: bool  # some event_id twice: the dedup window is needed
-    ties: bool  # two events of a dossier tie on (timestamp, start before complete)
+    same_time: bool  # two events of a dossier share a timestamp: order them by source order
     due_dates: bool = True  # some event's attributes name a due_date (read them, then)
+    source_order: bool = True  # some file has the ``source_order`` column (older ones lack it)
 
 
-_FIELDS = ("repeated_ids", "ties", "due_dates")
+_FIELDS = ("repeated_ids", "same_time", "due_dates", "source_order")
 
 
 @lru_cache(maxsize=1)
@@ -95,14 +97,19 @@ def store_facts(
             (con or duckdb.connect())
             .execute(
                 f"""SELECT count(*), count(DISTINCT event_id),
-                           count(DISTINCT (case_id, timestamp, lifecycle = 'start')),
+                           count(DISTINCT (case_id, timestamp)),
                            coalesce(bool_or(attributes LIKE '%due_date%'), false)
-                    FROM (SELECT event_id, case_id, timestamp, lifecycle, attributes
+                    FROM (SELECT event_id, case_id, timestamp, attributes
                           FROM {parquet_source(files)})"""
             )
             .fetchone()
         )
-        facts = StoreFacts(repeated_ids=n > ids, ties=n > keys, due_dates=bool(due))
+        facts = StoreFacts(
+            repeated_ids=n > ids,
+            same_time=n > keys,
+            due_dates=bool(due),
+            source_order=any("source_order" in pq.read_schema(f).names for f in files),
+        )
         known = dict(list(known.items())[-(_KEEP_VERSIONS - 1) :])
         known[key] = {f: getattr(facts, f) for f in _FIELDS}
         tmp = path.with_name(f".{FACTS_FILE}.{os.getpid()}.tmp")

@@ -25,11 +25,13 @@ from mining.deadlines import RESULT_ACTIVITIES, DeadlineRules, build_deadlines, 
 from mining.discovery import (
     Miner,
     Model,
+    ModelLimits,
     activity_counts,
     dfg_edges,
     discover_model,
     heuristics_model,
     inductive_model,
+    model_quality,
     model_summary,
     variant_counts,
 )
@@ -45,7 +47,8 @@ class AnalysisOptions:
 
     noise_threshold: float | None = None  # None: settings.noise_threshold
     top_variants: int = 20
-    discover: bool = True  # pm4py models (inductive + heuristics)
+    discover: bool = True  # pm4py models (inductive + heuristics), bounded (ModelLimits)
+    quality: bool = True  # the inductive model's fitness and precision (token replay)
     conformance: bool = True  # needs a catalog entry
     as_of: datetime | None = None  # "now" for open dossiers; None: the log's last event
 
@@ -134,7 +137,7 @@ def analyze_loaded(
     edges = dfg_edges(con)
     models = None
     if options.discover:
-        models = _POOL.submit(_models, variant_counts(con), edges, counts, _noise(options))
+        models = _POOL.submit(_models, variant_counts(con), _noise(options), options.quality)
     beside = {name: _POOL.submit(_on_cursor, fn, con) for name, fn in _BESIDE.items()}
     try:
         has_due = build_deadlines(
@@ -180,16 +183,18 @@ def _on_cursor(fn: Any, con: duckdb.DuckDBPyConnection) -> Any:
         cur.close()
 
 
-def _models(
-    uvcl: Counter[tuple[str, ...]],
-    edges: list[dict[str, Any]],
-    counts: dict[str, dict[str, int]],
-    noise: float,
-) -> dict[str, Any]:
-    """Summaries of both pm4py models; touches no DuckDB connection."""
+def _models(uvcl: Counter[tuple[str, ...]], noise: float, quality: bool) -> dict[str, Any]:
+    """Summaries of both pm4py models (how each was made, its size, and for the inductive
+    one its fitness and precision), bounded by ``ModelLimits``; touches no DuckDB
+    connection."""
+    limits = ModelLimits.from_settings()
+    inductive = inductive_model(uvcl, noise, limits)
+    summary = model_summary(inductive)
+    if quality:
+        summary["quality"] = model_quality(inductive, uvcl, limits)
     return {
-        "inductive": model_summary(inductive_model(uvcl, noise)),
-        "heuristics": model_summary(heuristics_model(edges, counts)),
+        "inductive": summary,
+        "heuristics": model_summary(heuristics_model(uvcl, limits=limits)),
     }
 
 
@@ -236,7 +241,10 @@ def discover(
     con = load_log(store, flt)
     try:
         return discover_model(
-            con, miner, get_settings().noise_threshold if noise is None else noise
+            con,
+            miner,
+            get_settings().noise_threshold if noise is None else noise,
+            limits=ModelLimits.from_settings(),
         )
     finally:
         con.close()

@@ -2,7 +2,8 @@
 
 The reference model is the statutory step order: a sequence of the catalog's steps, an
 optional step may be skipped, a run of repeatable steps (the supplement loop) may happen any
-number of times. Fitness is pm4py's token-based replay, weighted by variant frequency. The
+number of times. Fitness is pm4py's token-based replay, weighted by variant frequency and
+bounded by a time budget (``mining.discovery.replay_fitness``). The
 deviations that matter are counted per step in SQL: mandatory steps a finished dossier
 skipped, and steps done after a step that the statute puts later.
 """
@@ -13,11 +14,10 @@ from typing import Any
 
 import duckdb
 
-from mining.discovery import variant_counts
+from mining.discovery import ModelLimits, replay_fitness, variant_counts
 
 # Finished dossiers that stop early by design: they are not counted as skipping steps.
 EARLY_END_OUTCOMES = ("rejected", "withdrawn", "returned")
-MAX_REPLAYED_VARIANTS = 2000
 
 
 def reference_tree_string(procedure: Any) -> str:
@@ -49,31 +49,20 @@ def reference_model(procedure: Any) -> tuple[Any, Any, Any]:
     return pm4py.convert_to_petri_net(tree)
 
 
-def fitness(con: duckdb.DuckDBPyConnection, procedure: Any) -> dict[str, Any]:
-    """pm4py token-based replay of the variants on the reference model, frequency-weighted."""
-    import pm4py
-    from pm4py.objects.log.obj import Event, EventLog, Trace
-
-    net, im, fm = reference_model(procedure)
-    counts = variant_counts(con).most_common(MAX_REPLAYED_VARIANTS)
-    log = EventLog([Trace([Event({"concept:name": a}) for a in v]) for v, _ in counts])
-    diag = pm4py.conformance_diagnostics_token_based_replay(log, net, im, fm)
-    sums = dict(missing=0, consumed=0, remaining=0, produced=0, fit=0, cases=0)
-    for (_, n), d in zip(counts, diag, strict=True):
-        sums["missing"] += n * d["missing_tokens"]
-        sums["consumed"] += n * d["consumed_tokens"]
-        sums["remaining"] += n * d["remaining_tokens"]
-        sums["produced"] += n * d["produced_tokens"]
-        sums["fit"] += n * bool(d["trace_is_fit"])
-        sums["cases"] += n
-    log_fitness = 0.5 * (1 - sums["missing"] / max(sums["consumed"], 1)) + 0.5 * (
-        1 - sums["remaining"] / max(sums["produced"], 1)
-    )
-    total = con.execute("SELECT count(*) FROM cases").fetchone()[0]
+def fitness(
+    con: duckdb.DuckDBPyConnection, procedure: Any, seconds: float | None = None
+) -> dict[str, Any]:
+    """pm4py token-based replay of the variants on the reference model, frequency-weighted,
+    most frequent first, within ``seconds`` (settings ``model_seconds``); the answer says
+    which share of the dossiers was replayed."""
+    if seconds is None:
+        seconds = ModelLimits.from_settings().seconds
+    result, _ = replay_fitness(reference_model(procedure), variant_counts(con), seconds)
     return {
-        "fitness": log_fitness,
-        "fitting_share": sums["fit"] / sums["cases"] if sums["cases"] else None,
-        "replayed_share": sums["cases"] / total if total else None,
+        "fitness": result["fitness"],
+        "fitting_share": result["fitting_share"],
+        "replayed_share": result["replayed_share"],
+        "notes": result["notes"],
     }
 
 

@@ -141,21 +141,27 @@ def _base_scan_sql(source: str, where: str | None, facts: StoreFacts) -> str:
     """The SELECT of ``log_base``'s rows: ``BASE_COLUMNS``, ``due_attr``, the row key and
     the order key ``ord``.
 
-    The dedup window (first ingested copy of each ``event_id``, as ``EventStore.scan_sql``)
-    runs only when an id repeats. When no two events of a dossier tie on (timestamp, start
-    before complete), that pair alone orders them: ``ord`` is then the integer
-    ``epoch_us * 2 + (0 for start, 1 otherwise)``, with no sort and no ``event_id`` read;
-    otherwise ``ord`` is the position by (timestamp, start first, event_id), from a window.
-    The wide ``attributes`` column is read for ``due_attr`` only when some event names a
-    due date.
+    A dossier's events are ordered by timestamp, then by their place in the source
+    (``source_order``: the row of the imported file, the offset of the streamed message),
+    as pm4py keeps a file's order for equal timestamps; no figure depends on how event ids
+    are spelled. Stores written before ``source_order`` existed fall back to start before
+    complete, then ``event_id``. The dedup window (first ingested copy of each
+    ``event_id``, as ``EventStore.scan_sql``) runs only when an id repeats. When no two
+    events of a dossier share a timestamp, ``ord`` is the timestamp itself (no sort);
+    otherwise it is the position from a window. The wide ``attributes`` column is read for
+    ``due_attr`` only when some event names a due date.
     """
     columns = ", ".join(BASE_COLUMNS)
     dedup = DEDUP_SQL if facts.repeated_ids else ""
-    lc = "CASE WHEN lifecycle = 'start' THEN 0 ELSE 1 END"
-    if facts.ties or facts.repeated_ids:
-        ord_sql = f"row_number() OVER (PARTITION BY case_id ORDER BY timestamp, {lc}, event_id)"
+    if facts.same_time or facts.repeated_ids:
+        lc = "CASE WHEN lifecycle = 'start' THEN 0 ELSE 1 END"
+        source_order = "source_order, " if facts.source_order else ""
+        ord_sql = (
+            "row_number() OVER (PARTITION BY case_id "
+            f"ORDER BY timestamp, {source_order}{lc}, event_id)"
+        )
     else:
-        ord_sql = f"epoch_us(timestamp) * 2 + {lc}"
+        ord_sql = "epoch_us(timestamp)"
     due = "NULL::TIMESTAMPTZ"
     if facts.due_dates:
         due = """CASE WHEN attributes LIKE '%due_date%'
@@ -283,12 +289,14 @@ def narrow_log(con: duckdb.DuckDBPyConnection, flt: LogFilter) -> duckdb.DuckDBP
 def _create_log_view(con: duckdb.DuckDBPyConnection, source: str) -> None:
     """View ``log_extra``: the wide columns (``EXTRA_COLUMNS``) by row key ``_row``, a second
     read of the same files; join it to ``log_base`` or ``steps`` on ``_row``. View ``log``:
-    ``log_base`` with every store column but ``ingested_at``, in store order, then ``ord``
-    as the 1-based position in the dossier, which costs a window besides that read. Both
-    are paid only by the queries that use them."""
+    ``log_base`` with every store column but ``ingested_at`` and ``source_order``, in store
+    order, then ``ord`` as the 1-based position in the dossier, which costs a window besides
+    that read. Both are paid only by the queries that use them."""
     extra = ", ".join(EXTRA_COLUMNS)
     columns = ", ".join(
-        f"x.{c}" if c in EXTRA_COLUMNS else f"b.{c}" for c in STORE_COLUMNS if c != "ingested_at"
+        f"x.{c}" if c in EXTRA_COLUMNS else f"b.{c}"
+        for c in STORE_COLUMNS
+        if c not in ("ingested_at", "source_order")
     )
     # the files read, for ``narrow_log``'s own views
     con.execute(

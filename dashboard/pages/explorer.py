@@ -23,6 +23,7 @@ from dashboard.components import (
 from dashboard.i18n import t
 from dashboard.models import MapEdge, MapNode
 from dashboard.service import Service
+from mining.discovery import readable_map
 
 PATH = "/explorer"
 VARIANT_COLUMNS = ["activities", "count", "share", "median_duration_h", "on_time_rate"]
@@ -76,6 +77,18 @@ def render(svc: Service, values: tuple, lang: str) -> html.Div:
                         value="frequency",
                         inline=True,
                     ),
+                    html.Label(t("ex.activities", lang), htmlFor="ex-activities"),
+                    dcc.Slider(
+                        id="ex-activities",
+                        min=0,
+                        max=len(ACTIVITY_MARKS) - 1,
+                        step=1,
+                        value=ACTIVITY_MARKS.index(DEFAULT_ACTIVITIES),
+                        marks={
+                            i: str(v) if v else t("ex.all", lang)
+                            for i, v in enumerate(ACTIVITY_MARKS)
+                        },
+                    ),
                     html.Label(t("ex.share", lang), htmlFor="ex-share"),
                     dcc.Slider(
                         id="ex-share",
@@ -88,26 +101,45 @@ def render(svc: Service, values: tuple, lang: str) -> html.Div:
                 ],
                 className="toolbar",
             ),
-            html.Div(shielded(draw, svc, "frequency", 100, *values, lang), id="ex-map"),
+            html.Div(
+                shielded(
+                    draw,
+                    svc,
+                    "frequency",
+                    100,
+                    ACTIVITY_MARKS.index(DEFAULT_ACTIVITIES),
+                    *values,
+                    lang,
+                ),
+                id="ex-map",
+            ),
             html.Div(shielded(details, svc, *values, lang), id="ex-details"),
         ],
         id="page-explorer",
     )
 
 
-def map_elements(nodes: list, edges: list, overlay: str, share: float) -> list[dict]:
-    """Cytoscape elements: the most frequent edges covering ``share`` of all transitions."""
-    ranked = sorted(edges, key=lambda e: -e.frequency)
-    total = sum(e.frequency for e in ranked) or 1
-    kept, covered = [], 0
-    for e in ranked:
-        if covered / total >= share and kept:
-            break
-        kept.append(e)
-        covered += e.frequency
+# Activity slider: how many of the most frequent activities the map shows (0 = all). The
+# default keeps a map of a log with hundreds of activities readable.
+ACTIVITY_MARKS = (5, 10, 25, 50, 100, 200, 0)
+DEFAULT_ACTIVITIES = 25
+
+
+def map_elements(
+    nodes: list, edges: list, overlay: str, share: float, activities: int | None = None
+) -> list[dict]:
+    """Cytoscape elements: the ``activities`` most frequent activities (None or 0: all) and
+    the most frequent paths among them covering ``share`` of their transitions, kept
+    connected (``mining.discovery.readable_map``)."""
+    shown, picked = readable_map(
+        {n.id: n.frequency for n in nodes},
+        [(e.source, e.target, e.frequency) for e in edges],
+        activities or None,
+        share,
+    )
+    kept = [edges[i] for i in picked]
     top = max((e.frequency for e in kept), default=1)
     slow = max((e.mean_hours or 0 for e in kept), default=1) or 1
-    shown = {e.source for e in kept} | {e.target for e in kept}
     elements: list[dict] = [
         {"data": {"id": n.id, "label": f"{n.id} ({n.frequency:,})"}} for n in nodes if n.id in shown
     ]
@@ -151,12 +183,27 @@ def warm_up_graph() -> cyto.Cytoscape:
     )
 
 
-def draw(svc: Service, overlay, share, procedure, province, commune, start, end, channel, _v, lang):
+def draw(
+    svc: Service,
+    overlay,
+    share,
+    activity_mark,
+    procedure,
+    province,
+    commune,
+    start,
+    end,
+    channel,
+    _v,
+    lang,
+):
     if not procedure:
         return html.P(t("ex.pick", lang), className="hint")
     flt = make_filter(svc, procedure, province, commune, start, end, channel)
     nodes, edges = process_map_parts(svc.section(flt, "dfg"))
-    elements = map_elements(nodes, edges, overlay or "frequency", (share or 100) / 100)
+    mark = activity_mark if isinstance(activity_mark, int) else 0
+    activities = ACTIVITY_MARKS[min(max(mark, 0), len(ACTIVITY_MARKS) - 1)]
+    elements = map_elements(nodes, edges, overlay or "frequency", (share or 100) / 100, activities)
     graph = cyto.Cytoscape(
         id="ex-cytoscape",
         elements=elements,
@@ -211,7 +258,11 @@ def details(svc: Service, procedure, province, commune, start, end, channel, _v,
 def register(app: Dash, svc: Service) -> None:
     # ``render`` fills the page when it opens; these run for a later change or a stale page.
     @content_callback(
-        app, Output("ex-map", "children"), Input("ex-overlay", "value"), Input("ex-share", "value")
+        app,
+        Output("ex-map", "children"),
+        Input("ex-overlay", "value"),
+        Input("ex-share", "value"),
+        Input("ex-activities", "value"),
     )
     def _draw(*args: Any) -> Any:
         return draw(svc, *args)

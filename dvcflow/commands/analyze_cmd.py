@@ -125,6 +125,23 @@ def print_report(r: dict[str, Any], top: int = 10) -> None:
             ],
         )
     )
+    models = r.get("models")
+    if models:
+        m = models["inductive"]
+        q = m.get("quality") or {}
+        console.print(
+            f"[bold]Process model[/]: {m['algorithm']} on {m['filter']}, "
+            f"{m['visible_transitions']} steps, {m['places']} places"
+            + (
+                f"; fitness {_num(q.get('fitness'))}, precision {_num(q.get('precision'))} "
+                f"(token replay of {_pct(q.get('replayed_share'))} of dossiers)"
+                if q
+                else ""
+            )
+            + "."
+        )
+        for note in m["notes"] + q.get("notes", []):
+            console.print(f"  {note}")
     conf = r["conformance"]
     if conf:
         console.print(
@@ -141,6 +158,10 @@ def print_report(r: dict[str, Any], top: int = 10) -> None:
                 ],
             )
         )
+
+
+def _num(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
 
 
 def analyze(

@@ -24,7 +24,13 @@ Formats: XES / XES.gz, CSV / CSV.gz (comma, semicolon or tab), Parquet, and the 
 portal's dossier synchronisation JSON (portal-json). pm4py's column names
 (case:concept:name, concept:name, time:timestamp, org:resource, lifecycle:transition) and
 dvcflow's own field names are recognised; --map COLUMN=FIELD names the others. Columns that
-are no field are kept as attributes.
+are no field are kept as attributes; trace attributes (XES trace, case:* columns) once per
+dossier in the case-attribute table.
+
+Caps: DVCFLOW_MAX_ATTRIBUTES / DVCFLOW_MAX_ATTRIBUTES_BYTES bound the stream (gateway and
+Kafka sink send wider events to the DLQ). A file import is not capped: a wider event is
+kept whole and the report notes it. Events of equal time keep their order in the file. The
+import is all or nothing: a failed write leaves no part of it in the store.
 
 Missing procedure codes and org units are filled from --procedure / --org-unit (default:
 the file's name), and missing event ids are derived from each event's content and position

@@ -260,6 +260,7 @@ def check_frame(
     max_attributes: int = 64,
     max_attributes_bytes: int = 8192,
     clean_attributes: bool = False,
+    over_caps: dict[int, str] | None = None,
 ) -> tuple[pa.Table, Errors]:
     """Wire-format rows (one column per field, None = absent) -> stored rows and the errors.
 
@@ -267,6 +268,8 @@ def check_frame(
     position, its ``{field, reason}`` list, as ``parse_event`` would give it.
     ``clean_attributes`` says every ``attributes`` value is None or a dict of text keys to
     stripped scalars (the importers build them so): then only the caps are checked.
+    With ``over_caps`` (file imports) a row above the stream's attribute caps is kept and
+    its reason recorded there instead of rejecting it.
     """
     frame = frame.reset_index(drop=True)
     n = len(frame)
@@ -299,7 +302,11 @@ def check_frame(
                 clean_attributes,
             )
     for i, reason in caps.items():
-        if i not in errors:
+        if i in errors:
+            continue
+        if over_caps is not None:  # a file import: kept whole, the breach only reported
+            over_caps[i] = reason
+        else:
             errors[i] = [{"field": "attributes", "reason": reason}]
     for i in errors:
         errors[i].sort(key=lambda e: FIELD_ORDER.index(e["field"]))
@@ -316,7 +323,7 @@ def check_frame(
             arrays[f.name] = pseudonymise(ids, pseudonymizer)
         elif f.name == "ingested_at":
             arrays[f.name] = pa.array([stamp] * kept, type=f.type)
-        elif f.name == "source":
+        elif f.name in ("source", "source_order"):  # set later: the writer, the row in the file
             arrays[f.name] = pa.nulls(kept, f.type)
         elif f.name == "timestamp":
             stamps = out["timestamp"]

@@ -3,20 +3,22 @@
 pm4py's standard names (``case:concept:name``, ``concept:name``, ``time:timestamp``,
 ``org:resource``, ``lifecycle:transition``) and our own wire names are recognised without a
 mapping; ``--map COLUMN=FIELD`` says the rest. Columns that are no field become
-``attributes``. Missing ``procedure_code`` / ``org_unit`` come from the options (default: the
+``attributes``, except trace attributes (``case:*``), which are kept once per dossier in the
+case-attribute table. Missing ``procedure_code`` / ``org_unit`` come from the options (default: the
 file's stem) and a missing ``event_id`` is derived from the event's content and its position
 in its case, so the same file always gives the same ids. Every fill-in is reported.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
+import orjson
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -47,6 +49,7 @@ KNOWN_NAMES: dict[str, tuple[str, ...]] = {
     "lifecycle": ("lifecycle:transition", "lifecycle"),
 }
 PM4PY_FIELDS = {names[0]: f for f, names in KNOWN_NAMES.items()}
+CASE_PREFIX = "case:"  # pm4py's (and XES exports') name prefix of trace attributes
 IGNORE = "ignore"
 
 
@@ -64,6 +67,7 @@ class WireFrame:
     filled: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     clean_attributes: bool = False  # attributes built here: text keys, stripped scalars
+    case_attributes: pd.DataFrame | None = None  # procedure_code, case_id, attributes (JSON)
 
 
 def parse_map(items: list[str] | None) -> dict[str, str]:
@@ -148,9 +152,15 @@ def derive_event_ids(frame: pd.DataFrame, raw_lifecycle: list[Any]) -> list[str]
         pa.array([None if v is None else str(v) for v in raw_lifecycle], type=pa.string()),
     ]
     parts = [pc.fill_null(p, "") for p in parts]
-    keys = pc.binary_join_element_wise(*parts, "\x1f").cast(pa.binary()).to_pylist()
-    sha = hashlib.sha256
-    return ["imp-" + sha(k).hexdigest()[:32] for k in keys]
+    keys = pa.table({"k": pc.binary_join_element_wise(*parts, "\x1f")})
+    # DuckDB's sha256 over the whole column: the same hex digest as hashlib, no Python loop
+    con = duckdb.connect()
+    try:
+        con.register("keys", keys)
+        ids = con.sql("SELECT 'imp-' || sha256(k)[:32] AS id FROM keys").to_arrow_table()
+    finally:
+        con.close()
+    return ids["id"].to_pylist()
 
 
 def _fill(
@@ -197,6 +207,9 @@ def to_wire(
         for c in columns
         if c not in chosen.values() and options.mapping.get(c) != IGNORE and c != "attributes"
     ]
+    # trace-level attributes (pm4py's ``case:`` prefix): once per dossier, not per event
+    case_columns = [c for c in attr_columns if c.startswith(CASE_PREFIX)]
+    attr_columns = [c for c in attr_columns if not c.startswith(CASE_PREFIX)]
     base = (
         source["attributes"].tolist()
         if "attributes" in columns and "attributes" not in chosen
@@ -250,6 +263,13 @@ def to_wire(
             f"derived from content and position in case in {int(missing_ids.sum())} row(s)"
         )
 
+    case_table = None
+    if case_columns:
+        case_table = _case_attributes(source, case_columns, frame, src.text_cells)
+        notes.append(
+            f"kept {len(case_columns)} trace attribute(s) once per dossier "
+            f"({len(case_table)} dossiers) in the case-attribute table"
+        )
     bad = {i: ("timestamp", reason) for i, reason in bad_times.items()}
     clean = all(b is None for b in base)
     return WireFrame(
@@ -259,4 +279,31 @@ def to_wire(
         filled=filled,
         notes=notes,
         clean_attributes=clean,
+        case_attributes=case_table,
+    )
+
+
+def _case_attributes(
+    source: pd.DataFrame, columns: list[str], frame: pd.DataFrame, text_cells: bool
+) -> pd.DataFrame:
+    """One row per dossier: procedure_code, case_id and its trace attributes as JSON text
+    (first value given in the dossier; the ``case:`` prefix dropped)."""
+    values = pd.DataFrame(
+        {c.removeprefix(CASE_PREFIX): attribute_column(source[c], text_cells) for c in columns}
+    )
+    values["case_id"] = frame["case_id"].to_numpy()
+    values["procedure_code"] = frame["procedure_code"].to_numpy()
+    first = values.groupby("case_id", sort=False, dropna=True).first()
+    keys = [c.removeprefix(CASE_PREFIX).strip(WHITESPACE) for c in columns]
+    rows = first[[c.removeprefix(CASE_PREFIX) for c in columns]].to_numpy(dtype=object).tolist()
+    blobs = []
+    for row in rows:
+        kept = {k: v for k, v in zip(keys, row, strict=True) if v is not None and v == v}
+        blobs.append(orjson.dumps(kept).decode() if kept else None)
+    return pd.DataFrame(
+        {
+            "procedure_code": first["procedure_code"].to_numpy(),
+            "case_id": first.index.to_numpy(),
+            "attributes": blobs,
+        }
     )

@@ -1,7 +1,10 @@
 """Read a file as events (``read_events``) or import it into the store (``import_file``).
 
 Policy: valid rows are kept and bad ones reported with their reasons; with ``strict``,
-nothing is written when any row is bad. The store batch is named from the file's content,
+nothing is written when any row is bad. Files are not held to the stream's attribute caps:
+an event with more attributes is kept whole and the breach noted. Each stored event keeps
+its row in the file (``source_order``), which orders events of equal timestamp. The write
+is all or nothing (``EventStore.write``). The store batch is named from the file's content,
 so importing the same file again rewrites the same files and changes nothing.
 """
 
@@ -13,7 +16,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from dvcflow.errors import DvcflowError, InputFileError
 from ingest.importers.contract import check_frame
@@ -31,6 +36,7 @@ from ingest.importers.portal_json import read_portal_json
 from ingest.importers.source import SourceFrame, detect_format
 from ingest.importers.xes_reader import read_xes
 from ingest.pseudonym import Pseudonymizer
+from ingest.schema import CASE_ATTRIBUTES_SCHEMA, STORE_SCHEMA
 from ingest.store import EventStore
 
 READERS = {
@@ -113,6 +119,18 @@ def read_events(
         yield [_wire_dict(r) for r in chunk.to_dict("records")]
 
 
+_ORDER_INDEX = STORE_SCHEMA.get_field_index("source_order")
+
+
+def _case_table(wire: WireFrame, ingested_at: datetime) -> pa.Table | None:
+    cases = wire.case_attributes
+    if cases is None or cases.empty:
+        return None
+    table = pa.Table.from_pandas(cases, preserve_index=False)
+    stamp = pa.array([ingested_at] * table.num_rows, CASE_ATTRIBUTES_SCHEMA.field(3).type)
+    return table.append_column("ingested_at", stamp).cast(CASE_ATTRIBUTES_SCHEMA)
+
+
 def file_digest(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -150,10 +168,12 @@ def import_file(
     notify("checking", 0, n)
     keep = [i for i in range(n) if i not in wire.bad]
     errors = {i: [{"field": f, "reason": r}] for i, (f, r) in wire.bad.items()}
+    over_caps: dict[int, str] = {}
     tables = []
     step = max(1, options.chunk_rows) * 4
     for start in range(0, len(keep), step):
         rows = keep[start : start + step]
+        chunk_caps: dict[int, str] = {}
         table, chunk_errors = check_frame(
             wire.frame.iloc[rows],
             pseudonymizer,
@@ -161,23 +181,33 @@ def import_file(
             max_attributes=options.max_attributes,
             max_attributes_bytes=options.max_attributes_bytes,
             clean_attributes=wire.clean_attributes,
+            over_caps=chunk_caps,
         )
-        tables.append(table)
+        kept_rows = np.delete(np.asarray(rows, dtype=np.int64), list(chunk_errors))
+        tables.append(table.set_column(_ORDER_INDEX, "source_order", pa.array(kept_rows)))
         for pos, errs in chunk_errors.items():
             errors[rows[pos]] = errs
+        over_caps.update({rows[pos]: reason for pos, reason in chunk_caps.items()})
         notify("checking", min(start + step, len(keep)), n)
     for i in sorted(errors):
         first = errors[i][0]
         report.add_error(RowError(wire.label(i), first["field"], first["reason"]))
+    if over_caps:
+        first_at = min(over_caps)
+        report.notes.append(
+            f"{len(over_caps)} event(s) carry attributes above the stream's caps "
+            f"({options.max_attributes} keys, {options.max_attributes_bytes} bytes), e.g. "
+            f"{wire.label(first_at)}: {over_caps[first_at]}; kept whole (files are not capped)"
+        )
 
     if options.strict and report.rejected:
         report.aborted_strict = True
     elif tables:
-        import pyarrow as pa
-
         table = pa.concat_tables(tables)
         notify("writing", 0, table.num_rows)
-        report.files = store.write(table, f"import-{file_digest(path)}")
+        report.files = store.write(
+            table, f"import-{file_digest(path)}", _case_table(wire, datetime.now(UTC))
+        )
         report.written = table.num_rows
         notify("writing", table.num_rows, table.num_rows)
     report.seconds = time.perf_counter() - started

@@ -1,6 +1,7 @@
-"""XES and XES.gz through ``pm4py.read_xes``.
+"""XES and XES.gz through the Rust parser (rustxes, what ``pm4py.read_xes`` uses), else
+``pm4py.read_xes``'s iterparse.
 
-pm4py picks the Rust parser (rustxes) when it is installed: several times faster. It keeps
+rustxes is several times faster. It keeps
 ``lifecycle:transition`` and ``org:resource``; should a file make it fail, or drop the
 lifecycle that the file has, the pure-Python ``iterparse`` parser reads it instead.
 """
@@ -39,10 +40,23 @@ def _pm4py_read(path: Path, variant: str | None) -> pd.DataFrame:
         return pm4py.read_xes(str(path), variant=variant)
 
 
+def _rustxes_read(path: Path) -> pd.DataFrame:
+    """The file through rustxes directly, as pm4py's rustxes variant reads it (naive times
+    are UTC instants) without importing pm4py itself (1.5 s of a big import)."""
+    import rustxes
+
+    frame = rustxes.import_xes(str(path))[0].to_pandas()
+    for column in frame.columns:
+        values = frame[column]
+        if pd.api.types.is_datetime64_any_dtype(values) and values.dt.tz is None:
+            frame[column] = values.dt.tz_localize("UTC")
+    return frame
+
+
 def read_xes(path: Path) -> SourceFrame:
     notes = []
     try:
-        frame = _pm4py_read(path, None)
+        frame = _rustxes_read(path)
     except BaseException as exc:  # rustxes panics with a BaseException on bad XML
         if isinstance(exc, KeyboardInterrupt | SystemExit):
             raise

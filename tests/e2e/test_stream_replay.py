@@ -56,6 +56,7 @@ def test_replay_100k_lands_exactly_once(stream_settings: Settings, tmp_path: Pat
         r["event_id"]: r for r in EventStore(stream_settings.data_dir).read_table().to_pylist()
     }
     assert len(stored) == N
+    assert all(r["source_order"] is not None for r in stored.values())  # its Kafka offset
     refs = Pseudonymizer(TEST_KEY.encode())
     for event in source:
         row = stored[event["event_id"]]

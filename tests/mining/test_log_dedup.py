@@ -52,7 +52,7 @@ def test_the_answer_is_kept_beside_the_store_per_version(tmp_path):
     store = write_rows(EventStore(tmp_path), rows("A", 3) + rows("B", 4), "first")
     counts(store)
     path = store.root / store_facts.FACTS_FILE
-    no = {"repeated_ids": False, "ties": False, "due_dates": False}
+    no = {"repeated_ids": False, "same_time": False, "due_dates": False, "source_order": True}
     assert orjson.loads(path.read_bytes()) == {f"{store.version()}|*": no}
 
     write_rows(store, rows("A", 3), "retry")
@@ -62,12 +62,18 @@ def test_the_answer_is_kept_beside_the_store_per_version(tmp_path):
     key = f"{store.version()}|*"
     assert len(saved) == 2 and saved[key] == {
         "repeated_ids": True,
-        "ties": True,
+        "same_time": True,
         "due_dates": False,
+        "source_order": True,
     }
 
     # a new process trusts the file and does not count again: shown by a planted answer
-    saved[key] = {"repeated_ids": False, "ties": True, "due_dates": False}
+    saved[key] = {
+        "repeated_ids": False,
+        "same_time": True,
+        "due_dates": False,
+        "source_order": True,
+    }
     path.write_bytes(orjson.dumps(saved))
     store_facts._FACTS.clear()
     events, distinct, _ = counts(store)
@@ -96,25 +102,37 @@ def test_log_view_rows_match_the_store_rows(tmp_path):
     assert len(got) == 15 and got == expected
 
 
-def test_ties_in_a_dossier_are_broken_by_event_id(tmp_path):
-    """Two steps of a dossier at the same moment: ``event_id`` orders them, whatever the
-    file order (the tie-break is read only when the files have ties)."""
+def test_ties_in_a_dossier_keep_the_source_order(tmp_path):
+    """Two steps of a dossier at the same moment: their order in the source
+    (``source_order``) orders them, whatever their event ids say."""
     from ingest import store_facts
 
     when = datetime(2025, 9, 3, 10)
     tied = [event("T", "approve", when), event("T", "appraise", when)]
-    store = write_rows(EventStore(tmp_path), rows("A", 3) + tied, "first")
+    every = rows("A", 3) + tied
+    for position, row in enumerate(every):
+        row["source_order"] = position
+    store = write_rows(EventStore(tmp_path), every, "first")
     con = load_log(store, LogFilter())
     try:
         order = con.execute("SELECT activity FROM log WHERE case_id = 'T' ORDER BY ord").fetchall()
         trace = con.execute("SELECT trace FROM cases WHERE case_id = 'T'").fetchone()[0]
     finally:
         con.close()
-    expected = [e["activity"] for e in sorted(tied, key=lambda e: e["event_id"])]
-    assert [r[0] for r in order] == expected == trace == ["appraise", "approve"]
+    assert [r[0] for r in order] == trace == ["approve", "appraise"]  # not by event id
     saved = orjson.loads((store.root / store_facts.FACTS_FILE).read_bytes())
-    assert saved[f"{store.version()}|*"] == {
-        "repeated_ids": False,
-        "ties": True,
-        "due_dates": False,
-    }
+    assert saved[f"{store.version()}|*"]["same_time"] is True
+
+
+def test_ties_without_source_order_fall_back_to_event_id(tmp_path):
+    """Rows with no ``source_order`` (stores written before it existed): start before
+    complete, then ``event_id``, a stable order."""
+    when = datetime(2025, 9, 3, 10)
+    tied = [event("T", "approve", when), event("T", "appraise", when)]
+    store = write_rows(EventStore(tmp_path), rows("A", 3) + tied, "first")
+    con = load_log(store, LogFilter())
+    try:
+        trace = con.execute("SELECT trace FROM cases WHERE case_id = 'T'").fetchone()[0]
+    finally:
+        con.close()
+    assert trace == ["appraise", "approve"]
