@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dvcflow.settings import get_settings
+from mining.reform.catalog_view import result_steps
 from mining.reform.steps import StepLog
 
 
@@ -59,6 +60,14 @@ def requirements(log: StepLog, proc: str, skip_no_worse: dict[str, bool]) -> dic
             is_result=is_result,
         )
     return out
+
+
+def result_steps_of(log: StepLog, proc: str) -> frozenset[str]:
+    """The steps a what-if may not remove: the catalog's result steps, else the inferred one."""
+    known = result_steps(proc)
+    if known:
+        return known
+    return frozenset(a for a, (_, is_result) in _inferred(log, proc).items() if is_result)
 
 
 def _inferred(log: StepLog, proc: str) -> dict[str, tuple[bool, bool]]:

@@ -28,7 +28,8 @@ from ingest.store import EventStore
 from mining.deadlines import build_deadlines
 from mining.filters import LogFilter
 from mining.log import connect
-from mining.reform.catalog_view import procedure_deadline, procedure_name, result_steps
+from mining.reform.catalog_view import procedure_deadline, procedure_name
+from mining.reform.requirement import result_steps_of
 from mining.reform.source import load_steps, peer_view, require_procedure
 from mining.reform.steps import StepLog
 from mining.reform.timing import working_days
@@ -201,9 +202,7 @@ def _check(log: StepLog, proc: str, steps: pd.DataFrame, changes: Sequence[Chang
             "what-if needs at least one change (--remove, --automate, --reuse-data or --cut-wait)."
         )
     known = sorted(set(steps["activity"]))
-    protected = result_steps(proc) or {
-        a for (p, a), si in log.info.items() if p == proc and si.is_result
-    }
+    protected = result_steps_of(log, proc)
     for c in changes:
         if c.action not in ACTIONS:
             raise ScenarioError(f"action {c.action!r} is not one of {', '.join(ACTIONS)}.")
