@@ -10,6 +10,8 @@ affected dossier × dossiers) plus ``visit_cost_days`` per in-person visit saved
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import pandas as pd
 
 from dvcflow.settings import get_settings
@@ -283,12 +285,16 @@ def _total(row: dict) -> float:
 
 
 def candidates_from(
-    log: StepLog, proc: str, by: str = "province_code", focus: dict[str, str] | None = None
+    log: StepLog,
+    proc: str,
+    by: str = "province_code",
+    focus: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
 ) -> dict:
     """Ranked candidates of ``proc``: its steps (over the ``focus`` dossiers: those whose
     columns have the given values, all when None) and the waits and handoffs in which a
     ``by`` unit of the focus lags behind the other units of ``log``."""
     settings = get_settings()
+    focus = dict(focus) if focus else None
     automated_h = settings.automated_step_minutes / 60.0
     cases = log.cases[log.cases["procedure_code"] == proc]
     for column, value in (focus or {}).items():

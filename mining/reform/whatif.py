@@ -15,7 +15,7 @@ A step that produces or returns the procedure's result cannot be removed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Literal
 
@@ -61,6 +61,9 @@ class Change:
     unit: str | None = None
     from_step: str | None = None
     target: float | str | None = None
+
+    def __lt__(self, other: Change) -> bool:  # an order, for cache keys of scenarios
+        return self.describe() < other.describe()
 
     def describe(self) -> str:
         where = f" in {self.unit}" if self.unit else ""
@@ -311,11 +314,12 @@ def whatif_from(
     automate: Sequence[str] = (),
     by: str = "unit",
     changes: Sequence[Change] = (),
-    focus: dict[str, str] | None = None,
+    focus: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
 ) -> dict:
     """The scenario of ``changes`` (plus ``remove`` and ``automate``, all units) replayed on
     ``proc``; overall figures over the ``focus`` dossiers, and per ``by`` unit."""
     settings = get_settings()
+    focus = dict(focus) if focus else None
     changes = [
         *(Change("remove", s) for s in remove),
         *(Change("automate", s) for s in automate),

@@ -194,3 +194,38 @@ def test_without_a_catalog_the_result_is_inferred_and_protected(hand_made):
     assert by_step["decide"]["required"] and by_step["decide"]["required_inferred"]
     with pytest.raises(ScenarioError, match="result"):
         whatif(hand_made, LogFilter(procedure=PROC), remove=["return"])
+
+
+# --- the read API: same figures as mining, the result refused with 422 ----------------
+@pytest.fixture(scope="module")
+def client(generated_all):
+    from fastapi.testclient import TestClient
+
+    from dashboard.server import create_app
+    from dvcflow.settings import Settings
+
+    settings = Settings(data_dir=generated_all.store.data_dir, web_warm_cache=False)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as c:
+        yield c
+
+
+def test_api_cuts_the_handoff_as_mining_does_and_refuses_removing_the_result(
+    client, generated_all, in_province, handoff
+):
+    params = {"procedure": handoff["procedure"], "province": handoff["province"]}
+    listed = client.get("/api/v1/reform/candidates", params=params)
+    assert listed.status_code == 200, listed.text
+    top = listed.json()["data"]["candidates"][0]
+    assert top["whatif"] == in_province["candidates"][0]["whatif"]
+
+    got = client.post("/api/v1/reform/whatif", params=params, json={"changes": [top["whatif"]]})
+    assert got.status_code == 200, got.text
+    flt = LogFilter(procedure=handoff["procedure"], province=handoff["province"])
+    direct = whatif(generated_all.store, flt, changes=[Change(**top["whatif"])])
+    assert got.json()["data"]["scenario"] == direct["scenario"]
+
+    refused = client.post(
+        "/api/v1/reform/whatif", params=params, json={"remove": ["issue_insurance_card"]}
+    )
+    assert refused.status_code == 422
+    assert "cannot be removed" in refused.json()["detail"]
