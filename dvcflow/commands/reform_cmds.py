@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from dvcflow.commands.common import (
     ChannelOpt,
@@ -226,18 +226,10 @@ def whatif(
             + (f" to {_fmt(target, 2)} working days" if target is not None else "")
             + f": {c['dossiers']} dossiers"
         )
-    table = Table(
-        result["by"].removesuffix("_code"),
-        "dossiers",
-        "mean days",
-        "→",
-        "on-time",
-        "→",
-        "full-online",
-        "→",
-        "visits",
-        "→",
-    )
+    console.print("Mean working days, on-time rate, full-online share, visits per dossier:")
+    by_name = result["by"].removesuffix("_code")
+    table = Table("n", "days", "→", "on-time", "→", "online", "→", "visits", "→")
+    table.columns.insert(0, Column(by_name, no_wrap=True, min_width=len(by_name)))
     rows = [("all", result)] + [(u[result["by"]], u) for u in result["units"]]
     for name, r in rows:
         b, s = r["baseline"], r["scenario"]
