@@ -221,6 +221,7 @@ REFORM_TEXT: dict[str, tuple[str, str]] = {
     "rf.dossiers": ("Hồ sơ bị ảnh hưởng", "Dossiers affected"),
     "rf.total": ("Tổng tiết kiệm", "Total saved"),
     "rf.evidence": ("Căn cứ", "Evidence"),
+    "rf.visits": ("Bớt lượt đến trực tiếp", "Visits saved"),
     "wi.visits": ("Lượt đến trực tiếp / hồ sơ", "Visits per dossier"),
     "wi.points": ("điểm %", "pp"),
     "wi.before": ("Hiện tại", "Now"),

@@ -163,9 +163,6 @@ class Settings(BaseSettings):
         0.05,
         description="a check leading to a supplement or refusal at most this often rarely fails",
     )
-    visit_cost_days: float = Field(
-        0.5, description="reform ranking: one in-person visit costs the citizen this many days"
-    )
     reform_inferred_required_share: float = Field(
         1.0,
         description="reform without a catalog: a step that this share of finished dossiers "

@@ -171,6 +171,7 @@ def candidate_row(i: int, c: dict, lang: str) -> html.Tr:
         f.days(s.get("working_days_per_affected_dossier"), lang),
         f.number(s.get("affected_dossiers"), lang),
         f.days(s.get("working_days_total"), lang),
+        f.number(s.get("visits_total"), lang),
         evidence,
     ]
     return html.Tr(
@@ -182,7 +183,7 @@ def candidate_row(i: int, c: dict, lang: str) -> html.Tr:
 
 CANDIDATE_HEADERS = [
     "rf.tick", "rf.rank", "rf.what", "rf.recommendation", "rf.law", "rf.per_dossier",
-    "rf.dossiers", "rf.total", "rf.evidence",
+    "rf.dossiers", "rf.total", "rf.visits", "rf.evidence",
 ]  # fmt: skip
 
 

@@ -5,7 +5,7 @@ The saving of removing a step is what it costs the dossiers that have it: its co
 minus the completion of the step before it (waiting before it plus its service time),
 summed per dossier. A step the law requires (``requirement``) is never advised for removal
 or merge. Rows are ranked by the total working days they save across dossiers (days per
-affected dossier × dossiers) plus ``visit_cost_days`` per in-person visit saved.
+affected dossier × dossiers), then by the in-person visits they save.
 """
 
 from __future__ import annotations
@@ -278,10 +278,11 @@ def _step_row(si: StepInfo, ev: dict, rec: str, req: Requirement, automated_h: f
     }
 
 
-def _total(row: dict) -> float:
-    """The ranking key: working days saved across dossiers, visits counted as days."""
+def _rank_key(row: dict) -> tuple:
+    """Advice first, then by working days saved across dossiers, then visits saved."""
     s = row["saving"]
-    return s["working_days_total"] + get_settings().visit_cost_days * s["visits_total"]
+    return (row["recommendation"] == "keep", -s["working_days_total"], -s["visits_total"],
+            row["kind"], row["step"], row["unit"] or "")  # fmt: skip
 
 
 def candidates_from(
@@ -322,7 +323,7 @@ def candidates_from(
         rows.append(_step_row(si, ev, rec, reqs[act], automated_h))
     units = sorted(set(cases[by].dropna().astype(str))) if focus else None
     rows += wait_candidates(log, proc, by, units, reqs)
-    rows.sort(key=lambda r: (r["recommendation"] == "keep", -_total(r), r["kind"], r["step"]))
+    rows.sort(key=_rank_key)
     for rank, row in enumerate(rows, start=1):
         row["rank"] = rank
     return {
@@ -336,13 +337,12 @@ def candidates_from(
             "vi": "Tiết kiệm của một bước = thời điểm hoàn thành bước trừ thời điểm hoàn thành "
             "bước liền trước (thời gian chờ + xử lý), tính trên các hồ sơ có bước đó; của một "
             "bước chờ/chuyển giao = phần vượt trung vị của các đơn vị khác. «Mỗi hồ sơ» là "
-            "trên một hồ sơ bị ảnh hưởng; «tổng» = số ngày × số hồ sơ, dùng để xếp hạng. "
-            f"Một lần đến trực tiếp tính bằng {num(settings.visit_cost_days, 1, 'vi')} ngày.",
+            "trên một hồ sơ bị ảnh hưởng; «tổng» = số ngày × số hồ sơ, dùng để xếp hạng, rồi "
+            "đến số lượt người dân phải đến trực tiếp được bớt.",
             "en": "A step's saving = its completion minus the completion of the step before "
             "it (waiting + service), over the dossiers that have it; a wait's or handoff's = "
             "what exceeds the other units' median. 'Per dossier' is per affected dossier; "
-            "'total' = days × dossiers, which ranks the rows. One in-person visit counts as "
-            f"{num(settings.visit_cost_days)} days.",
+            "'total' = days × dossiers, which ranks the rows, then the in-person visits saved.",
         },
     }
 
