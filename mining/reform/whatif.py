@@ -257,6 +257,9 @@ def _deltas(
     # anchor is the reused check belongs to the loop that check triggered
     anchor = pd.Series(np.where(supplement, None, activity)).groupby(case_ids).ffill()
     first_time = ~pd.DataFrame({"c": case_ids, "a": activity}).duplicated().to_numpy()
+    same_case_next = np.append(case_ids[1:] == case_ids[:-1], False)
+    supplement_next = np.append(supplement[1:], False) & same_case_next
+    refused = steps["failed"].to_numpy(dtype=bool) & ~supplement_next
     report = []
     for c in changes:
         scope = np.ones(n, dtype=bool) if c.unit is None else units == c.unit
@@ -295,8 +298,15 @@ def _deltas(
             cut |= hit & (take > 0)
         taken = np.where(hit, take, 0.0)
         delta += taken
+        extra = {}
+        if c.action == "data_reuse":  # what the paper check cost besides its own time
+            extra = {
+                "supplement_loops_removed": int(len(np.unique(case_ids[loop]))),
+                "refused_after_check": int(len(np.unique(case_ids[rows & refused]))),
+            }
         report.append(
             {
+                **extra,
                 **{k: v for k, v in asdict(c).items() if v is not None},
                 "target_working_days": None if target is None else round(target, 3),
                 "dossiers": int(len(np.unique(case_ids[hit & (taken > 0)]))),

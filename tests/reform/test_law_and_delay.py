@@ -229,3 +229,44 @@ def test_api_cuts_the_handoff_as_mining_does_and_refuses_removing_the_result(
     )
     assert refused.status_code == 422
     assert "cannot be removed" in refused.json()["detail"]
+
+
+def test_data_reuse_drops_the_checks_time_its_supplement_loop_and_its_visits(tmp_path):
+    """A paper check at the counter: one dossier had a supplement loop after it and checked
+    again. Reusing data leaves the check ``automated_step_minutes`` and no visit, and takes
+    out the loop and the repeat — computed here by hand."""
+    from ingest.store import EventStore
+
+    proc, day, hour = "9.000002", timedelta(days=1), timedelta(hours=1)
+    t0 = MONDAY
+    common = {"procedure": proc, "province": "79", "commune": None}
+
+    def ev(case, activity, when, channel="internal", **kw):
+        return event(case, activity, when, channel=channel, **common, **kw)
+
+    rows = [
+        ev("D1", "submit", t0, "online"),
+        ev("D1", "check_paper", t0 + day, "counter"),
+        ev("D1", "request_supplement", t0 + day + hour),
+        ev("D1", "submit_supplement", t0 + 3 * day, "counter"),
+        ev("D1", "check_paper", t0 + 3 * day + hour, "counter"),
+        ev("D1", "decide", t0 + 4 * day),
+        ev("D1", "return", t0 + 4 * day + hour, outcome="approved"),
+        ev("D2", "submit", t0, "online"),
+        ev("D2", "check_paper", t0 + day, "counter"),
+        ev("D2", "decide", t0 + 2 * day),
+        ev("D2", "return", t0 + 2 * day + hour, outcome="approved"),
+    ]
+    store = write_rows(EventStore(tmp_path / "data"), rows)
+    result = whatif(store, LogFilter(procedure=proc), changes=[Change("data_reuse", "check_paper")])
+
+    minute = get_settings().automated_step_minutes / 60
+    saved = {"D1": (24 - minute) + 1 + 47 + 1, "D2": 24 - minute}  # hours
+    cycle = {"D1": 97.0, "D2": 49.0}
+    new = [cycle[d] - saved[d] for d in ("D1", "D2")]
+    assert result["baseline"]["cycle_hours_mean"] == pytest.approx(73.0, abs=1e-3)
+    assert result["scenario"]["cycle_hours_mean"] == pytest.approx(sum(new) / 2, abs=1e-3)
+    assert result["baseline"]["visits_per_dossier"] == pytest.approx((3 + 1) / 2)
+    assert result["scenario"]["visits_per_dossier"] == 0
+    change = result["changes"][0]
+    assert change["supplement_loops_removed"] == 1 and change["refused_after_check"] == 0
