@@ -171,7 +171,10 @@ def candidates(
 ) -> Figure:
     """Steps, waits and handoffs to cut, ranked per unit by total working days saved (days per
     affected dossier × dossiers), with their evidence; required steps are never cut."""
+    from mining.reform.source import candidate_options
+
     peers, options = reform_view(flt, who, by)
+    options = candidate_options(options["by"], dict(options["focus"] or ()))
     return figure(svc, flt, svc.reform("candidates", peers, **options))
 
 

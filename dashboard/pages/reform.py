@@ -30,6 +30,7 @@ from dashboard.components import (
 from dashboard.i18n import pick, t
 from dashboard.service import NotAvailable, Service
 from mining.filters import LogFilter
+from mining.reform.source import candidate_options
 
 PATH = "/reform"
 TOP_CHART = 10  # candidates in the lead chart
@@ -52,6 +53,7 @@ def reform_view(svc: Service, flt: LogFilter) -> tuple[LogFilter, dict[str, Any]
 def _candidates(svc: Service, procedure, province, commune, start, end, channel) -> dict:
     flt = make_filter(svc, procedure, province, commune, start, end, channel)
     peers, options = reform_view(svc, flt)
+    options = candidate_options(options["by"], dict(options["focus"] or ()))
     return svc.reform("candidates", peers, **options)
 
 

@@ -97,6 +97,17 @@ def peer_view(
     return flt, None, "commune_code" if flt.province else "province_code"
 
 
+def candidate_options(by: str, focus: dict[str, str] | None) -> dict:
+    """``candidates_from`` keyword options, defaults left out so that a figure cached (or
+    warmed) without options is the same figure."""
+    options: dict = {}
+    if by != "province_code":
+        options["by"] = by
+    if focus:
+        options["focus"] = tuple(sorted(focus.items()))
+    return options
+
+
 def require_procedure(flt: LogFilter, verb: str) -> str:
     if not flt.procedure:
         raise FilterError(f"`dvcflow {verb}` needs --procedure CODE (one procedure at a time).")
