@@ -20,7 +20,7 @@ from dvcflow.settings import get_settings
 from mining.reform.catalog_view import database_label
 from mining.reform.requirement import Requirement, required_reason
 from mining.reform.steps import StepLog
-from mining.reform.text import days, label, sentence, unit_name
+from mining.reform.text import days, label, num, sentence, unit_name
 
 # the step columns a wait comparison reads
 WAIT_COLUMNS = ["case_id", "activity", "prev_activity", "org_unit", "prev_org_unit"]
@@ -104,10 +104,10 @@ def _row(
         sentence(
             f"{what[0]} «{prev_info.label_vi}» → «{info.label_vi}» chờ {days(here, 'vi')} ở "
             f"{name['vi']} so với {days(target, 'vi')} ở các đơn vị khác (trung vị, "
-            f"{others} lượt), trên {dossiers} hồ sơ.",
+            f"{num(others, 0, 'vi')} lượt), trên {num(dossiers, 0, 'vi')} hồ sơ.",
             f"{what[1]} «{prev_info.label_en}» → «{info.label_en}» waits {days(here, 'en')} "
-            f"in {name['en']} against {days(target, 'en')} elsewhere (median of {others}), "
-            f"over {dossiers} dossiers.",
+            f"in {name['en']} against {days(target, 'en')} elsewhere (median of "
+            f"{num(others, 0)}), over {num(dossiers, 0)} dossiers.",
         )
     ]
     if req is not None and req.required:
