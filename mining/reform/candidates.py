@@ -126,11 +126,13 @@ def _reasons(si: StepInfo, ev: dict, rec: str, req: Requirement) -> list[dict[st
     if sk["dossiers"] >= MIN_SKIPPERS and sk["approved_share"] is not None:
         out.append(
             sentence(
-                f"{num(sk['dossiers'], 0, 'vi')} hồ sơ không qua bước này: {pct(sk['approved_share'], 'vi')} "
+                f"{num(sk['dossiers'], 0, 'vi')} hồ sơ không qua bước này: "
+                f"{pct(sk['approved_share'], 'vi')} "
                 f"được chấp thuận (so với {pct(ev['with_step']['approved_share'], 'vi')}), "
                 f"thời gian {num(sk['mean_working_days'], 1, 'vi')} so với "
                 f"{num(ev['with_step']['mean_working_days'], 1, 'vi')} ngày làm việc.",
-                f"{num(sk['dossiers'], 0)} dossiers skipped it: {pct(sk['approved_share'])} approved "
+                f"{num(sk['dossiers'], 0)} dossiers skipped it: "
+                f"{pct(sk['approved_share'])} approved "
                 f"(vs {pct(ev['with_step']['approved_share'])}), "
                 f"{num(sk['mean_working_days'])} vs "
                 f"{num(ev['with_step']['mean_working_days'])} working days.",
