@@ -201,7 +201,9 @@ def browser_interactions(base: str, procedures: list[str], provinces: list[str],
                             ),
                         )
                     if name == "reform":
-                        box = driver.find_element("css selector", "#rf-steps input")
+                        box = driver.find_element(
+                            "css selector", "#rf-candidates input[type=checkbox]:not([disabled])"
+                        )
                         if not box.is_selected():
                             box.click()
                         record(

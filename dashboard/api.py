@@ -38,6 +38,7 @@ from dashboard.service import NotAvailable, NotFound, Service
 from dvcflow.access import TooManyFailures
 from dvcflow.errors import DvcflowError, FilterError
 from mining.filters import CHANNELS, LogFilter
+from mining.reform.whatif import ScenarioError
 
 log = logging.getLogger("dvcflow.web")
 router = APIRouter(prefix="/v1", tags=["read"])
@@ -160,19 +161,50 @@ def readiness(svc: Svc, flt: Flt) -> Figure:
     return figure(svc, flt, svc.reform("readiness", flt))
 
 
+Who = Annotated[Any | None, Depends(principal)]
+_BY = {"unit": "unit", "province": "province_code", "commune": "commune_code"}
+
+
+def reform_view(flt: LogFilter, who: Any | None, by: str | None = None) -> tuple[LogFilter, dict]:
+    """The log a reform figure reads and its options: a province (commune) filter is the
+    focus, set against the other units when the token may read them all."""
+    from mining.reform.source import peer_view
+
+    peers, focus, default_by = peer_view(flt, auth.may_read_unit(who, None, None))
+    focused = tuple(sorted(focus.items())) if focus else None
+    return peers, {"by": _BY[by] if by else default_by, "focus": focused}
+
+
 @router.get("/reform/candidates", response_model=Figure, responses=PROBLEMS)
-def candidates(svc: Svc, flt: Flt) -> Figure:
-    """Steps to remove, merge, make online or replace by data reuse, with their evidence."""
-    return figure(svc, flt, svc.reform("candidates", flt))
+def candidates(
+    svc: Svc, flt: Flt, who: Who, by: Literal["unit", "province", "commune"] | None = None
+) -> Figure:
+    """Steps, waits and handoffs to cut, ranked per unit by total working days saved (days per
+    affected dossier × dossiers), with their evidence; required steps are never cut."""
+    from mining.reform.source import candidate_options
+
+    peers, options = reform_view(flt, who, by)
+    options = candidate_options(options["by"], dict(options["focus"] or ()))
+    return figure(svc, flt, svc.reform("candidates", peers, **options))
 
 
 @router.post("/reform/whatif", response_model=Figure, responses=PROBLEMS)
-def whatif(svc: Svc, flt: Flt, body: WhatIfRequest) -> Figure:
-    """The log replayed without the given steps: cycle time, on-time and full-online rates."""
-    options: dict[str, Any] = {"remove": body.remove}
+def whatif(svc: Svc, flt: Flt, who: Who, body: WhatIfRequest) -> Figure:
+    """The log replayed with the changes (remove, automate, data reuse, cut a wait to a target
+    or to the other units' median), per unit: cycle time in working days, on-time rate,
+    full-online share and visits, baseline beside scenario. Removing the step that produces
+    or returns the result is refused (422)."""
+    from mining.reform.whatif import Change
+
+    peers, options = reform_view(flt, who, body.by)
+    changes = tuple(Change(**c.model_dump()) for c in body.changes)
+    if body.remove:
+        options["remove"] = body.remove
     if body.automate:
         options["automate"] = body.automate
-    return figure(svc, flt, svc.reform("whatif", flt, **options))
+    if changes:
+        options["changes"] = changes
+    return figure(svc, flt, svc.reform("whatif", peers, **options))
 
 
 @router.get("/reform/impact", response_model=Figure, responses=PROBLEMS)
@@ -292,6 +324,7 @@ _STATUS: tuple[tuple[type[Exception], int, str], ...] = (
     (TooManyFailures, 429, "Too many requests"),
     (NotFound, 404, "Not found"),
     (FilterError, 422, "Invalid filter"),
+    (ScenarioError, 422, "Invalid what-if"),
     (NotAvailable, 501, "Not available"),
     (DvcflowError, 400, "Bad request"),
 )

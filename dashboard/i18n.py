@@ -193,6 +193,61 @@ COLUMNS: dict[str, tuple[str, str]] = {
 }
 
 
+# --- reform page (issue 18): its own block, to merge easily -------------------------------
+REFORM_TEXT: dict[str, tuple[str, str]] = {
+    "rf.candidates": ("Đề xuất cải cách: bước, thời gian chờ, chuyển giao", "Reform candidates"),
+    "rf.pick": (
+        "Đánh dấu các dòng đề xuất ở bảng dưới rồi bấm Tính toán để xem kịch bản.",
+        "Tick candidate rows below, then Compute to see the scenario.",
+    ),
+    "rf.savings_note": (
+        "«Mỗi hồ sơ»: số ngày làm việc tiết kiệm trên một hồ sơ bị ảnh hưởng. «Tổng»: số ngày "
+        "× số hồ sơ bị ảnh hưởng — dùng để xếp hạng. Bước do pháp luật quy định không bao giờ "
+        "được đề xuất bãi bỏ hay gộp.",
+        "'Per dossier': working days saved per affected dossier. 'Total': days × affected "
+        "dossiers — the ranking. A step the law requires is never advised for removal or merge.",
+    ),
+    "rf.chart_title": (
+        "Tổng số ngày làm việc tiết kiệm được của các đề xuất hàng đầu",
+        "Total working days saved by the top candidates",
+    ),
+    "rf.total_days": ("Tổng ngày làm việc (ngày × hồ sơ)", "Total working days (days × dossiers)"),
+    "rf.tick": ("Giả lập", "What-if"),
+    "rf.rank": ("Hạng", "Rank"),
+    "rf.what": ("Bước / chuyển giao — đơn vị", "Step / handoff — unit"),
+    "rf.recommendation": ("Đề xuất", "Recommendation"),
+    "rf.law": ("Căn cứ pháp lý", "Legal basis"),
+    "rf.required": ("Bắt buộc theo", "Required by"),
+    "rf.required_inferred": (
+        "Coi là bắt buộc (suy ra từ dữ liệu)",
+        "Treated as required (inferred from the log)",
+    ),
+    "rf.unverified": ("trích dẫn chưa kiểm chứng", "citation not verified"),
+    "rf.per_dossier": ("Tiết kiệm mỗi hồ sơ", "Saved per dossier"),
+    "rf.dossiers": ("Hồ sơ bị ảnh hưởng", "Dossiers affected"),
+    "rf.total": ("Tổng tiết kiệm", "Total saved"),
+    "rf.evidence": ("Căn cứ", "Evidence"),
+    "rf.visits": ("Bớt lượt đến trực tiếp", "Visits saved"),
+    "wi.visits": ("Lượt đến trực tiếp / hồ sơ", "Visits per dossier"),
+    "wi.points": ("điểm %", "pp"),
+    "wi.before": ("Hiện tại", "Now"),
+    "wi.after": ("Sau cải cách", "After"),
+    "wi.waterfall": (
+        "Thời gian xử lý trung bình: hiện tại → từng thay đổi → sau cải cách",
+        "Mean cycle time: now → each change → after",
+    ),
+    "wi.per_unit": ("Theo đơn vị", "Per unit"),
+}
+TEXT.update(REFORM_TEXT)
+COLUMNS.update(
+    {
+        "unit": ("Đơn vị", "Unit"),
+        "on_time_before": ("Đúng hạn hiện tại", "On time now"),
+        "on_time_after": ("Đúng hạn dự kiến", "On time projected"),
+    }
+)
+
+
 def column(name: str, lang: str | None) -> str:
     """A table column's header in ``lang`` (the field name when there is no label)."""
     pair = COLUMNS.get(name)

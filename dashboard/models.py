@@ -116,13 +116,50 @@ class CaseTimeline(BaseModel):
     events: list[CaseEvent]
 
 
-class WhatIfRequest(BaseModel):
-    """Steps to remove (activity codes); the filters come from the query string."""
+class WhatIfChange(BaseModel):
+    """One change of a what-if scenario (``mining.reform.whatif.Change``)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    remove: list[str] = Field(min_length=1, max_length=50, examples=[["check_residence"]])
+    action: Literal["remove", "automate", "data_reuse", "cut_wait"]
+    step: str = Field(max_length=200, description="the step (activity code) changed")
+    from_step: str | None = Field(
+        None, max_length=200, description="cut_wait: only the wait after this step (a handoff)"
+    )
+    unit: str | None = Field(
+        None, max_length=64, description="only the dossiers of this unit (a value of `by`)"
+    )
+    target: float | Literal["peer_median"] | None = Field(
+        None, description="cut_wait: working days, or the median of the other units"
+    )
+
+
+class WhatIfRequest(BaseModel):
+    """The scenario; the filters come from the query string (a province or commune filter is
+    the focus, compared with the other units the token may read)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    remove: list[str] = Field(default_factory=list, max_length=50, examples=[["check_residence"]])
     automate: list[str] = Field(default_factory=list, max_length=50)
+    changes: list[WhatIfChange] = Field(
+        default_factory=list,
+        max_length=50,
+        examples=[
+            [
+                {
+                    "action": "cut_wait",
+                    "step": "issue_insurance_card",
+                    "from_step": "transfer_insurance",
+                    "unit": "31",
+                    "target": "peer_median",
+                }
+            ]
+        ],
+    )
+    by: Literal["unit", "province", "commune"] | None = Field(
+        None, description="the units compared (default: provinces; a province's communes)"
+    )
 
 
 class Status(BaseModel):

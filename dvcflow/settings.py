@@ -220,8 +220,23 @@ class Settings(BaseSettings):
         0.05,
         description="a check leading to a supplement or refusal at most this often rarely fails",
     )
-    visit_cost_days: float = Field(
-        0.5, description="reform ranking: one in-person visit costs the citizen this many days"
+    reform_inferred_required_share: float = Field(
+        1.0,
+        description="reform without a catalog: a step that this share of finished dossiers "
+        "passes before their result is treated as required by law (never advised for removal)",
+    )
+    wait_outlier_ratio: float = Field(
+        2.0,
+        description="reform: a unit's median wait before a step is a candidate when it is at "
+        "least this many times the median of the other units",
+    )
+    wait_min_excess_days: float = Field(
+        0.5,
+        description="reform: a unit's wait is a candidate only when its median also exceeds "
+        "the other units' median by at least this many working days",
+    )
+    wait_min_dossiers: int = Field(
+        10, description="reform: fewest dossiers of a unit for its waits to be compared"
     )
     automated_step_minutes: float = Field(
         1.0, description="what-if: how long an automated step takes (minutes)"

@@ -1,8 +1,9 @@
 """The procedure catalog: one versioned JSON file per procedure, validated on load.
 
-Reform analysis reads it to know which steps face the citizen, need presence or paper, and
-which national database could replace them; the generator walks its steps. A wrong file
-raises ``CatalogError`` naming the file and the field, never a pydantic traceback.
+Reform analysis reads it to know which steps face the citizen, need presence or paper, which
+national database could replace them, which the law requires (a required step is never
+advised for removal) and which step produces the result; the generator walks its steps.
+A wrong file raises ``CatalogError`` naming the file and the field, never a pydantic traceback.
 """
 
 from __future__ import annotations
@@ -70,6 +71,14 @@ class Step(BaseModel):
     replaceable_by_data: str | None = None
     optional: bool = False
     repeatable: bool = False
+    # The law requires this step (it may still be automated, done by data reuse or waited
+    # on less, never removed or merged); ``legal_basis`` names the text, and
+    # ``legal_basis_verified`` stays false until someone checked the article in force.
+    required: bool = False
+    legal_basis: Annotated[str, Field(min_length=3)] | None = None
+    legal_basis_verified: bool = False
+    # A transfer that an interconnection with this national database/system could replace.
+    interconnect: str | None = None
     # Where the step runs: "commune" -> C<commune>, "commune.CA" -> C<commune>.CA,
     # "province.STNMT" -> P<province>.STNMT. None: the procedure's home unit.
     unit: Annotated[str, Field(pattern=r"^(commune|province)(\.[A-Z0-9]+)?$")] | None = None
@@ -90,6 +99,8 @@ class Procedure(BaseModel):
     deadline_working_days_verification: Annotated[int, Field(ge=0, le=365)] | None = None
     fee: bool = False
     legal_basis: str | None = None
+    # The step that produces the procedure's result (a decision, a certificate, a card).
+    result_step: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
     steps: Annotated[list[Step], Field(min_length=2)]
 
     @model_validator(mode="after")
@@ -102,6 +113,18 @@ class Procedure(BaseModel):
             raise ValueError("the first step must be of kind 'submission'")
         if not any(s.kind is StepKind.result for s in self.steps):
             raise ValueError("a procedure needs a step of kind 'result'")
+        result = self.step(self.result_step)
+        if result is None:
+            raise ValueError(
+                f"result_step {self.result_step!r} is not one of the steps ({', '.join(codes)})"
+            )
+        if result.optional:
+            raise ValueError(f"result_step {self.result_step!r} cannot be optional")
+        for s in self.steps:
+            if s.required and s.optional:
+                raise ValueError(f"step {s.code!r} cannot be both required and optional")
+            if s.legal_basis_verified and not s.legal_basis:
+                raise ValueError(f"step {s.code!r}: legal_basis_verified without a legal_basis")
         return self
 
     def step(self, code: str) -> Step | None:
@@ -113,6 +136,14 @@ class Procedure(BaseModel):
     @property
     def step_codes(self) -> list[str]:
         return [s.code for s in self.steps]
+
+    @property
+    def result_steps(self) -> frozenset[str]:
+        """The steps without which there is no result: the one producing it and those
+        returning it (kind ``result``). A what-if may not remove them."""
+        return frozenset(
+            {self.result_step, *(s.code for s in self.steps if s.kind is StepKind.result)}
+        )
 
     @property
     def mandatory_steps(self) -> list[Step]:

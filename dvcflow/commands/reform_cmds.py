@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from dvcflow.commands.common import (
     ChannelOpt,
@@ -27,6 +27,9 @@ from dvcflow.commands.common import (
 from dvcflow.settings import get_settings
 from ingest.store import EventStore
 
+if TYPE_CHECKING:
+    from mining.reform.whatif import Change
+
 
 class KpiBy(StrEnum):
     procedure = "procedure"
@@ -43,7 +46,12 @@ class UnitBy(StrEnum):
 
 _UNIT_COLUMN = {"unit": "unit", "province": "province_code", "commune": "commune_code"}
 UnitByOpt = Annotated[
-    UnitBy, typer.Option("--by", help="compare receiving units, provinces or communes")
+    UnitBy | None,
+    typer.Option(
+        "--by",
+        help="compare receiving units, provinces or communes (default: provinces; the "
+        "communes of a --province)",
+    ),
 ]
 
 
@@ -66,7 +74,7 @@ def _fmt(value: object, digits: int = 2) -> str:
 
 def reform(
     procedure: ProcedureOpt = None,
-    by: UnitByOpt = UnitBy.unit,
+    by: UnitByOpt = None,
     province: ProvinceOpt = None,
     commune: CommuneOpt = None,
     org_unit: OrgUnitOpt = None,
@@ -75,7 +83,8 @@ def reform(
     channel: ChannelOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Full-online readiness and the steps to cut, ranked, with their evidence."""
+    """Full-online readiness, and the steps, waits and handoffs to cut, ranked by the total
+    working days they would save, with their evidence."""
     from mining.reform import candidates, readiness
 
     flt = make_filter(procedure, province, commune, org_unit, date_from, date_to, channel)
@@ -86,8 +95,8 @@ def reform(
             raise FilterError("`dvcflow reform` needs --procedure CODE (one procedure at a time).")
         store = _store()
         result = {
-            "readiness": readiness(store, flt, by=_UNIT_COLUMN[by.value]),
-            "candidates": candidates(store, flt),
+            "readiness": readiness(store, flt, by=_UNIT_COLUMN[(by or UnitBy.unit).value]),
+            "candidates": candidates(store, flt, by=_UNIT_COLUMN[by.value] if by else None),
         }
     if as_json:
         print_json(result)
@@ -105,21 +114,51 @@ def reform(
             b["step"], b["reason_label"]["en"], str(b["dossiers"]), _fmt(b["share_of_blocked"])
         )
     console.print(blockers)
-    table = Table("#", "step", "recommendation", "days/dossier", "visits/dossier", "score")
-    for c in result["candidates"]["candidates"]:
+    cands = result["candidates"]
+    console.print(
+        "Savings: working days per affected dossier, and in total (days × dossiers, the rank)."
+    )
+    table = Table("#", "what", "unit", "recommendation", "dossiers", "days/dossier", "days total")
+    for c in cands["candidates"]:
         s = c["saving"]
+        what = f"{c['from_step']} → {c['step']}" if c["from_step"] else c["step"]
         table.add_row(
             str(c["rank"]),
-            c["step"],
+            what + (" (required)" if c.get("required") else ""),
+            c["unit_name"]["en"] if c["unit_name"] else "all",
             c["recommendation_label"]["en"],
-            _fmt(s["working_days_per_dossier"], 3),
-            _fmt(s["visits_per_dossier"], 3),
-            _fmt(c["score"], 3),
+            str(s["affected_dossiers"]),
+            _fmt(s["working_days_per_affected_dossier"], 1),
+            _fmt(s["working_days_total"], 1),
         )
     console.print(table)
-    top = result["candidates"]["candidates"][0]
+    top = cands["candidates"][0]
     for reason in top["reasons"]:
         console.print(f"  • {reason['en']}")
+
+
+def _cut_wait(spec: str, unit: str | None) -> Change:
+    """``[FROM:]STEP=TARGET`` (working days, or ``median``: the other units' median)."""
+    from mining.reform.whatif import PEER_MEDIAN, Change, ScenarioError
+
+    where, eq, target = spec.partition("=")
+    prev, colon, step = where.rpartition(":")
+    if not eq or not step:
+        raise ScenarioError(
+            f"--cut-wait {spec!r}: write [FROM_STEP:]STEP=TARGET, TARGET in working days or "
+            "'median' (the other units' median)."
+        )
+    if target == "median":
+        value: float | str = PEER_MEDIAN
+    else:
+        try:
+            value = float(target.replace(",", "."))
+        except ValueError:
+            raise ScenarioError(
+                f"--cut-wait {spec!r}: target {target!r} is neither a number of working days "
+                "nor 'median'."
+            ) from None
+    return Change("cut_wait", step, unit=unit, from_step=prev if colon else None, target=value)
 
 
 def whatif(
@@ -129,8 +168,28 @@ def whatif(
     automate: Annotated[
         list[str] | None, typer.Option("--automate", help="step to automate (repeatable)")
     ] = None,
+    reuse_data: Annotated[
+        list[str] | None,
+        typer.Option("--reuse-data", help="paper check to replace by data reuse (repeatable)"),
+    ] = None,
+    cut_wait: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--cut-wait",
+            help="[FROM_STEP:]STEP=TARGET: cut the wait before STEP (after FROM_STEP) to TARGET "
+            "working days or 'median' of the other units (repeatable)",
+        ),
+    ] = None,
+    unit: Annotated[
+        str | None,
+        typer.Option(
+            "--unit",
+            help="apply the changes only to this unit's dossiers (a --by value; default: the "
+            "--province or --commune filtered on)",
+        ),
+    ] = None,
     procedure: ProcedureOpt = None,
-    by: UnitByOpt = UnitBy.unit,
+    by: UnitByOpt = None,
     province: ProvinceOpt = None,
     commune: CommuneOpt = None,
     org_unit: OrgUnitOpt = None,
@@ -139,49 +198,52 @@ def whatif(
     channel: ChannelOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Replay the log without some steps: new cycle time, on-time and full-online rates."""
+    """Replay the log with changes: cycle time, on-time, full-online share and visits."""
     from mining.reform import whatif as run
+    from mining.reform.whatif import Change
 
     flt = make_filter(procedure, province, commune, org_unit, date_from, date_to, channel)
+    where = unit or commune or province
     with user_errors():
-        result = run(
-            _store(),
-            flt,
-            remove=remove or [],
-            automate=automate or [],
-            by=_UNIT_COLUMN[by.value],
-        )
+        changes = [Change("remove", s, unit=where) for s in remove or []]
+        changes += [Change("automate", s, unit=where) for s in automate or []]
+        changes += [Change("data_reuse", s, unit=where) for s in reuse_data or []]
+        changes += [_cut_wait(spec, where) for spec in cut_wait or []]
+        result = run(_store(), flt, by=_UNIT_COLUMN[by.value] if by else None, changes=changes)
     if as_json:
         print_json(result)
         return
     console.print(
-        f"[bold]{result['procedure']}[/] without {', '.join(result['remove']) or '–'}"
-        f", automated {', '.join(result['automate']) or '–'}: "
-        f"{result['affected_dossiers']} dossiers affected, "
-        f"{_fmt(result['saving_hours_per_affected_dossier'], 1)} h saved each"
+        f"[bold]{result['procedure']}[/]: {result['affected_dossiers']} dossiers affected, "
+        f"{_fmt(result['saving_working_days_per_affected_dossier'], 1)} working days saved "
+        f"each, {_fmt(result['saving_working_days_total'], 1)} in total"
     )
-    table = Table(
-        result["by"].removesuffix("_code"),
-        "dossiers",
-        "median days",
-        "→",
-        "on-time",
-        "→",
-        "full-online",
-        "→",
-    )
+    for c in result["changes"]:
+        target = c.get("target_working_days")
+        console.print(
+            f"  {c['action']} {c.get('from_step', '') and c['from_step'] + ' → '}{c['step']}"
+            + (f" in {c['unit']}" if c.get("unit") else "")
+            + (f" to {_fmt(target, 2)} working days" if target is not None else "")
+            + f": {c['dossiers']} dossiers"
+        )
+    console.print("Mean working days, on-time rate, full-online share, visits per dossier:")
+    by_name = result["by"].removesuffix("_code")
+    table = Table("n", "days", "→", "on-time", "→", "online", "→", "visits", "→")
+    table.columns.insert(0, Column(by_name, no_wrap=True, min_width=len(by_name)))
     rows = [("all", result)] + [(u[result["by"]], u) for u in result["units"]]
     for name, r in rows:
         b, s = r["baseline"], r["scenario"]
         table.add_row(
             name,
             str(b["dossiers"]),
-            _fmt(b["cycle_working_days"]["median"]),
-            _fmt(s["cycle_working_days"]["median"]),
+            _fmt(b["cycle_working_days"]["mean"]),
+            _fmt(s["cycle_working_days"]["mean"]),
             _fmt(b["on_time_rate"]),
             _fmt(s["on_time_rate"]),
             _fmt(b["full_online_share"]),
             _fmt(s["full_online_share"]),
+            _fmt(b["visits_per_dossier"]),
+            _fmt(s["visits_per_dossier"]),
         )
     console.print(table)
     for a in result["assumptions"]:

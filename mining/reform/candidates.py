@@ -1,12 +1,16 @@
-"""Step candidates: every step of a procedure scored with its evidence and a recommendation.
+"""Reform candidates: every step of a procedure, and the waits and handoffs one unit pays far
+more than the others (``waits``), each with its evidence and a recommendation.
 
 The saving of removing a step is what it costs the dossiers that have it: its completion
 minus the completion of the step before it (waiting before it plus its service time),
-summed per dossier and averaged over those dossiers. The ranking score is that saving spread
-over all dossiers, in working days, plus ``visit_cost_days`` per in-person visit saved.
+summed per dossier. A step the law requires (``requirement``) is never advised for removal
+or merge. Rows are ranked by the total working days they save across dossiers (days per
+affected dossier × dossiers), then by the in-person visits they save.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
@@ -14,9 +18,11 @@ from dvcflow.settings import get_settings
 from ingest.store import EventStore
 from mining.filters import LogFilter
 from mining.reform.catalog_view import StepInfo, database_label, procedure_name
-from mining.reform.source import load_steps, require_procedure
+from mining.reform.requirement import Requirement, required_reason, requirements
+from mining.reform.source import load_steps, peer_view, require_procedure
 from mining.reform.steps import StepLog
 from mining.reform.text import label, num, pct, sentence
+from mining.reform.waits import wait_candidates
 
 MIN_SKIPPERS = 10  # fewer dossiers skipping a step say nothing about skipping it
 SKIP_TOLERANCE = 0.02  # skippers' approval rate may be this much lower and still "no worse"
@@ -27,7 +33,17 @@ def _mean(series: pd.Series) -> float | None:
     return None if series.empty else round(float(series.mean()), 4)
 
 
-def _recommend(si: StepInfo, ev: dict, max_failure: float) -> str:
+def _recommend(si: StepInfo, ev: dict, max_failure: float, req: Requirement) -> str:
+    """The advice for a step; a required one is never removed or merged."""
+    rec = _advice(si, ev, max_failure)
+    if req.is_result and rec in ("remove", "merge", "replace_by_data"):
+        return "keep"
+    if req.required and rec in ("remove", "merge"):
+        return "automate" if si.actor == "system" or si.kind == "transfer" else "keep"
+    return rec
+
+
+def _advice(si: StepInfo, ev: dict, max_failure: float) -> str:
     kind = si.kind
     low_fail = ev["failure_rate"] is not None and ev["failure_rate"] <= max_failure
     if si.is_request_supplement or kind == "supplement":
@@ -68,7 +84,18 @@ def _saving(rec: str, ev: dict, automated_h: float) -> tuple[float, float]:
     return 0.0, 0.0
 
 
-def _reasons(si: StepInfo, ev: dict, rec: str) -> list[dict[str, str]]:
+_KEPT_AS = {  # how a required step can still be reformed, by its advice
+    "replace_by_data": ("đề xuất thay giấy tờ bằng khai thác dữ liệu", "advised: data reuse"),
+    "automate": ("đề xuất tự động hóa", "advised: automation"),
+    "make_online": ("đề xuất chuyển sang trực tuyến", "advised: doing it online"),
+    "keep": (
+        "có thể rút ngắn thời gian chờ trước bước",
+        "the wait before it can still be cut",
+    ),
+}
+
+
+def _reasons(si: StepInfo, ev: dict, rec: str, req: Requirement) -> list[dict[str, str]]:
     out = [
         sentence(
             f"Có ở {pct(ev['dossier_share'], 'vi')} hồ sơ; hồ sơ chờ trung bình "
@@ -99,11 +126,13 @@ def _reasons(si: StepInfo, ev: dict, rec: str) -> list[dict[str, str]]:
     if sk["dossiers"] >= MIN_SKIPPERS and sk["approved_share"] is not None:
         out.append(
             sentence(
-                f"{sk['dossiers']} hồ sơ không qua bước này: {pct(sk['approved_share'], 'vi')} "
+                f"{num(sk['dossiers'], 0, 'vi')} hồ sơ không qua bước này: "
+                f"{pct(sk['approved_share'], 'vi')} "
                 f"được chấp thuận (so với {pct(ev['with_step']['approved_share'], 'vi')}), "
                 f"thời gian {num(sk['mean_working_days'], 1, 'vi')} so với "
                 f"{num(ev['with_step']['mean_working_days'], 1, 'vi')} ngày làm việc.",
-                f"{sk['dossiers']} dossiers skipped it: {pct(sk['approved_share'])} approved "
+                f"{num(sk['dossiers'], 0)} dossiers skipped it: "
+                f"{pct(sk['approved_share'])} approved "
                 f"(vs {pct(ev['with_step']['approved_share'])}), "
                 f"{num(sk['mean_working_days'])} vs "
                 f"{num(ev['with_step']['mean_working_days'])} working days.",
@@ -128,6 +157,8 @@ def _reasons(si: StepInfo, ev: dict, rec: str) -> list[dict[str, str]]:
                 f"The information can be taken from the {db[1]} instead of the citizen's papers.",
             )
         )
+    if req.required:
+        out.append(required_reason(req, *_KEPT_AS.get(rec, _KEPT_AS["keep"])))
     if rec == "merge":
         out.append(
             sentence(
@@ -205,86 +236,126 @@ def _database(code: str | None) -> dict[str, str] | None:
     return None if names is None else {"vi": names[0], "en": names[1]}
 
 
-def candidates_from(log: StepLog, proc: str) -> dict:
+_WHATIF = {"remove": "remove", "replace_by_data": "data_reuse", "automate": "automate"}
+
+
+def _step_row(si: StepInfo, ev: dict, rec: str, req: Requirement, automated_h: float) -> dict:
+    hours, wdays = _saving(rec, ev, automated_h)
+    visits = ev["visits_per_dossier"] if rec in ("remove", "replace_by_data", "make_online") else 0
+    action = _WHATIF.get(rec)
+    if rec == "merge":
+        whatif = {"action": "cut_wait", "step": si.code, "from_step": ev["previous_step"],
+                  "target": 0.0}  # fmt: skip
+    else:
+        whatif = {"action": action, "step": si.code} if action else None
+    return {
+        "kind": "step",
+        "step": si.code,
+        "from_step": None,
+        "label": {"vi": si.label_vi, "en": si.label_en},
+        "by": None,
+        "unit": None,
+        "unit_name": None,
+        "step_kind": si.kind,
+        "in_catalog": si.known,
+        "requires_presence": si.requires_presence,
+        "paper": si.paper,
+        "replaceable_by_data": si.replaceable_by_data,
+        "database": _database(si.replaceable_by_data),
+        "optional": si.optional,
+        **req.as_dict(),
+        "evidence": ev,
+        "recommendation": rec,
+        "recommendation_label": label(rec),
+        "saving": {
+            "affected_dossiers": ev["dossiers"],
+            "hours_per_affected_dossier": round(hours, 2),
+            "working_days_per_affected_dossier": round(wdays, 2),
+            "visits_per_affected_dossier": round(visits, 3),
+            "working_days_total": round(wdays * ev["dossiers"], 1),
+            "visits_total": round(visits * ev["dossiers"], 1),
+        },
+        "whatif": whatif,
+        "reasons": _reasons(si, ev, rec, req),
+    }
+
+
+def _rank_key(row: dict) -> tuple:
+    """Advice first, then by working days saved across dossiers, then visits saved."""
+    s = row["saving"]
+    return (row["recommendation"] == "keep", -s["working_days_total"], -s["visits_total"],
+            row["kind"], row["step"], row["unit"] or "")  # fmt: skip
+
+
+def candidates_from(
+    log: StepLog,
+    proc: str,
+    by: str = "province_code",
+    focus: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
+) -> dict:
+    """Ranked candidates of ``proc``: its steps (over the ``focus`` dossiers: those whose
+    columns have the given values, all when None) and the waits and handoffs in which a
+    ``by`` unit of the focus lags behind the other units of ``log``."""
     settings = get_settings()
+    focus = dict(focus) if focus else None
     automated_h = settings.automated_step_minutes / 60.0
-    n_cases = int((log.cases["procedure_code"] == proc).sum())
+    cases = log.cases[log.cases["procedure_code"] == proc]
+    for column, value in (focus or {}).items():
+        cases = cases[cases[column].astype("string") == value]
     acts = sorted(
         {a for p, a in log.info if p == proc}, key=lambda a: (log.info[(proc, a)].order, a)
     )
     # one split of the procedure's steps by activity, not a scan of every step per activity,
     # and of the columns ``_evidence`` reads only
     proc_steps = log.steps.loc[log.steps["procedure_code"] == proc, list(_EVIDENCE_COLUMNS)]
+    if focus:
+        proc_steps = proc_steps[proc_steps["case_id"].isin(cases.index.to_numpy())]
     by_activity = dict(tuple(proc_steps.groupby("activity", sort=False)))
-    cases = log.cases[log.cases["procedure_code"] == proc]
     finished = cases[cases["finished"].astype(bool)]
+    evidence = {
+        act: _evidence(by_activity.get(act, proc_steps.iloc[:0]), cases, finished) for act in acts
+    }
+    reqs = requirements(log, proc, {a: ev["skip_no_worse"] for a, ev in evidence.items()})
     rows = []
     for act in acts:
-        si = log.info[(proc, act)]
-        ev = _evidence(by_activity.get(act, proc_steps.iloc[:0]), cases, finished)
-        rec = _recommend(si, ev, settings.candidate_max_failure)
-        hours, wdays = _saving(rec, ev, automated_h)
-        visits = (
-            ev["visits_per_dossier"] if rec in ("remove", "replace_by_data", "make_online") else 0
-        )
-        share = ev["dossier_share"]
-        score = share * (wdays + settings.visit_cost_days * visits)
-        rows.append(
-            {
-                "step": act,
-                "label": {"vi": si.label_vi, "en": si.label_en},
-                "kind": si.kind,
-                "in_catalog": si.known,
-                "requires_presence": si.requires_presence,
-                "paper": si.paper,
-                "replaceable_by_data": si.replaceable_by_data,
-                "database": _database(si.replaceable_by_data),
-                "optional": si.optional,
-                "evidence": ev,
-                "recommendation": rec,
-                "recommendation_label": label(rec),
-                "saving": {
-                    "hours_per_affected_dossier": round(hours, 3),
-                    "working_days_per_affected_dossier": round(wdays, 3),
-                    "working_days_per_dossier": round(wdays * share, 3),
-                    "visits_per_affected_dossier": round(visits, 3),
-                    "visits_per_dossier": round(visits * share, 3),
-                    "working_days_total": round(wdays * ev["dossiers"], 1),
-                    "visits_total": round(visits * ev["dossiers"], 1),
-                },
-                "score": round(score, 4),
-                "reasons": _reasons(si, ev, rec),
-            }
-        )
-    rows.sort(
-        key=lambda r: (
-            r["recommendation"] == "keep",
-            -r["score"],
-            -r["evidence"]["segment_working_days"] * r["evidence"]["dossier_share"],
-            r["step"],
-        )
-    )
+        si, ev = log.info[(proc, act)], evidence[act]
+        if not ev["dossiers"]:
+            continue  # the focus dossiers never pass it
+        rec = _recommend(si, ev, settings.candidate_max_failure, reqs[act])
+        rows.append(_step_row(si, ev, rec, reqs[act], automated_h))
+    units = sorted(set(cases[by].dropna().astype(str))) if focus else None
+    rows += wait_candidates(log, proc, by, units, reqs)
+    rows.sort(key=_rank_key)
     for rank, row in enumerate(rows, start=1):
         row["rank"] = rank
     return {
         "procedure": proc,
         "name": procedure_name(proc),
-        "dossiers": n_cases,
+        "dossiers": len(cases),
+        "by": by,
+        "focus": focus or {},
         "candidates": rows,
         "method": {
             "vi": "Tiết kiệm của một bước = thời điểm hoàn thành bước trừ thời điểm hoàn thành "
-            "bước liền trước (thời gian chờ + xử lý), trung bình trên các hồ sơ có bước đó. "
-            f"Một lần đến trực tiếp tính bằng {num(settings.visit_cost_days, 1, 'vi')} ngày.",
+            "bước liền trước (thời gian chờ + xử lý), tính trên các hồ sơ có bước đó; của một "
+            "bước chờ/chuyển giao = phần vượt trung vị của các đơn vị khác. «Mỗi hồ sơ» là "
+            "trên một hồ sơ bị ảnh hưởng; «tổng» = số ngày × số hồ sơ, dùng để xếp hạng, rồi "
+            "đến số lượt người dân phải đến trực tiếp được bớt.",
             "en": "A step's saving = its completion minus the completion of the step before "
-            "it (waiting + service), averaged over the dossiers that have it. One in-person "
-            f"visit counts as {num(settings.visit_cost_days)} days.",
+            "it (waiting + service), over the dossiers that have it; a wait's or handoff's = "
+            "what exceeds the other units' median. 'Per dossier' is per affected dossier; "
+            "'total' = days × dossiers, which ranks the rows, then the in-person visits saved.",
         },
     }
 
 
-def candidates(store: EventStore, flt: LogFilter) -> dict:
-    """Ranked step candidates of ``flt.procedure`` with evidence and recommendations."""
+def candidates(
+    store: EventStore, flt: LogFilter, compare_outside: bool = True, by: str | None = None
+) -> dict:
+    """Ranked candidates of ``flt.procedure``; its units compared with the others outside
+    the location filters when ``compare_outside`` (the viewer may read them)."""
     proc = require_procedure(flt, "reform")
-    result = candidates_from(load_steps(store, flt), proc)
+    peers, focus, default_by = peer_view(flt, compare_outside)
+    result = candidates_from(load_steps(store, peers), proc, by or default_by, focus)
     result["filter"] = flt.describe()
     return result

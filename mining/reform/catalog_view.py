@@ -25,6 +25,11 @@ class StepInfo:
     optional: bool
     order: int  # statutory position, 999 when unknown
     known: bool  # the catalog describes this step
+    required: bool = False  # the law requires it (catalog); see ``requirement`` for logs
+    legal_basis: str | None = None
+    legal_basis_verified: bool = False
+    is_result: bool = False  # produces or returns the procedure's result
+    interconnect: str | None = None  # database an interconnection could replace it by
 
     @property
     def is_request_supplement(self) -> bool:
@@ -65,6 +70,12 @@ def _procedure(code: str):  # -> sample_logs.catalog.Procedure | None
         return get_procedure(code)
     except DvcflowError:
         return None
+
+
+def result_steps(code: str) -> frozenset[str]:
+    """The steps a what-if may not remove (empty when the catalog does not know ``code``)."""
+    proc = _procedure(code)
+    return frozenset() if proc is None else proc.result_steps
 
 
 def procedure_name(code: str) -> dict[str, str]:
@@ -115,4 +126,9 @@ def step_info(procedure: str, activity: str) -> StepInfo:
         optional=step.optional,
         order=proc.step_codes.index(step.code),
         known=True,
+        required=step.required,
+        legal_basis=step.legal_basis,
+        legal_basis_verified=step.legal_basis_verified,
+        is_result=step.code in proc.result_steps,
+        interconnect=step.interconnect,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import duckdb
@@ -77,6 +78,34 @@ def step_frames(
     status = con.sql("SELECT case_id, status FROM deadlines").df().set_index("case_id")
     cases["status"] = status["status"].reindex(cases.index)
     return steps, cases, as_of
+
+
+def peer_view(
+    flt: LogFilter, compare_outside: bool = True
+) -> tuple[LogFilter, dict[str, str] | None, str]:
+    """(the log to read, the focus dossiers' location, the unit column compared).
+
+    A province (commune) filter focuses on that province (commune) and, when the viewer may
+    read the others (``compare_outside``), reads them too so that its waits can be set
+    against theirs; otherwise units are compared inside the filter."""
+    if compare_outside and flt.commune:
+        return replace(flt, commune=None), {"commune_code": flt.commune}, "commune_code"
+    if compare_outside and flt.province:
+        return replace(flt, province=None), {"province_code": flt.province}, "province_code"
+    if flt.commune:
+        return flt, None, "unit"
+    return flt, None, "commune_code" if flt.province else "province_code"
+
+
+def candidate_options(by: str, focus: dict[str, str] | None) -> dict:
+    """``candidates_from`` keyword options, defaults left out so that a figure cached (or
+    warmed) without options is the same figure."""
+    options: dict = {}
+    if by != "province_code":
+        options["by"] = by
+    if focus:
+        options["focus"] = tuple(sorted(focus.items()))
+    return options
 
 
 def require_procedure(flt: LogFilter, verb: str) -> str:

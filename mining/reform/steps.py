@@ -40,6 +40,9 @@ def build_step_log(steps: pd.DataFrame, cases: pd.DataFrame, as_of: object = Non
     inst["next_activity"] = by_case["activity"].shift(-1)
     inst["next_outcome"] = by_case["outcome"].shift(-1)
     inst["segment_wd"] = working_days(inst["prev_complete"], inst["complete_ts"]).fillna(0.0)
+    # the wait before the step in working days (an overlap with the previous step: no wait)
+    waited_from = inst["prev_complete"].where(inst["prev_complete"] < inst["start_ts"])
+    inst["wait_wd"] = working_days(waited_from, inst["start_ts"]).fillna(0.0).clip(lower=0.0)
 
     info: dict[tuple[str, str], StepInfo] = {}
     for proc, act in inst[["procedure_code", "activity"]].drop_duplicates().itertuples(False):

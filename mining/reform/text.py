@@ -8,6 +8,12 @@ RECOMMENDATIONS = {
     "merge": ("Gộp với bước liền trước", "Merge with the previous step"),
     "make_online": ("Chuyển sang trực tuyến", "Make it online"),
     "automate": ("Tự động hóa", "Automate"),
+    "automate_transfer": ("Tự động hóa việc chuyển hồ sơ", "Automate the transfer"),
+    "interconnect": ("Liên thông dữ liệu", "Interconnect the databases"),
+    "shorten_wait": (
+        "Rút ngắn thời gian chờ về mức các đơn vị khác",
+        "Cut the wait to the other units' level",
+    ),
     "keep": ("Giữ nguyên", "Keep"),
 }
 
@@ -23,6 +29,42 @@ def num(value: float | None, digits: int = 1, lang: str = "en") -> str:
 
 def pct(value: float | None, lang: str = "en") -> str:
     return "–" if value is None else num(100 * value, 1, lang) + "%"
+
+
+def days(value: float | None, lang: str = "en") -> str:
+    """Working days as an official reads them: "2,6 ngày LV" / "2.6 working days"."""
+    return (
+        "–"
+        if value is None
+        else num(value, 1, lang) + (" ngày LV" if lang == "vi" else " working days")
+    )
+
+
+UNIT_KINDS = {
+    "province_code": ("tỉnh/thành", "province"),
+    "commune_code": ("xã/phường", "commune"),
+    "unit": ("đơn vị", "unit"),
+}
+
+
+def unit_name(by: str, code: str) -> dict[str, str]:
+    """A unit's name (provinces and communes from ``vietnam-provinces``), else its code."""
+    name = None
+    try:
+        if by == "province_code":
+            from vietnam_provinces import Province, ProvinceCode
+
+            name = Province.from_code(ProvinceCode(int(code))).name
+        elif by == "commune_code":
+            from vietnam_provinces import Ward, WardCode
+
+            name = Ward.from_code(WardCode(int(code))).name
+    except (ImportError, ValueError, KeyError):
+        name = None
+    if name is None:
+        kind = UNIT_KINDS.get(by, ("đơn vị", "unit"))
+        return {"vi": f"{kind[0]} {code}", "en": f"{kind[1]} {code}"}
+    return {"vi": name, "en": name}
 
 
 def label(key: str) -> dict[str, str]:

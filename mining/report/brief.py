@@ -14,11 +14,10 @@ from mining.reform.candidates import candidates_from
 from mining.reform.readiness import readiness_from
 from mining.reform.service_index import kpi_from
 from mining.reform.source import require_procedure, steps_from
+from mining.reform.whatif import Change, whatif_from
 from mining.reform.whatif import _assumptions as whatif_assumptions
-from mining.reform.whatif import whatif_from
 from mining.report.processmap import process_map_svg
 
-WHATIF_FOR = {"remove": "remove", "replace_by_data": "remove", "automate": "automate"}
 TOP_WHATIFS = 3
 
 
@@ -31,16 +30,15 @@ def build_brief(store: EventStore, flt: LogFilter) -> dict:
     ready = readiness_from(log)["procedures"][0]
     whatifs = []
     for c in cands["candidates"]:
-        action = WHATIF_FOR.get(c["recommendation"])
-        if action is None or len(whatifs) >= TOP_WHATIFS:
+        if c["whatif"] is None or c["recommendation"] == "keep" or len(whatifs) >= TOP_WHATIFS:
             continue
-        kwargs = {"remove": [c["step"]]} if action == "remove" else {"automate": [c["step"]]}
-        w = whatif_from(log, proc, **kwargs)
+        w = whatif_from(log, proc, by=cands["by"], changes=[Change(**c["whatif"])])
         whatifs.append(
             {
                 "step": c["step"],
                 "label": c["label"],
-                "action": action,
+                "unit": c["unit"],
+                "action": c["whatif"]["action"],
                 "affected_dossiers": w["affected_dossiers"],
                 "saving_hours_per_affected_dossier": w["saving_hours_per_affected_dossier"],
                 "saving_working_days_per_affected_dossier": w[
@@ -50,8 +48,9 @@ def build_brief(store: EventStore, flt: LogFilter) -> dict:
                 "scenario": w["scenario"],
             }
         )
-    labels = {c["step"]: c["label"] for c in cands["candidates"]}
-    order = [c["step"] for c in sorted(cands["candidates"], key=lambda c: _order(log, proc, c))]
+    steps = [c for c in cands["candidates"] if c["kind"] == "step"]
+    labels = {c["step"]: c["label"] for c in steps}
+    order = [c["step"] for c in sorted(steps, key=lambda c: _order(log, proc, c))]
     counts = log.steps[log.steps["procedure_code"] == proc].groupby("activity").size()
     nodes = [{"step": s, "label": labels[s]["vi"], "count": int(counts.get(s, 0))} for s in order]
     edges = dfg_edges(con)

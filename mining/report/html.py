@@ -40,28 +40,32 @@ dossiers with a returned result were full-online</span></p>
 </td><td>{{ x.reason_label.vi }}<div class="en">{{ x.reason_label.en }}</div></td>
 <td class="num">{{ x.dossiers }}</td></tr>{% endfor %}</table>
 
-<h2>Đề xuất cắt giảm <span class="en">/ Step candidates</span></h2>
-<table id="candidates"><tr><th>#</th><th>Bước / step</th><th>Đề xuất / recommendation</th>
-<th>Ngày làm việc tiết kiệm / hồ sơ có bước<br><span class="en">working days saved per
-affected dossier</span></th><th>Lượt đến trực tiếp / visits saved</th><th>Điểm / score</th>
-<th>Căn cứ / evidence</th></tr>
+<h2>Đề xuất cắt giảm <span class="en">/ Reform candidates</span></h2>
+<table id="candidates"><tr><th>#</th><th>Bước, chờ, chuyển giao / step, wait, handoff</th>
+<th>Đơn vị / unit</th><th>Đề xuất / recommendation</th>
+<th>Ngày LV tiết kiệm / hồ sơ bị ảnh hưởng<br><span class="en">working days saved per
+affected dossier</span></th><th>Hồ sơ / dossiers</th>
+<th>Tổng ngày LV (ngày × hồ sơ)<br><span class="en">total working days (days × dossiers)
+</span></th><th>Căn cứ / evidence</th></tr>
 {% for c in b.candidates %}<tr class="candidate" data-step="{{ c.step }}"><td>{{ c.rank }}</td>
 <td>{{ c.label.vi }}<div class="en">{{ c.label.en }} ({{ c.step }})</div></td>
+<td>{{ c.unit_name.vi if c.unit_name else 'Tất cả / all' }}</td>
 <td>{{ c.recommendation_label.vi }}<div class="en">{{ c.recommendation_label.en }}</div></td>
-<td class="num">{{ num(c.saving.working_days_per_affected_dossier, 2) }}</td>
-<td class="num">{{ num(c.saving.visits_per_affected_dossier, 2) }}</td>
-<td class="num">{{ num(c.score, 3) }}</td>
+<td class="num">{{ num(c.saving.working_days_per_affected_dossier, 1) }}</td>
+<td class="num">{{ c.saving.affected_dossiers }}</td>
+<td class="num">{{ num(c.saving.working_days_total, 1) }}</td>
 <td><ul>{% for r in c.reasons %}<li>{{ r.vi }}<div class="en">{{ r.en }}</div></li>{% endfor %}
 </ul></td></tr>{% endfor %}</table>
 <p class="en">{{ b.method.vi }} / {{ b.method.en }}</p>
 
 <h2>Mô phỏng nếu… <span class="en">/ What-if</span></h2>
 <table id="whatif"><tr><th>Thay đổi / change</th><th>Hồ sơ ảnh hưởng / affected</th>
-<th>Giờ tiết kiệm / hours saved</th><th>Trung vị ngày làm việc / median working days</th>
+<th>Ngày LV tiết kiệm / hồ sơ<br><span class="en">working days saved per affected dossier
+</span></th><th>Trung vị ngày làm việc / median working days</th>
 <th>Đúng hạn / on-time</th><th>Toàn trình / full-online</th></tr>
 {% for w in b.whatif %}<tr><td>{{ w.action }}: {{ w.label.vi }}<div class="en">{{ w.step }}</div>
 </td><td class="num">{{ w.affected_dossiers }}</td>
-<td class="num">{{ num(w.saving_hours_per_affected_dossier, 1) }}</td>
+<td class="num">{{ num(w.saving_working_days_per_affected_dossier, 1) }}</td>
 <td class="num">{{ num(w.baseline.cycle_working_days.median, 2) }} →
 {{ num(w.scenario.cycle_working_days.median, 2) }}</td>
 <td class="num">{{ pct(w.baseline.on_time_rate) }} → {{ pct(w.scenario.on_time_rate) }}</td>

@@ -169,7 +169,7 @@ def pick(driver, dropdown: str, value: str) -> None:
 # Records the outputs of every callback request the page makes from now on, and counts
 # those not answered yet (``settled`` waits for them).
 RECORD = TRACK
-CONTENT = ("ov-body", "ex-map", "ex-details", "bn-body", "rf-body", "rf-steps", "rf-impact", "cmp-")
+CONTENT = ("ov-body", "ex-map", "ex-details", "bn-body", "rf-body", "rf-impact", "cmp-")
 
 
 TIMED = ("version.data", "ov-stream.children")  # asked by the refresh timer, not the user
@@ -265,24 +265,42 @@ def test_a_filter_changed_twice_while_a_page_loads_shows_the_final_filters(
     )
 
 
+def vi_number(text: str) -> float:
+    """The number in a Vietnamese figure ("1.234,5 ngày LV", "65,7%", "-6,9")."""
+    found = re.search(r"[-+]?\d[\d.]*(?:,\d+)?", text)
+    assert found, f"no number in {text!r}"
+    return float(found.group(0).replace(".", "").replace(",", "."))
+
+
+def vi_numbers(text: str) -> list[float]:
+    return [vi_number(n) for n in re.findall(r"[-+]?\d[\d.]*(?:,\d+)?", text)]
+
+
 def test_whatif_shows_the_api_projection(driver, base, api, busiest):
+    """A tick in a candidate row, Compute: the scenario the API computes for that row's
+    change, in Vietnamese formats, after the lead chart and with its waterfall."""
     proc, _ = busiest
-    step = api("/reform/candidates", procedure=proc)["data"]["candidates"][0]["step"]
+    found = api("/reform/candidates", procedure=proc)["data"]["candidates"]
+    i = next(k for k, c in enumerate(found) if c["whatif"] and c["recommendation"] != "keep")
     open_page(driver, base, "/reform", "#rf-candidates", procedure=proc)
-    box = wait_for(driver, f"#rf-steps input[value='{step}']")
-    box.click()
+    assert driver.find_elements("css selector", "#rf-chart .main-svg")
+    rows = driver.find_elements("css selector", "#rf-candidates tbody tr")
+    assert len(rows) == len(found)
+    rows[i].find_element("css selector", "input[type=checkbox]").click()
     driver.find_element("css selector", "#rf-run").click()
     wait_for(driver, "#rf-whatif-table", timeout=60)
     settled(driver)
     got = api.client.post(
-        "/reform/whatif", params={"procedure": proc}, json={"remove": [step]}
+        "/reform/whatif", params={"procedure": proc}, json={"changes": [found[i]["whatif"]]}
     ).json()["data"]
     cells = driver.find_elements("css selector", "#rf-whatif-table td[data-dash-column=projected]")
     shown = [c.text for c in cells]
+    assert "ngày LV" in shown[0]
     mean = got["scenario"]["cycle_working_days"]["mean"]
-    assert number(shown[0]) == pytest.approx(mean, abs=0.06)
+    assert vi_number(shown[0]) == pytest.approx(mean, abs=0.06)
     if got["scenario"]["on_time_rate"] is not None:
-        assert number(shown[2]) == pytest.approx(100 * got["scenario"]["on_time_rate"], abs=0.06)
+        assert vi_number(shown[2]) == pytest.approx(100 * got["scenario"]["on_time_rate"], abs=0.06)
+    assert driver.find_elements("css selector", "#rf-waterfall .main-svg")
 
 
 def set_date(driver, css: str, day: str) -> None:
@@ -316,7 +334,7 @@ def test_reform_impact_shows_the_api_comparison(driver, base, api, busiest):
     shown = driver.find_element("css selector", "#rf-impact-verdict")
     assert shown.get_attribute("data-verdict") == want["verdict"]
     verdict = text_of(driver, "#rf-impact-verdict")
-    assert numbers(verdict)[:2] == [want["dossiers_before"], want["dossiers_after"]]
+    assert vi_numbers(verdict)[:2] == [want["dossiers_before"], want["dossiers_after"]]
 
     def column(name: str) -> list[str]:
         cells = f"#rf-impact-table td[data-dash-column={name}]"
@@ -330,10 +348,10 @@ def test_reform_impact_shows_the_api_comparison(driver, base, api, busiest):
             continue
         scale, tol = (100, 0.06) if m["statistic"] == "share" else (1, 0.006)
         for name in ("before", "after", "difference"):
-            assert number(column(name)[i]) == pytest.approx(scale * m[name], abs=tol), name
-        low, high = numbers(column("ci95")[i])
+            assert vi_number(column(name)[i]) == pytest.approx(scale * m[name], abs=tol), name
+        low, high = vi_numbers(column("ci95")[i])
         assert (low, high) == pytest.approx([scale * v for v in m["ci95"]], abs=tol)
-        assert number(column("p_holm")[i]) == pytest.approx(m["p_holm"], abs=6e-5)
+        assert vi_number(column("p_holm")[i]) == pytest.approx(m["p_holm"], abs=6e-5)
         checked += 1
     assert checked >= 2
     panel = driver.find_element("css selector", "#rf-impact-panel")

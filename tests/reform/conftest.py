@@ -30,3 +30,14 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Generated:
     report = import_file(result.paths["parquet"], store)
     assert report.rejected == 0, report.errors[:3]
     return Generated(store=store, events=result.paths["parquet"], truth=result.ground_truth)
+
+
+@pytest.fixture(scope="session")
+def generated_all(tmp_path_factory: pytest.TempPathFactory) -> Generated:
+    """Every catalog procedure (the planted slow handoff among them), through the importer."""
+    root = tmp_path_factory.mktemp("reform-all")
+    result = generate("all", cases=4000, seed=23, out=root / "gen")
+    store = EventStore(root / "data")
+    report = import_file(result.paths["parquet"], store)
+    assert report.rejected == 0, report.errors[:3]
+    return Generated(store=store, events=result.paths["parquet"], truth=result.ground_truth)
