@@ -4,27 +4,35 @@
 - ``evaluate(timeline)`` → ``QualityCard``: the model against the at-risk rule, on a
   chronological split;
 - ``read_timeline`` / ``prefix_features`` / ``train``: the parts, for notebooks and tests.
+
+The names load on first use: the web process imports the result models at start and
+scikit-learn only when a warning is first asked for.
 """
 
-from mining.warning.evaluate import evaluate
-from mining.warning.features import FEATURES, prefix_features
-from mining.warning.model import Model, ModelOptions, NotEnoughData, train
-from mining.warning.results import DossierWarning, QualityCard, Warnings
-from mining.warning.timeline import Timeline, read_timeline
-from mining.warning.warn import warnings
+from __future__ import annotations
 
-__all__ = [
-    "FEATURES",
-    "DossierWarning",
-    "Model",
-    "ModelOptions",
-    "NotEnoughData",
-    "QualityCard",
-    "Timeline",
-    "Warnings",
-    "evaluate",
-    "prefix_features",
-    "read_timeline",
-    "train",
-    "warnings",
-]
+import importlib
+from typing import Any
+
+_WHERE = {
+    "evaluate": "mining.warning.evaluate",
+    "FEATURES": "mining.warning.features",
+    "prefix_features": "mining.warning.features",
+    "Model": "mining.warning.model",
+    "ModelOptions": "mining.warning.model",
+    "NotEnoughData": "mining.warning.model",
+    "train": "mining.warning.model",
+    "DossierWarning": "mining.warning.results",
+    "QualityCard": "mining.warning.results",
+    "Warnings": "mining.warning.results",
+    "Timeline": "mining.warning.timeline",
+    "read_timeline": "mining.warning.timeline",
+    "warnings": "mining.warning.warn",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'mining.warning' has no attribute {name!r}")
+    return getattr(importlib.import_module(_WHERE[name]), name)
