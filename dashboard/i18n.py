@@ -23,7 +23,10 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "wn.list": ("Hồ sơ có nguy cơ trễ hạn", "Dossiers at risk of running late"),
     "wn.units": ("Theo đơn vị", "By unit"),
-    "wn.quality": ("Chất lượng cảnh báo (kiểm tra theo thời gian)", "Warning quality (chronological test)"),
+    "wn.quality": (
+        "Chất lượng cảnh báo (kiểm tra theo thời gian)",
+        "Warning quality (chronological test)",
+    ),
     "wn.open": ("Hồ sơ đang xử lý", "Open dossiers"),
     "wn.flagged": ("Được cảnh báo", "Flagged"),
     "wn.trained": ("Học từ hồ sơ đã xong", "Learnt from finished dossiers"),
@@ -51,8 +54,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "wn.brier_model": ("Brier mô hình", "Brier model"),
     "wn.brier_rule": ("Brier quy tắc", "Brier rule"),
     "wn.precision": ("Độ chính xác (cùng độ nhạy với quy tắc)", "Precision at the rule's recall"),
-    "wn.lead": ("Cảnh báo trước hạn TB: mô hình {m}, quy tắc {r}; dự kiến xong sai lệch TB {e}.",
-                "Mean warning before the due moment: model {m}, rule {r}; expected finish off by {e} on average."),
+    "wn.lead": (
+        "Cảnh báo trước hạn TB: mô hình {m}, quy tắc {r}; dự kiến xong sai lệch TB {e}.",
+        "Mean warning before the due moment: model {m}, rule {r}; "
+        "expected finish off by {e} on average.",
+    ),
     "wn.st.within": ("Trong hạn", "Within"),
     "wn.st.at_risk": ("Sắp quá hạn", "At risk"),
     "wn.st.overdue": ("Quá hạn", "Overdue"),
