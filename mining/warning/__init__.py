@@ -15,7 +15,7 @@ import importlib
 from typing import Any
 
 _WHERE = {
-    "evaluate": "mining.warning.evaluate",
+    "evaluate": "mining.warning.quality",
     "FEATURES": "mining.warning.features",
     "prefix_features": "mining.warning.features",
     "Model": "mining.warning.model",

@@ -38,6 +38,8 @@ class ModelOptions:
     exclude_supplement_wait: bool = True
     seed: int = 20250701
     threads: int = 1
+    min_samples_leaf: int = 20
+    half_life_days: float | None = None  # weigh recent dossiers more (processes drift)
 
 
 class NotEnoughData(Exception):
@@ -179,6 +181,10 @@ def train(
         "random_state": opt.seed,
         "learning_rate": 0.1,
     }
+    weight = None
+    if opt.half_life_days:
+        received = tl.dossiers["received_pos"].reindex(x["case_id"]).to_numpy(float)
+        weight = 0.5 ** ((np.nanmax(received) - received) / opt.half_life_days)
     folds = list(GroupKFold(n_splits=3).split(m, y_late, groups))
     clf = CalibratedClassifierCV(
         HistGradientBoostingClassifier(**base),
@@ -188,7 +194,7 @@ def train(
     # One OpenMP thread: on a shared 2-core server more threads spin against each other
     # (a 1.5 s fit took 8-16 s with the default thread count there).
     with threadpool_limits(opt.threads):
-        clf.fit(m, y_late.astype(int))
+        clf.fit(m, y_late.astype(int), sample_weight=weight)
         regs = {
             a: HistGradientBoostingRegressor(loss="quantile", quantile=a, **base).fit(m, remaining)
             for a in QUANTILES

@@ -27,8 +27,8 @@ from ingest.store import EventStore
 from mining.deadlines import DeadlineRules
 from mining.filters import LogFilter
 from mining.log import case_ids, cut_log, load_log
-from mining.warning.evaluate import evaluate, rule_scores, rule_status
 from mining.warning.model import Model, ModelOptions, NotEnoughData, train
+from mining.warning.quality import evaluate, rule_scores, rule_status
 from mining.warning.reasons import explain, rule_reasons
 from mining.warning.results import DossierWarning, QualityCard, UnitCount, Warnings, Words
 from mining.warning.timeline import Timeline, read_timeline
