@@ -39,6 +39,7 @@ from dvcflow.access import TooManyFailures
 from dvcflow.errors import DvcflowError, FilterError
 from mining.filters import CHANNELS, LogFilter
 from mining.reform.whatif import ScenarioError
+from mining.warning.results import Warnings
 
 log = logging.getLogger("dvcflow.web")
 router = APIRouter(prefix="/v1", tags=["read"])
@@ -259,6 +260,18 @@ def case(
         commune_code=owner.commune_code,
         events=[CaseEvent(**e) for e in events],
     )
+
+
+@router.get("/warnings", response_model=Warnings, responses=PROBLEMS)
+def warnings(
+    svc: Svc,
+    flt: Flt,
+    as_of: Annotated[date | None, Query(description="replay the store as of this day")] = None,
+    top: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> Warnings:
+    """Early warning: a procedure's open dossiers ranked by the probability that they finish
+    late, with the expected finish, where each waits, the reasons and the quality card."""
+    return svc.warnings(flt, as_of=as_of, top=top)
 
 
 @router.get("/status", response_model=Status, responses=PROBLEMS)

@@ -455,6 +455,21 @@ class Service:
 
         return self._cached(f"reform.{what}", flt, frozen, compute)
 
+    # --- early warning -----------------------------------------------------------------
+    def warnings(
+        self, flt: LogFilter, *, as_of: date | None = None, top: int | None = 50
+    ) -> Any:
+        """The morning list of ``mining.warning`` (open dossiers ranked by risk of finishing
+        late), rescored at every store version; the model itself is retrained at most every
+        ``warning_retrain_seconds`` while events stream in."""
+        fn = _function("mining.warning", "warnings")
+        return self._cached(
+            "warnings",
+            flt,
+            (as_of.isoformat() if as_of else None, top),
+            lambda: fn(self.store, flt, as_of=as_of, top=top, settings=self.settings),
+        )
+
     # --- stream ------------------------------------------------------------------------
     def stream_health(self) -> dict[str, Any]:
         """The sink's counters (events/s, lag, dead letters); never cached: it is live."""

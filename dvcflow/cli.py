@@ -59,6 +59,7 @@ def _register_all() -> None:
         reform_cmds,
         store_cmds,
         stream_cmds,
+        warn_cmd,
         web_cmds,
     )
 
@@ -70,6 +71,7 @@ def _register_all() -> None:
         web_cmds,
         analyze_cmd,
         reform_cmds,
+        warn_cmd,
         demo_cmd,
     ):
         module.register(app)

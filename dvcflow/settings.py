@@ -145,6 +145,24 @@ class Settings(BaseSettings):
         15, description="same-day procedures received after this hour are due the next day"
     )
 
+    # --- early warning (mining.warning) ----------------------------------------------------
+    warning_min_finished: int = Field(
+        100,
+        description="finished dossiers with a due date a procedure needs for its own warning "
+        "model; fewer: pooled with the store's other procedures, then the at-risk rule",
+    )
+    warning_min_late: int = Field(
+        10, description="late (and on-time) finished dossiers a warning model needs at least"
+    )
+    warning_threshold: float = Field(
+        0.5, description="probability of finishing late from which an open dossier is flagged"
+    )
+    warning_retrain_seconds: float = Field(
+        300.0,
+        description="while events stream in, the dashboard rescores open dossiers at every "
+        "store version but retrains a procedure's model at most this often",
+    )
+
     # --- mining ----------------------------------------------------------------------------
     mining_threads: int | None = Field(
         None, description="DuckDB threads for analyses (default: all cores)"

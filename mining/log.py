@@ -457,3 +457,28 @@ def _build_cases(con: duckdb.DuckDBPyConnection) -> None:
         FROM ev JOIN st USING (case_id) JOIN tr USING (steps, h1, h2)
         """
     )
+
+
+def cut_log(con: duckdb.DuckDBPyConnection, as_of: object) -> None:
+    """The loaded log as it was at ``as_of`` (an aware datetime): events after it are
+    dropped and ``steps`` and ``cases`` rebuilt, so a dossier finished later is open again.
+    ``dvcflow warn --as-of`` replays the store this way. Raises ``FilterError`` when no
+    event is that old."""
+    con.execute("DELETE FROM log_base WHERE timestamp > $as_of", {"as_of": as_of})
+    if con.execute("SELECT count(*) FROM log_base").fetchone()[0] == 0:
+        raise FilterError(f"--as-of {as_of}: no event of the filter is that old.")
+    _build_steps(con)
+    _build_cases(con)
+
+
+def case_ids(con: duckdb.DuckDBPyConnection, flt: LogFilter) -> list[str]:
+    """The dossiers of ``flt`` among those ``con`` holds (the filters of ``load_log``)."""
+    conds, params = _case_filter_sql(flt)
+    if flt.procedure is not None:
+        conds.append("any_value(procedure_code) = $procedure")
+        params["procedure"] = flt.procedure
+    having = " AND ".join(conds) or "true"
+    rows = con.execute(
+        f"SELECT case_id FROM log_base GROUP BY case_id HAVING {having}", params
+    ).fetchall()
+    return [r[0] for r in rows]

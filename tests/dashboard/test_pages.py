@@ -67,6 +67,7 @@ def test_every_page_opens_filled_without_an_error(svc, name):
         "bottlenecks": "bn-steps",
         "reform": "rf-candidates",
         "compare": "cmp-table",
+        "warning": "wn-card-open",
     }[name]
     by_id(page, expected)
 

@@ -1,0 +1,188 @@
+"""The quality card: the model against the existing rule, on dossiers it never saw.
+
+Chronological split: train on dossiers received before a cut date (by default only those
+finished by then, as a model trained that day would have been), test on those received
+after it, at fixed points of their life (25 %, 50 %, 75 % of the deadline used) where they
+are still open. The rule is ``mining.deadlines``' own: overdue, then at risk once more than
+``at_risk_share`` of the deadline is used; as a ranking, its classes then the share used.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import brier_score_loss, roc_auc_score
+
+from mining.deadlines import DeadlineRules
+from mining.warning.model import Model, ModelOptions, labelled, train
+from mining.warning.results import LeadTime, QualityCard, QualityPoint
+from mining.warning.timeline import Timeline
+
+SHARES = (0.25, 0.5, 0.75)
+LEAD_GRID = tuple(round(0.05 * i, 2) for i in range(1, 21))  # 5 % .. 100 % of the deadline
+
+
+def rule_scores(x: pd.DataFrame, rules: DeadlineRules) -> tuple[np.ndarray, np.ndarray]:
+    """The rule's ranking score and flag (at risk or overdue) for feature rows."""
+    used = np.nan_to_num(x["used_share"].to_numpy(float), nan=0.0)
+    overdue = (x["left"].to_numpy(float) < 0) | (
+        x["supplement_requests"].to_numpy(float) > rules.max_supplements_on_time
+    )
+    at_risk = ~overdue & (used > rules.at_risk_share)
+    score = 2.0 * overdue + at_risk + np.clip(used, 0, 1.5) / 10
+    return score, overdue | at_risk
+
+
+def rule_status(x: pd.DataFrame, rules: DeadlineRules) -> np.ndarray:
+    score, flag = rule_scores(x, rules)
+    return np.where(score >= 2, "overdue", np.where(flag, "at_risk", "within"))
+
+
+def _auc(y: np.ndarray, s: np.ndarray) -> float | None:
+    return float(roc_auc_score(y, s)) if 0 < y.sum() < len(y) else None
+
+
+def precision_at_recall(y: np.ndarray, s: np.ndarray, recall: float) -> float | None:
+    """Precision of the top-scored dossiers once they reach ``recall`` of the late ones."""
+    if recall <= 0 or y.sum() == 0:
+        return None
+    order = np.argsort(-s, kind="stable")
+    hits = np.cumsum(y[order])
+    k = int(np.searchsorted(hits, recall * y.sum() - 1e-9)) + 1
+    return float(hits[k - 1] / k)
+
+
+def points_at(tl: Timeline, cases: np.ndarray, share: float) -> pd.DataFrame:
+    """(case_id, t) when ``share`` of each dossier's deadline has elapsed, for those still
+    open then (not yet processed)."""
+    d, o = tl.dossiers.loc[cases], tl.outcomes.loc[cases]
+    span = (d["due_pos"] - d["received_pos"]).to_numpy(float)
+    p = d["received_pos"].to_numpy(float) + share * span
+    keep = (span > 0) & (p < o["end_pos"].to_numpy(float))
+    return pd.DataFrame({"case_id": cases[keep], "t": tl.axis.moment(p[keep])})
+
+
+def evaluate(
+    tl: Timeline,
+    options: ModelOptions | None = None,
+    rules: DeadlineRules | None = None,
+    *,
+    test_share: float = 0.2,
+    known_at_cut: bool = True,
+    threshold: float = 0.5,
+    method: str = "model",
+) -> QualityCard:
+    """The quality card of a model trained as of a cut date (the receipt date that leaves
+    ``test_share`` of the finished dossiers after it)."""
+    rules = rules or DeadlineRules.from_settings()
+    began = time.perf_counter()
+    done = labelled(tl)
+    received = tl.dossiers.loc[done, "received"].to_numpy("datetime64[us]")
+    cut = np.sort(received)[int(len(received) * (1 - test_share))]
+    train_cases = done[received < cut]
+    if known_at_cut:
+        train_cases = train_cases[tl.outcomes.loc[train_cases, "end"].to_numpy() < cut]
+    test_cases = done[received >= cut]
+    model = train(tl, train_cases, options)
+    points = [_point(tl, model, test_cases, s, rules) for s in SHARES]
+    return QualityCard(
+        method=method,  # type: ignore[arg-type]
+        cut=pd.Timestamp(cut).to_pydatetime(),
+        train_dossiers=model.dossiers,
+        test_dossiers=len(test_cases),
+        threshold=threshold,
+        points=points,
+        lead_time=lead_time(tl, model, test_cases, rules, threshold),
+        remaining_mae_days=remaining_mae(tl, model, test_cases),
+        training_seconds=round(time.perf_counter() - began, 2),
+    )
+
+
+def _point(
+    tl: Timeline, model: Model, cases: np.ndarray, share: float, rules: DeadlineRules
+) -> QualityPoint:
+    pts = points_at(tl, cases, share)
+    x = model.features(tl, pts)
+    y = tl.outcomes["late"].reindex(x["case_id"]).to_numpy(float).astype(int)
+    p = model.probability(x)
+    score, flag = rule_scores(x, rules)
+    n, late = len(y), int(y.sum())
+    tp = int((flag & (y == 1)).sum())
+    recall = tp / late if late else None
+    return QualityPoint(
+        share=share,
+        dossiers=n,
+        late=late,
+        auc_model=_auc(y, p) if n else None,
+        auc_rule=_auc(y, score) if n else None,
+        brier_model=float(brier_score_loss(y, p)) if n else None,
+        brier_rule=float(np.mean((flag.astype(float) - y) ** 2)) if n else None,
+        recall_rule=recall,
+        precision_rule=tp / int(flag.sum()) if flag.sum() else None,
+        precision_model_at_rule_recall=precision_at_recall(y, p, recall or 0.0),
+    )
+
+
+def lead_time(
+    tl: Timeline, model: Model, cases: np.ndarray, rules: DeadlineRules, threshold: float
+) -> LeadTime | None:
+    """First warning on a grid of deadline shares (5 % .. 100 %) while the dossier is open:
+    the model at ``threshold``, the rule at its flag."""
+    frames = []
+    for share in LEAD_GRID:
+        pts = points_at(tl, cases, share)
+        pts["share"] = share
+        frames.append(pts)
+    pts = pd.concat(frames, ignore_index=True)
+    if pts.empty:
+        return None
+    x = model.features(tl, pts)
+    x["share"] = pts["share"].to_numpy()
+    x["model"] = model.probability(x) >= threshold
+    x["rule"] = rule_scores(x, rules)[1]
+    late = tl.outcomes.loc[cases, "late"].to_numpy(float) == 1
+    span = tl.dossiers.loc[cases, "due_pos"] - tl.dossiers.loc[cases, "received_pos"]
+    out = {}
+    for who in ("model", "rule"):
+        first = x[x[who]].groupby("case_id")["share"].min().reindex(cases)
+        lead = ((1 - first) * span.to_numpy()).fillna(0.0).to_numpy(float)
+        warned = first.notna().to_numpy()
+        out[who] = (
+            float(lead[late].mean()) if late.any() else 0.0,
+            float(warned[late].mean()) if late.any() else 0.0,
+            float(warned[~late].mean()) if (~late).any() else 0.0,
+        )
+    return LeadTime(
+        late_dossiers=int(late.sum()),
+        on_time_dossiers=int((~late).sum()),
+        model_days=out["model"][0],
+        rule_days=out["rule"][0],
+        model_warned_share=out["model"][1],
+        rule_warned_share=out["rule"][1],
+        model_false_alarm_share=out["model"][2],
+        rule_false_alarm_share=out["rule"][2],
+    )
+
+
+def event_prefixes(tl: Timeline, cases: np.ndarray) -> pd.DataFrame:
+    """(case_id, t) after each event of the dossiers, before they ended: the prefixes the
+    remaining-time literature averages over."""
+    ev = tl.events[tl.events["case_id"].isin(cases)]
+    ends = tl.outcomes["end"].reindex(ev["case_id"]).to_numpy("datetime64[us]")
+    pts = pd.DataFrame({"case_id": ev["case_id"].to_numpy(), "t": ev["ts"].to_numpy()})
+    return pts[pts["t"].to_numpy() < ends].drop_duplicates().reset_index(drop=True)
+
+
+def remaining_mae(tl: Timeline, model: Model, cases: np.ndarray) -> float | None:
+    """Mean absolute error (days of the axis) of the median expected finish."""
+    pts = event_prefixes(tl, cases)
+    if pts.empty:
+        return None
+    x = model.features(tl, pts)
+    truth = tl.outcomes["end_pos"].reindex(x["case_id"]).to_numpy(float) - tl.axis.pos(
+        x["t"].to_numpy()
+    )
+    pred = model.remaining(x)[0.5]
+    return float(np.mean(np.abs(pred - truth)))
