@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     catalog_dir: Path | None = Field(
         None, description="folder of procedure catalog JSON files (default: the packaged one)"
     )
+    # --- names of units (dashboard helper's block) ------------------------------------------
+    units_file: Path | None = Field(
+        None,
+        description="JSON {org unit code: name or {vi, en}} naming a deployment's units "
+        "(e.g. P79.STNMT); codes it does not name are named by sample_logs.names",
+    )
     extra_holidays: list[str] = Field(
         default_factory=list,
         description="extra days off (YYYY-MM-DD), e.g. the yearly swapped days around Tết",
