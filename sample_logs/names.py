@@ -81,7 +81,7 @@ def communes_of(province: str) -> list[tuple[str, str]]:
 
 
 def province_name(code: str | None, short: bool = True) -> str:
-    """"TP. Hải Phòng" (short) or "Thành phố Hải Phòng"; the code when unknown."""
+    """ "TP. Hải Phòng" (short) or "Thành phố Hải Phòng"; the code when unknown."""
     if code is None:
         return ""
     name = _provinces().get(str(code))
@@ -91,7 +91,7 @@ def province_name(code: str | None, short: bool = True) -> str:
 
 
 def commune_name(code: str | None) -> str:
-    """"Phường Hồng Bàng"; the code when unknown."""
+    """ "Phường Hồng Bàng"; the code when unknown."""
     if code is None:
         return ""
     found = _communes().get(str(code))
@@ -104,7 +104,7 @@ def commune_province(code: str | None) -> str | None:
 
 
 def commune_path(code: str | None) -> str:
-    """"TP. Hải Phòng › Phường Hồng Bàng"; the code when unknown."""
+    """ "TP. Hải Phòng › Phường Hồng Bàng"; the code when unknown."""
     province = commune_province(code)
     if province is None:
         return "" if code is None else str(code)

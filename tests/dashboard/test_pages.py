@@ -83,7 +83,7 @@ def test_case_page_opens_on_the_dossier_of_the_link(svc):
     page = PAGES["case"].render(svc, values(svc), "en", "?id=C0001")
     rows = by_id(page, "case-events").data
     events = [e for e in hand_made_events(CASES) if e["case_id"] == "C0001"]
-    assert [r["activity"] for r in rows] == [e["activity"] for e in events]
+    assert [r["activity__code"] for r in rows] == [e["activity"] for e in events]
 
 
 def test_a_picked_step_stays_selected_by_name_wherever_it_ranks(svc):
@@ -94,7 +94,7 @@ def test_a_picked_step_stays_selected_by_name_wherever_it_ranks(svc):
         body = bottlenecks.body(svc, *values(svc), picked, "en")
         table = by_id(body, "bn-steps")
         assert table.selected_rows == [rank]
-        assert table.data[rank]["activity"] == picked
+        assert table.data[rank]["activity__code"] == picked
     gone = bottlenecks.body(svc, *values(svc), "no such step", "en")
     assert by_id(gone, "bn-steps").selected_rows == []
 
