@@ -191,6 +191,8 @@ def _register_shell(app: Dash, svc: Service) -> None:
 
     @app.callback(
         Output("f-procedure", "options"),
+        Output("f-province", "options"),
+        Output("units", "data"),
         Output("f-procedure", "value"),
         Output("f-province", "value"),
         Output("f-dates", "start_date"),
@@ -203,25 +205,39 @@ def _register_shell(app: Dash, svc: Service) -> None:
         Input("version", "data"),
         Input("lang", "value"),
         Input("url", "search"),
+        Input("f-procedure", "value"),
         State("url-applied", "data"),
-        *(State(cid, prop) for cid, prop in FILTER_IDS[:2] + FILTER_IDS[3:]),
+        *(State(cid, prop) for cid, prop in FILTER_IDS[1:2] + FILTER_IDS[3:]),
     )
     async def filter_options(
         _version: str | None,
         lang: str,
         search: str | None,
+        procedure: str | None,
         applied: str | None,
         *current: str | None,
     ) -> tuple:
         """Options from the store; values from the URL (``/?procedure=1.001193&province=79``)
-        the first time the bar sees that link, so links can be shared.
+        the first time the bar sees that link, so links can be shared. Provinces and communes
+        are named, searchable without diacritics, with the code on hover and the dossier
+        counts of the chosen procedure (so a procedure pick redraws them).
 
         "First time" is kept in ``url-applied``, not read from what triggered the call: Dash
         drops the answer of a call re-triggered while in flight (the language restored from
         the browser, a new store version), and the link's filters must not be lost with it.
         """
-        procs = await asyncio.to_thread(svc.procedures)
-        procedures = [procedure_option(p, lang) for p in procs]
+        wanted = url_filters(search)
+        applying = wanted is not None and applied != search
+        picked = procedure
+        if applying:
+            procedure = wanted[0]
+        procs, units = await asyncio.to_thread(
+            lambda: (svc.procedures(), svc.units(procedure or None))
+        )
+        options = (
+            [procedure_option(p, lang) for p in procs],
+            *unit_options(units, lang),
+        )
         first = min((p["first"] for p in procs if p.get("first")), default=None)
         last = max((p["last"] for p in procs if p.get("last")), default=None)
         span = (
@@ -229,29 +245,20 @@ def _register_shell(app: Dash, svc: Service) -> None:
             last.date().isoformat() if last else None,
             last.date().replace(day=1).isoformat() if last else None,
         )
-        wanted = url_filters(search)
-        if wanted is None or applied == search:  # the user's picks stay
-            return procedures, *(no_update,) * len(URL_NAMES), no_update, *span
+        if not applying:  # the user's picks stay
+            return *options, *(no_update,) * len(URL_NAMES), no_update, *span
         # A value sent back unchanged would still make the page compute again.
+        now = (picked, *current)
         return (
-            procedures,
-            *(no_update if w == c else w for w, c in zip(wanted, current, strict=True)),
+            *options,
+            *(no_update if w == c else w for w, c in zip(wanted, now, strict=True)),
             search,
             *span,
         )
 
-    @app.callback(
-        Output("f-province", "options"),
-        Output("units", "data"),
-        Input("f-procedure", "value"),
-        Input("version", "data"),
-        Input("lang", "value"),
-    )
-    async def unit_options(procedure: str | None, _version: str | None, lang: str) -> tuple:
-        """Provinces and communes by name (searchable without diacritics, code on hover),
-        with the dossier counts of the chosen procedure."""
+    def unit_options(units: list[dict[str, Any]], lang: str) -> tuple[list, dict]:
+        """Provinces and communes the viewer may read, as picker entries (``unit_option``)."""
         who = viewer(svc)
-        units = await asyncio.to_thread(svc.units, procedure or None)
         units = [u for u in units if auth.may_read_unit(who, u["province_code"], None)]
         provinces = [
             unit_option(
@@ -262,10 +269,7 @@ def _register_shell(app: Dash, svc: Service) -> None:
         communes = {
             u["province_code"]: [
                 unit_option(
-                    c["commune_code"],
-                    names.commune_path(c["commune_code"]),
-                    c["cases"],
-                    lang,
+                    c["commune_code"], names.commune_path(c["commune_code"]), c["cases"], lang
                 )
                 for c in u["communes"]
                 if auth.may_read_unit(who, u["province_code"], c["commune_code"])

@@ -31,6 +31,11 @@ SHARES = {  # columns holding a share (0..1), shown as percentages
     "on_time_rate",
     "share_of_blocked",
     "full_online_share",
+    "limit_share",
+    "skipped_share",
+    "out_of_order_share",
+    "fitting_share",
+    "replayed_share",
 }
 
 

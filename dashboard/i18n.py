@@ -269,6 +269,9 @@ TEXT.update(
         "cmp.full_online": ("Toàn trình", "Full online"),
         "cmp.share": ("Tỷ lệ", "Share"),
         "ov.period": ("Kỳ", "Period"),
+        "map.on_time": ("Đúng hạn", "On time"),
+        "map.full_online": ("Toàn trình", "Full online"),
+        "map.index_100": ("Chỉ số phục vụ", "Service index"),
     }
 )
 COLUMNS.update(

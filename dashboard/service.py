@@ -380,15 +380,39 @@ class Service:
         return self._cached("unit_waits", flt, (step, after), compute)
 
     def step_working_days(self, flt: LogFilter) -> dict[tuple, Any]:
-        """Each step's wait (and each pair's, and each pair's per province) in working days:
-        ``{(step, after, province): …}``."""
+        """Each step's wait (and each pair's, and each handoff's between two units) in working
+        days: ``{(step, after, from_unit, to_unit): …}``."""
         from mining.unit_waits import step_working_days
 
         def compute() -> dict:
             rows = self._log(flt).query(step_working_days)
-            return {(r.step, r.after, r.province): r for r in rows}
+            return {(r.step, r.after, r.from_unit, r.to_unit): r for r in rows}
 
         return self._cached("step_working_days", flt, (), compute)
+
+    def cycle_working_days(self, flt: LogFilter) -> float | None:
+        """Median receipt-to-end time of the filter's finished dossiers, in working days."""
+        from mining.periods import cycle_working_days
+
+        return self._cached("cycle_wd", flt, (), lambda: self._log(flt).query(cycle_working_days))
+
+    def period_change(self, flt: LogFilter) -> Any:
+        """``flt``'s period (its dates, else the last 30 days) beside the one just before
+        (``mining.periods``), on the log of ``flt`` without its dates; None without a
+        procedure (the whole store's log is not kept, so it would be read again)."""
+        from mining.periods import period_change
+
+        if not flt.procedure:
+            return None
+        undated = replace(flt, date_from=None, date_to=None)
+
+        def compute() -> Any:
+            self.analysis(undated)  # its deadlines give the on-time status
+            return self._log(undated).query(
+                lambda con: period_change(con, flt.date_from, flt.date_to)
+            )
+
+        return self._cached("period_change", flt, (), compute)
 
     def cases(
         self,

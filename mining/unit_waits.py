@@ -38,7 +38,8 @@ class UnitWaits(BaseModel):
 class StepWorkingDays(BaseModel):
     step: str
     after: str | None
-    province: str | None = None  # set on the per-province handoff rows
+    from_unit: str | None = None  # set on the per-handoff rows (one unit to another)
+    to_unit: str | None = None
     waits: int
     median_working_days: float
     p90_working_days: float
@@ -56,6 +57,7 @@ def _waits(con: duckdb.DuckDBPyConnection, step: str | None, after: str | None):
         params["after"] = after
     return con.sql(
         f"""SELECT c.province_code, c.commune_code, s.case_id, s.activity, s.prev_activity,
+                   s.prev_org_unit, s.org_unit,
                    timezone(current_setting('TimeZone'), s.prev_end_ts) AS a,
                    timezone(current_setting('TimeZone'), greatest(s.start_ts, s.prev_end_ts))
                        AS b,
@@ -116,7 +118,8 @@ def unit_waits(
         step=step,
         after=after,
         by=by,
-        province=province,
+        from_unit=units[0] if units else None,
+        to_unit=units[1] if units else None,
         units=units,
         province_median_working_days=_median(frame["wd"].to_numpy()) if province else None,
         national_median_working_days=national,
@@ -126,8 +129,9 @@ def unit_waits(
 def step_working_days(
     con: duckdb.DuckDBPyConnection, calendar: WorkCalendar | None = None
 ) -> list[StepWorkingDays]:
-    """The wait before every step (``after`` None) and after every previous step, in working
-    days: what the bottlenecks page shows beside the calendar hours of ``step_waits``."""
+    """The wait before every step (``after`` None), after every previous step, and per
+    handoff between two units, in working days: what the bottlenecks page shows beside the
+    calendar hours of ``step_waits`` and ``handoffs``."""
     calendar = calendar or default_calendar()
     frame = _waits(con, None, None)
     frame["wd"] = _working_days(frame, calendar)
@@ -136,19 +140,23 @@ def step_working_days(
         _summary(str(s), str(a), part)
         for (s, a), part in frame.groupby(["activity", "prev_activity"])
     ]
+    handoff = frame[frame["prev_org_unit"] != frame["org_unit"]]
     out += [
-        _summary(str(s), str(a), part, str(p))
-        for (p, s, a), part in frame.groupby(["province_code", "activity", "prev_activity"])
+        _summary(str(s), str(a), part, (str(f), str(u)))
+        for (s, a, f, u), part in handoff.groupby(
+            ["activity", "prev_activity", "prev_org_unit", "org_unit"]
+        )
     ]
     return out
 
 
-def _summary(step: str, after: str | None, part, province: str | None = None) -> StepWorkingDays:
+def _summary(step: str, after: str | None, part, units: tuple | None = None) -> StepWorkingDays:
     wd = part["wd"].to_numpy()
     return StepWorkingDays(
         step=step,
         after=after,
-        province=province,
+        from_unit=units[0] if units else None,
+        to_unit=units[1] if units else None,
         waits=len(wd),
         median_working_days=round(float(np.median(wd)), 3),
         p90_working_days=round(float(np.quantile(wd, 0.9)), 3),

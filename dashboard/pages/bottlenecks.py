@@ -101,9 +101,9 @@ def with_working_days(
     out = []
     for row in in_hours(rows):
         if pair:
-            key = (row["to_activity"], row["from_activity"], row.get("province_code"))
+            key = (row["to_activity"], row["from_activity"], row["from_unit"], row["to_unit"])
         else:
-            key = (row["activity"], None, None)
+            key = (row["activity"], None, None, None)
         found = wd.get(key)
         median = found.median_working_days if found else None
         out.append(
