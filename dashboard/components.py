@@ -190,7 +190,10 @@ def card(
     title: str | None = None,
 ) -> html.Div:
     """A headline figure; ``note`` under it (change, target), ``tone`` good|warn|bad."""
-    parts = [html.Div(label, className="card-label"), html.Div(value, className="card-value")]
+    parts = [
+        html.Div(label, className="card-label"),
+        html.Div(value, className="card-value", id=f"{test_id}-value"),
+    ]
     if note:
         parts.append(html.Div(note, className="card-note"))
     return html.Div(
