@@ -257,6 +257,10 @@ TEXT.update(
             "Colour: median wait (working days)",
         ),
         "ex.start": ("Bắt đầu", "Start"),
+        "ex.legend_service": (
+            "Màu ô: thời gian xử lý trung vị",
+            "Node colour: median service time",
+        ),
         "ex.end": ("Kết thúc", "End"),
         "ex.fitness": ("Mức khớp", "Fitness"),
         "ex.fitting_share": ("Hồ sơ khớp hoàn toàn", "Dossiers fitting fully"),
