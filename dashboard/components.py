@@ -268,6 +268,8 @@ def namer(svc: Service | None, lang: str, procedure: str | None = None) -> Namer
 
 
 def _cell(value: Any, lang: str) -> Any:
+    if isinstance(value, bool):
+        return "✓" if value else "✗"
     if isinstance(value, dict):
         return pick(value, lang) if ("vi" in value or "en" in value) else str(value)
     if isinstance(value, list | tuple):
