@@ -206,8 +206,8 @@ TEXT.update(
         "f.from": ("Từ ngày", "From"),
         "f.to": ("Đến ngày", "To"),
         "dates.empty": (
-            "Không có hồ sơ tiếp nhận trong khoảng ngày đã chọn. Hãy chọn khoảng khác.",
-            "No dossier was received in the chosen date range. Pick another range.",
+            "Không có hồ sơ nào khớp bộ lọc (ví dụ khoảng ngày đã chọn). Hãy chọn khoảng khác.",
+            "No dossier matches these filters (e.g. the chosen dates). Pick another range.",
         ),
         "card.cycle_wd": ("Thời gian xử lý (trung vị)", "Cycle time (median)"),
         "card.limit": ("Thời hạn luật định: {limit}", "Legal limit: {limit}"),
