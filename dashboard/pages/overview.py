@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dash import ALL, Dash, Input, Output, State, callback_context, dcc, html, no_update
+from dash import ALL, Dash, Input, Output, State, dcc, html
 
 from dashboard import fmt, tilemap
 from dashboard.components import (
@@ -152,7 +152,7 @@ def cards(svc: Service, k: dict[str, Any], lang: str) -> html.Div:
             ),
             card(
                 t("card.service_index", lang),
-                fmt.number(k["service_index"], lang, 1),
+                fmt.number(k["service_index"], lang, 2),
                 "card-index",
                 note=target("service_index", "{:.0f}") if index_goal else None,
                 tone=tone(k["service_index"], index_goal, margin * 100),
@@ -335,8 +335,10 @@ def register(app: Dash, svc: Service) -> None:
     def _stream(_n: int | None, lang: str) -> Any:
         return stream(svc, lang)
 
-    # A click on a tile or a ranking row narrows the filter bar to that unit.
-    @app.callback(
+    # A click on a tile or a ranking row narrows the filter bar to that unit, in the browser
+    # (no round trip of its own: the pages' callbacks then run for the new filter).
+    app.clientside_callback(
+        NARROW_JS,
         Output("f-province", "value", allow_duplicate=True),
         Output("f-commune", "value", allow_duplicate=True),
         Input({"type": "ov-tile", "kind": ALL, "code": ALL}, "n_clicks"),
@@ -345,20 +347,22 @@ def register(app: Dash, svc: Service) -> None:
         State("f-province", "value"),
         prevent_initial_call=True,
     )
-    def narrow(_clicks, cell, data, province):
-        fired = callback_context.triggered_id
-        if isinstance(fired, dict):
-            if not callback_context.triggered[0]["value"]:  # drawn, not clicked
-                return no_update, no_update
-            kind, code = fired["kind"], fired["code"]
-        elif fired == "ov-ranking-table" and cell and data:
-            row = data[cell["row"]]
-            kind = "province" if "province__code" in row else "commune"
-            code = row.get(f"{kind}__code")
-        else:
-            return no_update, no_update
-        if not code:
-            return no_update, no_update
-        if kind == "province":
-            return code, None
-        return province or no_update, code
+
+
+NARROW_JS = """
+function(clicks, cell, rows, province) {
+    const nu = window.dash_clientside.no_update;
+    const ctx = window.dash_clientside.callback_context;
+    const fired = ctx.triggered_id;
+    if (fired && typeof fired === "object") {
+        if (!ctx.triggered.length || !ctx.triggered[0].value) return [nu, nu];
+        return fired.kind === "province" ? [fired.code, null] : [province || nu, fired.code];
+    }
+    if (fired === "ov-ranking-table" && cell && rows && rows[cell.row]) {
+        const row = rows[cell.row];
+        if (row.province__code) return [row.province__code, null];
+        if (row.commune__code) return [province || nu, row.commune__code];
+    }
+    return [nu, nu];
+}
+"""
