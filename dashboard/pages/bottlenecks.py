@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from dash import Dash, Input, Output, State, callback_context, dcc, html, no_update
+from dash import Dash, Input, Output, State, callback_context, dash_table, dcc, html, no_update
 
 from dashboard import fmt
 from dashboard.components import (
@@ -160,6 +160,15 @@ def body(svc: Service, procedure, province, commune, start, end, channel, _v, pi
                     keep=keep,
                     selectable=True,
                     namer=names,
+                )
+                if handoffs
+                else html.Div(  # kept empty: the drill-down callback takes its selection
+                    [
+                        html.P(t("empty", lang), className="empty"),
+                        dash_table.DataTable(
+                            id="bn-handoffs", data=[], columns=[], style_table={"display": "none"}
+                        ),
+                    ]
                 ),
                 "bn-handoffs-p",
             ),

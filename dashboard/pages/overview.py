@@ -31,12 +31,26 @@ from mining.filters import LogFilter
 PATH = "/"
 RANK_COLUMNS = ["dossiers", "finished", "index_100", "on_time", "online_submission", "full_online"]
 MAP_KPIS = ("on_time", "full_online", "index_100")
+# A pattern id: the callbacks taking its clicks must not fail while the page shows a notice.
+RANKING_ID = {"type": "ov-ranking", "name": "table"}
 
 
 def render(svc: Service, values: tuple, lang: str) -> html.Div:
     """The page with its figures for the filter ``values`` (see ``filter_inputs``)."""
     return html.Div(
         [
+            html.Div(
+                [
+                    html.Label(t("ov.map_kpi", lang), htmlFor="ov-map-kpi"),
+                    dcc.RadioItems(
+                        id="ov-map-kpi",
+                        options=[{"label": t(f"map.{k}", lang), "value": k} for k in MAP_KPIS],
+                        value="on_time",
+                        inline=True,
+                    ),
+                ],
+                className="toolbar",
+            ),
             html.Div(shielded(body, svc, "on_time", *values, lang), id="ov-body"),
             section(
                 t("ov.stream", lang),
@@ -221,9 +235,7 @@ def body(
     try:
         kpi = svc.reform("service_index", flt, by=by)
         rows = kpi_rows(kpi, by)
-        ranked = table(
-            rows, "ov-ranking-table", lang, columns=[by, *RANK_COLUMNS], keep=keep, namer=names
-        )
+        ranked = table(rows, RANKING_ID, lang, columns=[by, *RANK_COLUMNS], keep=keep, namer=names)
     except NotAvailable as exc:
         kpi, ranked = None, notice("na", lang, str(exc))
     k = headline(svc, flt, kpi)
@@ -254,22 +266,8 @@ def geography(rows: list[dict], by: str, kpi: str, province: str | None, lang: s
     else:
         title = t("ov.map_communes", lang).format(province=tilemap.names.province_name(province))
         tiles = tilemap.commune_tiles(by_code, kpi, lang)
-    control = html.Div(
-        [
-            html.Label(t("ov.map_kpi", lang), htmlFor="ov-map-kpi"),
-            dcc.RadioItems(
-                id="ov-map-kpi",
-                options=[{"label": t(f"map.{k}", lang), "value": k} for k in MAP_KPIS],
-                value=kpi,
-                inline=True,
-            ),
-        ],
-        className="toolbar",
-    )
     note = html.P(t("ov.map_note", lang), className="hint")
-    return section(
-        title, html.Div([control, tilemap.legend(kpi, lang), tiles, note]), "ov-map-panel"
-    )
+    return section(title, html.Div([tilemap.legend(kpi, lang), tiles, note]), "ov-map-panel")
 
 
 def trend_figure(series: list[dict[str, Any]], name: str, lang: str | None = None):
@@ -342,26 +340,30 @@ def register(app: Dash, svc: Service) -> None:
         Output("f-province", "value", allow_duplicate=True),
         Output("f-commune", "value", allow_duplicate=True),
         Input({"type": "ov-tile", "kind": ALL, "code": ALL}, "n_clicks"),
-        Input("ov-ranking-table", "active_cell"),
-        State("ov-ranking-table", "derived_viewport_data"),
+        Input({"type": "ov-ranking", "name": ALL}, "active_cell"),
+        State({"type": "ov-ranking", "name": ALL}, "derived_viewport_data"),
         State("f-province", "value"),
         prevent_initial_call=True,
     )
 
 
 NARROW_JS = """
-function(clicks, cell, rows, province) {
+function(clicks, cells, tables, province) {
     const nu = window.dash_clientside.no_update;
     const ctx = window.dash_clientside.callback_context;
     const fired = ctx.triggered_id;
+    const cell = (cells || [])[0], rows = (tables || [])[0];
+    if (fired && typeof fired === "object" && fired.type === "ov-ranking") {
+        if (cell && rows && rows[cell.row]) {
+            const row = rows[cell.row];
+            if (row.province__code) return [row.province__code, null];
+            if (row.commune__code) return [province || nu, row.commune__code];
+        }
+        return [nu, nu];
+    }
     if (fired && typeof fired === "object") {
         if (!ctx.triggered.length || !ctx.triggered[0].value) return [nu, nu];
         return fired.kind === "province" ? [fired.code, null] : [province || nu, fired.code];
-    }
-    if (fired === "ov-ranking-table" && cell && rows && rows[cell.row]) {
-        const row = rows[cell.row];
-        if (row.province__code) return [row.province__code, null];
-        if (row.commune__code) return [province || nu, row.commune__code];
     }
     return [nu, nu];
 }
