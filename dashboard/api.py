@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from dashboard import auth
@@ -39,6 +40,7 @@ from dvcflow.access import TooManyFailures
 from dvcflow.errors import DvcflowError, FilterError
 from mining.filters import CHANNELS, LogFilter
 from mining.reform.whatif import ScenarioError
+from mining.unit_waits import UnitWaits
 from mining.warning.results import Warnings
 
 log = logging.getLogger("dvcflow.web")
@@ -222,6 +224,28 @@ def service_index(
 ) -> Figure:
     """The national service index (Decision 766/QĐ-TTg) per procedure, agency or unit."""
     return figure(svc, flt, svc.reform("service_index", flt, by=by))
+
+
+class UnitWaitsFigure(BaseModel):
+    store_version: str
+    filters: Filters
+    data: UnitWaits
+
+
+@router.get("/unit-waits", response_model=UnitWaitsFigure, responses=PROBLEMS)
+def unit_waits(
+    svc: Svc,
+    flt: Flt,
+    step: Code,
+    after: Code | None = None,
+) -> UnitWaitsFigure:
+    """The wait before ``step`` (after ``after``: one handoff) per commune of ``province`` (per
+    province without one), in working days, with the province's and the nation's medians:
+    the numbers of the dashboard's "wait by unit" chart."""
+    if not flt.procedure:
+        raise FilterError("procedure: the wait by unit needs one procedure.")
+    data = svc.unit_waits(flt, step, after)
+    return UnitWaitsFigure(store_version=svc.version(), filters=echo(flt), data=data)
 
 
 @router.get("/cases", response_model=CasePage, responses=PROBLEMS)

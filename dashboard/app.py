@@ -23,12 +23,13 @@ from urllib.parse import parse_qs
 from dash import Dash, Input, Output, State, dcc, html, no_update
 from fastapi import FastAPI
 
-from dashboard import auth
+from dashboard import auth, fmt
 from dashboard.components import FILTER_IDS, REDRAW_ID, STAMP_ID, viewer
 from dashboard.i18n import pick, t
 from dashboard.pages import PAGES
 from dashboard.service import Service
 from mining.filters import CHANNELS
+from sample_logs import names
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 
@@ -94,7 +95,10 @@ def _shell(refresh_ms: int, version: str | None = None) -> html.Div:
                         "f-dates",
                         dcc.DatePickerRange(
                             id="f-dates",
-                            display_format="YYYY-MM-DD",
+                            display_format="DD/MM/YYYY",
+                            month_format="MM/YYYY",
+                            first_day_of_week=1,
+                            clearable=True,
                             persistence=True,
                             persistence_type="session",
                         ),
@@ -153,6 +157,9 @@ def _register_shell(app: Dash, svc: Service) -> None:
         Output("f-channel-label", "children"),
         Output("f-channel", "options"),
         Output("page-loading", "custom_spinner"),
+        *(Output(d, prop) for d in DROPDOWNS for prop in ("placeholder", "labels")),
+        Output("f-dates", "start_date_placeholder_text"),
+        Output("f-dates", "end_date_placeholder_text"),
         Input("lang", "value"),
         Input("url", "pathname"),
     )
@@ -169,74 +176,108 @@ def _register_shell(app: Dash, svc: Service) -> None:
         channels = [{"label": t(f"ch.{c}", lang), "value": c} for c in CHANNELS[:3]]
         labels = [t(k, lang) for k in ("f.procedure", "f.province", "f.commune", "f.dates")]
         title = t("app.title", lang)
-        return title, nav, *labels, t("f.channel", lang), channels, _spinner(lang)
+        texts = [(t("f.all", lang), dropdown_labels(lang)) for _ in DROPDOWNS]
+        return (
+            title,
+            nav,
+            *labels,
+            t("f.channel", lang),
+            channels,
+            _spinner(lang),
+            *(x for pair in texts for x in pair),
+            t("f.from", lang),
+            t("f.to", lang),
+        )
 
     @app.callback(
         Output("f-procedure", "options"),
         Output("f-province", "options"),
+        Output("units", "data"),
         Output("f-procedure", "value"),
         Output("f-province", "value"),
         Output("f-dates", "start_date"),
         Output("f-dates", "end_date"),
         Output("f-channel", "value"),
         Output("url-applied", "data"),
-        Output("units", "data"),
+        Output("f-dates", "min_date_allowed"),
+        Output("f-dates", "max_date_allowed"),
+        Output("f-dates", "initial_visible_month"),
         Input("version", "data"),
         Input("lang", "value"),
         Input("url", "search"),
+        Input("f-procedure", "value"),
         State("url-applied", "data"),
-        *(State(cid, prop) for cid, prop in FILTER_IDS[:2] + FILTER_IDS[3:]),
+        *(State(cid, prop) for cid, prop in FILTER_IDS[1:2] + FILTER_IDS[3:]),
     )
     async def filter_options(
         _version: str | None,
         lang: str,
         search: str | None,
+        procedure: str | None,
         applied: str | None,
         *current: str | None,
     ) -> tuple:
         """Options from the store; values from the URL (``/?procedure=1.001193&province=79``)
-        the first time the bar sees that link, so links can be shared.
+        the first time the bar sees that link, so links can be shared. Provinces and communes
+        are named, searchable without diacritics, with the code on hover and the dossier
+        counts of the chosen procedure (so a procedure pick redraws them).
 
         "First time" is kept in ``url-applied``, not read from what triggered the call: Dash
         drops the answer of a call re-triggered while in flight (the language restored from
         the browser, a new store version), and the link's filters must not be lost with it.
         """
+        wanted = url_filters(search)
+        applying = wanted is not None and applied != search
+        picked = procedure
+        if applying:
+            procedure = wanted[0]
+        scope = auth.procedure_scope(viewer(svc))
+        procs, units = await asyncio.to_thread(
+            lambda: (svc.procedures(scope), svc.units(procedure or None))
+        )
+        options = (
+            [procedure_option(p, lang) for p in procs],
+            *unit_options(units, lang),
+        )
+        first = min((p["first"] for p in procs if p.get("first")), default=None)
+        last = max((p["last"] for p in procs if p.get("last")), default=None)
+        span = (
+            first.date().isoformat() if first else None,
+            last.date().isoformat() if last else None,
+            last.date().replace(day=1).isoformat() if last else None,
+        )
+        if not applying:  # the user's picks stay
+            return *options, *(no_update,) * len(URL_NAMES), no_update, *span
+        # A value sent back unchanged would still make the page compute again.
+        now = (picked, *current)
+        return (
+            *options,
+            *(no_update if w == c else w for w, c in zip(wanted, now, strict=True)),
+            search,
+            *span,
+        )
+
+    def unit_options(units: list[dict[str, Any]], lang: str) -> tuple[list, dict]:
+        """Provinces and communes the viewer may read, as picker entries (``unit_option``)."""
         who = viewer(svc)
-        scope = auth.procedure_scope(who)
-        procs, units = await asyncio.to_thread(lambda: (svc.procedures(scope), svc.units()))
         units = [u for u in units if auth.may_read_unit(who, u["province_code"], None)]
-        procedures = [
-            {
-                "label": f"{p['procedure_code']} · {pick(p['name'], lang)}"
-                if p.get("name")
-                else p["procedure_code"],
-                "value": p["procedure_code"],
-            }
-            for p in procs
-        ]
         provinces = [
-            {"label": f"{u['province_code']} ({u['cases']:,})", "value": u["province_code"]}
+            unit_option(
+                u["province_code"], names.province_name(u["province_code"]), u["cases"], lang
+            )
             for u in units
         ]
         communes = {
             u["province_code"]: [
-                [c["commune_code"], c["cases"]]
+                unit_option(
+                    c["commune_code"], names.commune_path(c["commune_code"]), c["cases"], lang
+                )
                 for c in u["communes"]
                 if auth.may_read_unit(who, u["province_code"], c["commune_code"])
             ]
             for u in units
         }
-        wanted = url_filters(search)
-        if wanted is None or applied == search:  # the user's picks stay
-            return procedures, provinces, *(no_update,) * len(URL_NAMES), no_update, communes
-        # A value sent back unchanged would still make the page compute again.
-        return (
-            procedures,
-            provinces,
-            *(no_update if w == c else w for w, c in zip(wanted, current, strict=True)),
-            search,
-            communes,
-        )
+        return provinces, communes
 
     # In the browser: a province pick would otherwise wait for a round trip before the page's
     # own (the commune is an Input of every page).
@@ -247,6 +288,11 @@ def _register_shell(app: Dash, svc: Service) -> None:
         Input("f-province", "value"),
         Input("units", "data"),
         State("f-commune", "value"),
+    )
+    app.clientside_callback(
+        DATE_LOCALE_JS,
+        Output("f-dates", "month_format"),
+        Input("lang", "value"),
     )
     app.clientside_callback(
         STALE_JS,
@@ -297,14 +343,63 @@ function(province, units, current) {
     const options = [];
     for (const [prov, communes] of Object.entries(units || {})) {
         if (province && prov !== province) continue;
-        for (const [code, cases] of communes) {
-            options.push({label: code + " (" + cases.toLocaleString("en-US") + ")", value: code});
-        }
+        for (const option of communes) options.push(option);
     }
     const keep = options.some(o => o.value === current) ? current : null;
     return [options, keep === (current ?? null) ? nu : keep];
 }
 """
+
+# The date picker's month and weekday names follow ``window.dateFns.locale`` (Dash 4 takes the
+# locale from there): Vietnamese (``assets/date_vi.js``) in the Vietnamese UI, the built-in
+# English otherwise. A new ``month_format`` makes the picker draw itself again.
+DATE_LOCALE_JS = """
+function(lang) {
+    window.dateFns = window.dateFns || {};
+    window.dateFns.locale = lang === "en" ? {} : {vi: window.dvcflowDateVi};
+    return lang === "en" ? "MMMM YYYY" : "MM/YYYY";
+}
+"""
+
+DROPDOWNS = ("f-procedure", "f-province", "f-commune", "f-channel")
+
+
+def dropdown_labels(lang: str) -> dict[str, str]:
+    """The dropdowns' own words (search box, nothing found …) in ``lang``."""
+    if lang == "en":
+        return {"search": "Search (type a name)", "no_options_found": "Nothing found"}
+    return {
+        "select_all": "Chọn tất cả",
+        "deselect_all": "Bỏ chọn tất cả",
+        "selected_count": "Đã chọn {num_selected}",
+        "search": "Tìm (gõ tên, không cần dấu)",
+        "clear_search": "Xoá tìm kiếm",
+        "clear_selection": "Bỏ chọn",
+        "no_options_found": "Không tìm thấy",
+    }
+
+
+def unit_option(code: str, name: str, cases: int, lang: str) -> dict[str, Any]:
+    """A picker entry: the unit's name and dossier count, found by its name with or without
+    diacritics or by its code; the code on hover."""
+    return {
+        "label": f"{name} ({fmt.number(cases, lang)})",
+        "value": code,
+        "search": f"{names.fold(name)} {code}",
+        "title": code,
+    }
+
+
+def procedure_option(p: dict[str, Any], lang: str) -> dict[str, Any]:
+    code = p["procedure_code"]
+    name = pick(p["name"], lang) if p.get("name") else code
+    return {
+        "label": f"{name} · {code}" if p.get("name") else code,
+        "value": code,
+        "search": f"{names.fold(name)} {code}",
+        "title": code,
+    }
+
 
 # A page just drawn (``route`` set ``page-stamp``) for other filters than the bar now holds:
 # bump the redraw store so its content callbacks draw it for the bar. Nothing on a filter

@@ -6,20 +6,21 @@ import asyncio
 import functools
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from dash import dash_table, html
-from dash.dash_table import FormatTemplate
 
 from dashboard import auth
+from dashboard import fmt as fmt_
 from dashboard.i18n import column, pick, t
 from dashboard.service import NotAvailable, Service
-from dvcflow.errors import DvcflowError
+from dvcflow.errors import DvcflowError, FilterError
 from mining.filters import LogFilter
+from sample_logs import names
 
 log = logging.getLogger("dvcflow.web")
-PERCENT = FormatTemplate.percentage(1)
 SHARES = {  # columns holding a share (0..1), shown as percentages
     "on_time",
     "online_submission",
@@ -30,6 +31,11 @@ SHARES = {  # columns holding a share (0..1), shown as percentages
     "on_time_rate",
     "share_of_blocked",
     "full_online_share",
+    "limit_share",
+    "skipped_share",
+    "out_of_order_share",
+    "fitting_share",
+    "replayed_share",
 }
 
 
@@ -54,6 +60,12 @@ def shielded(fn: Callable[..., Any], *args: Any) -> Any:
         return fn(*args)
     except NotAvailable as exc:
         return notice("na", lang, str(exc))
+    except FilterError as exc:
+        if "no dossier matches" in str(exc):  # an empty pick is not an error: say so calmly
+            return html.Div(
+                html.P(t("dates.empty", lang)), className="notice notice-calm", id="empty-pick"
+            )
+        return notice("err", lang, str(exc))
     except DvcflowError as exc:
         return notice("err", lang, str(exc))
     except Exception as exc:  # a bug elsewhere must not blank the page
@@ -157,49 +169,137 @@ def _template() -> dict[str, Any]:
     return pio.templates[pio.templates.default].to_plotly_json()
 
 
-def figure(traces: list[dict[str, Any]], **layout: Any) -> dict[str, Any]:
+def figure(traces: list[dict[str, Any]], lang: str | None = None, **layout: Any) -> dict[str, Any]:
     """A Plotly figure as ``go.Figure(traces).update_layout(**layout)`` writes it (the default
-    template included), without ``go.Figure``'s validation: 20 ms a figure, on every redraw."""
+    template included), without ``go.Figure``'s validation: 20 ms a figure, on every redraw.
+    Axis numbers use ``lang``'s separators (Vietnamese "2,5" and "1.000")."""
+    if lang is not None:
+        layout = {"separators": ".," if lang == "en" else ",.", **layout}
     return {"data": traces, "layout": {"template": _template(), **layout}}
 
 
-def fmt(value: Any, digits: int = 1) -> str:
-    """A number as a reader wants it: thousands separated, a few decimals."""
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "✓" if value else "✗"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:,.{digits}f}"
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    return str(value)
+def fmt(value: Any, digits: int = 1, lang: str = "en") -> str:
+    """``dashboard.fmt.value``, kept for the reform page until it passes its language (the
+    other pages call ``dashboard.fmt`` with theirs)."""
+    return fmt_.value(value, lang, digits)
 
 
-def pct(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.1f}%"
+def pct(value: float | None, lang: str = "en") -> str:
+    """``dashboard.fmt.percent``, kept for the reform page (see ``fmt``)."""
+    return fmt_.percent(value, lang)
 
 
-def card(label: str, value: str, test_id: str) -> html.Div:
+def card(
+    label: str,
+    value: str,
+    test_id: str,
+    note: Any = None,
+    tone: str | None = None,
+    title: str | None = None,
+) -> html.Div:
+    """A headline figure; ``note`` under it (change, target), ``tone`` good|warn|bad."""
+    parts = [
+        html.Div(label, className="card-label"),
+        html.Div(value, className="card-value", id=f"{test_id}-value"),
+    ]
+    if note:
+        parts.append(html.Div(note, className="card-note"))
     return html.Div(
-        [html.Div(label, className="card-label"), html.Div(value, className="card-value")],
-        className="card",
-        id=test_id,
+        parts, className=f"card card-{tone}" if tone else "card", id=test_id, title=title
     )
 
 
+NAMED = {  # column -> what its codes name (``Namer``)
+    "province_code": "province",
+    "province": "province",
+    "commune_code": "commune",
+    "commune": "commune",
+    "unit": "unit",
+    "org_unit": "unit",
+    "from_unit": "unit",
+    "to_unit": "unit",
+    "activity": "step",
+    "step": "step",
+    "from_activity": "step",
+    "to_activity": "step",
+    "activities": "steps",
+    "channel": "channel",
+    "outcome": "outcome",
+    "lifecycle": "lifecycle",
+    "status": "status",
+    "recommendation": "recommendation",
+}
+
+
+@dataclass(frozen=True)
+class Namer:
+    """Codes as officials read them, in the page's language (``sample_logs.names``): provinces,
+    communes, org units, steps of ``procedure`` (its catalog labels; the activity itself for
+    a log without catalog), channels and outcomes. ``hover`` is the code, for tooltips."""
+
+    lang: str
+    procedure: str | None = None
+    units_file: Any = None
+
+    def name(self, kind: str, code: Any) -> str:
+        if code is None:
+            return ""
+        if kind == "steps" and isinstance(code, list | tuple):
+            return " → ".join(self.name("step", c) for c in code)
+        code = str(code)
+        if kind == "province":
+            return names.province_name(code)
+        if kind == "commune":
+            return names.commune_name(code)
+        if kind == "commune_path":
+            return names.commune_path(code)
+        if kind == "unit":
+            return names.unit_name(code, self.lang, self.units_file)
+        if kind == "step":
+            return names.step_name(self.procedure, code, self.lang)
+        if kind in ("channel", "outcome", "lifecycle", "status", "recommendation"):
+            key = {"channel": "ch", "outcome": "out", "lifecycle": "lc", "status": "st"}
+            label = t(f"{key.get(kind, 'rec')}.{code}", self.lang)
+            return code if label == f"{key.get(kind, 'rec')}.{code}" else label
+        return code
+
+    def hover(self, kind: str, code: Any) -> str:
+        if isinstance(code, list | tuple):
+            return " → ".join(str(c) for c in code)
+        if kind == "commune":
+            return f"{code} · {names.commune_path(str(code))}"
+        return "" if code is None else str(code)
+
+
+def namer(svc: Service | None, lang: str, procedure: str | None = None) -> Namer:
+    return Namer(lang, procedure, svc.settings.units_file if svc is not None else None)
+
+
 def _cell(value: Any, lang: str) -> Any:
+    if isinstance(value, bool):
+        return "✓" if value else "✗"
     if isinstance(value, dict):
         return pick(value, lang) if ("vi" in value or "en" in value) else str(value)
     if isinstance(value, list | tuple):
         return " → ".join(pick(v, lang) for v in value)
     if isinstance(value, datetime | date):
-        return value.isoformat()
+        return fmt_.value(value, lang)
     if isinstance(value, float):
         return round(value, 3)
     return value
+
+
+def _column(c: str, lang: str, sample: Any) -> dict[str, Any]:
+    spec: dict[str, Any] = {"name": column(c, lang), "id": c}
+    if c in SHARES:
+        spec.update(type="numeric", format=fmt_.table_format(lang, 1, percent=True))
+    elif isinstance(sample, int | float) and not isinstance(sample, bool):
+        digits = 0 if isinstance(sample, int) and c not in DECIMALS else 1
+        spec.update(type="numeric", format=fmt_.table_format(lang, digits))
+    return spec
+
+
+DECIMALS = {"score", "index_100"}
 
 
 def table(
@@ -211,8 +311,10 @@ def table(
     selectable: bool = False,
     keep: str | None = None,
     selected: list[int] | None = None,
+    namer: Namer | None = None,
 ) -> Any:
-    """A sortable table of records; nested bilingual labels shown in ``lang``.
+    """A sortable table of records; nested bilingual labels shown in ``lang``, codes shown by
+    name (``NAMED``, ``Namer``) with the code on hover, numbers in the language's format.
 
     ``keep`` (the filters it shows, see ``keep_key``) makes the browser keep the reader's
     sorting, page and column filter when a live refresh redraws the table for the same
@@ -220,17 +322,29 @@ def table(
     """
     if not rows:
         return html.P(t("empty", lang), className="empty")
+    names_ = namer or Namer(lang)
     columns = columns or [k for k in rows[0] if not isinstance(rows[0][k], dict | list)][:12]
-    data = [{c: _cell(r.get(c), lang) for c in columns} for r in rows]
+    data, tips = [], []
+    for r in rows:
+        cells, tip = {}, {}
+        for c in columns:
+            v = r.get(c)
+            if c in NAMED and v is not None and not isinstance(v, dict):
+                cells[c] = names_.name(NAMED[c], v)
+                cells[f"{c}__code"] = v  # not shown: what callbacks read back
+                tip[c] = {"value": names_.hover(NAMED[c], v), "type": "text"}
+            else:
+                cells[c] = _cell(v, lang)
+        data.append(cells)
+        tips.append(tip)
+    samples = {c: next((r.get(c) for r in rows if r.get(c) is not None), None) for c in columns}
     return dash_table.DataTable(
         id=table_id,
         data=data,
-        columns=[
-            {"name": column(c, lang), "id": c, "type": "numeric", "format": PERCENT}
-            if c in SHARES
-            else {"name": column(c, lang), "id": c}
-            for c in columns
-        ],
+        columns=[_column(c, lang, samples[c]) for c in columns],
+        tooltip_data=tips,
+        tooltip_delay=300,
+        tooltip_duration=None,
         page_size=page_size,
         page_current=0,
         sort_action="native",

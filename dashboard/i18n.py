@@ -295,6 +295,122 @@ COLUMNS.update(
 )
 
 
+# --- officials' dashboard (issue 17): values, units of time, step × unit, map, cards --------
+TEXT.update(
+    {
+        "out.approved": ("Đã trả kết quả", "Approved"),
+        "out.rejected": ("Từ chối", "Rejected"),
+        "out.returned": ("Trả lại", "Returned"),
+        "out.withdrawn": ("Rút hồ sơ", "Withdrawn"),
+        "lc.start": ("Bắt đầu", "Start"),
+        "lc.complete": ("Hoàn thành", "Complete"),
+        "st.early": ("Trước hạn", "Early"),
+        "st.on_time": ("Đúng hạn", "On time"),
+        "st.late": ("Quá hạn", "Late"),
+        "st.within": ("Trong hạn", "Within limit"),
+        "st.at_risk": ("Sắp quá hạn", "At risk"),
+        "st.overdue": ("Đang quá hạn", "Overdue"),
+        "f.search": ("Gõ tên để tìm (không cần dấu)", "Type a name to search"),
+        "f.from": ("Từ ngày", "From"),
+        "f.to": ("Đến ngày", "To"),
+        "dates.empty": (
+            "Không có hồ sơ nào khớp bộ lọc (ví dụ khoảng ngày đã chọn). Hãy chọn khoảng khác.",
+            "No dossier matches these filters (e.g. the chosen dates). Pick another range.",
+        ),
+        "card.cycle_wd": ("Thời gian xử lý (trung vị)", "Cycle time (median)"),
+        "card.limit": ("Thời hạn luật định: {limit}", "Legal limit: {limit}"),
+        "card.same_day": ("trong ngày", "same day"),
+        "card.too_few": (
+            "Chưa đủ hồ sơ đã xong ({n} < {min})",
+            "Not enough finished dossiers ({n} < {min})",
+        ),
+        "card.change": ("{sign}{delta} so với kỳ trước", "{sign}{delta} on the previous period"),
+        "card.target": ("Mục tiêu {target}", "Target {target}"),
+        "card.finished": ("{n} hồ sơ đã xong", "{n} finished"),
+        "ov.map": ("Bản đồ tỉnh/thành", "Map of provinces"),
+        "ov.map_communes": ("Xã/phường của {province}", "Communes of {province}"),
+        "ov.map_kpi": ("Tô màu theo", "Colour by"),
+        "ov.map_note": (
+            "Mỗi ô là một tỉnh/thành ở vị trí gần đúng (không phải ranh giới hành chính). "
+            "Bấm một ô hoặc một dòng xếp hạng để lọc.",
+            "Each square is a province in its rough position (not its boundary). "
+            "Click a square or a ranking row to filter.",
+        ),
+        "ov.no_data": ("Không có hồ sơ", "No dossiers"),
+        "bn.limit": (
+            "Thời hạn luật định của thủ tục: {limit}. Thời gian chờ tính bằng ngày làm việc "
+            "(giờ ở cột chi tiết).",
+            "Legal time limit of the procedure: {limit}. Waits in working days (hours as a "
+            "detail).",
+        ),
+        "bn.by_unit": ("Theo đơn vị ›", "By unit ›"),
+        "bn.drill_count": (
+            "{shown} trong {total} hồ sơ, chờ lâu nhất trước",
+            "{shown} of {total} dossiers, longest wait first",
+        ),
+        "su.title": ("Thời gian chờ theo đơn vị", "Wait by unit"),
+        "su.step": ("Bước", "Step"),
+        "su.after": ("Sau bước", "After step"),
+        "su.any": ("(bất kỳ bước nào)", "(any step)"),
+        "su.province_median": ("Trung vị tỉnh", "Province median"),
+        "su.national_median": ("Trung vị cả nước", "National median"),
+        "su.axis": ("Thời gian chờ trung vị (ngày làm việc)", "Median wait (working days)"),
+        "su.pick": (
+            "Chọn một thủ tục và một bước (trong trang Điểm nghẽn, bấm “Theo đơn vị”).",
+            "Pick a procedure and a step (on Bottlenecks, click “By unit”).",
+        ),
+        "nav.units": ("Chờ theo đơn vị", "Wait by unit"),
+        "ex.legend": (
+            "Màu: thời gian chờ trung vị (ngày làm việc)",
+            "Colour: median wait (working days)",
+        ),
+        "ex.start": ("Bắt đầu", "Start"),
+        "ex.legend_service": (
+            "Màu ô: thời gian xử lý trung vị",
+            "Node colour: median service time",
+        ),
+        "ex.end": ("Kết thúc", "End"),
+        "ex.fitness": ("Mức khớp", "Fitness"),
+        "ex.fitting_share": ("Hồ sơ khớp hoàn toàn", "Dossiers fitting fully"),
+        "ex.replayed_share": ("Hồ sơ đối chiếu được", "Dossiers replayed"),
+        "case.due": ("Hạn giải quyết", "Due"),
+        "case.open": ("Mở hồ sơ", "Open dossier"),
+        "case.time": ("Thời điểm (giờ địa phương)", "Time (local)"),
+        "cmp.on_time": ("Đúng hạn", "On time"),
+        "cmp.online": ("Nộp trực tuyến", "Submitted online"),
+        "cmp.full_online": ("Toàn trình", "Full online"),
+        "cmp.share": ("Tỷ lệ", "Share"),
+        "ov.period": ("Kỳ", "Period"),
+        "map.on_time": ("Đúng hạn", "On time"),
+        "map.full_online": ("Toàn trình", "Full online"),
+        "map.index_100": ("Chỉ số phục vụ", "Service index"),
+    }
+)
+COLUMNS.update(
+    {
+        "median_wd": ("Chờ trung vị (ngày LV)", "Median wait (working days)"),
+        "p90_wd": ("Chờ P90 (ngày LV)", "P90 wait (working days)"),
+        "limit_share": ("% thời hạn", "% of legal limit"),
+        "units": ("Theo đơn vị", "By unit"),
+        "unit": ("Đơn vị", "Unit"),
+        "waits": ("Số lượt chờ", "Waits"),
+        "median_working_days": ("Chờ trung vị (ngày LV)", "Median wait (working days)"),
+        "p90_working_days": ("Chờ P90 (ngày LV)", "P90 wait (working days)"),
+        "median_hours": ("Chờ trung vị (giờ)", "Median wait (h)"),
+        "wait_wd": ("Chờ ở bước (ngày LV)", "Wait at the step (working days)"),
+        "duration_wd": ("Thời gian (ngày LV)", "Duration (working days)"),
+        "mandatory": ("Bắt buộc", "Mandatory"),
+        "skipped": ("Bị bỏ qua", "Skipped"),
+        "skipped_share": ("Tỷ lệ bỏ qua", "Share skipped"),
+        "out_of_order": ("Sai thứ tự", "Out of order"),
+        "out_of_order_share": ("Tỷ lệ sai thứ tự", "Share out of order"),
+        "distinct": ("Số biến thể", "Distinct"),
+        "due_at": ("Hạn giải quyết", "Due"),
+        "points": ("Điểm", "Points"),
+    }
+)
+
+
 def column(name: str, lang: str | None) -> str:
     """A table column's header in ``lang`` (the field name when there is no label)."""
     pair = COLUMNS.get(name)

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -325,11 +326,12 @@ class Service:
         key = tuple(sorted(where[1].items())) if where else ()
         return self._cached("procedures", None, key, compute)
 
-    def units(self) -> list[dict[str, Any]]:
-        """Province → commune tree with dossier counts."""
+    def units(self, procedure: str | None = None) -> list[dict[str, Any]]:
+        """Province → commune tree with dossier counts (of ``procedure`` when given)."""
+        procedures = [procedure] if procedure else None
 
         def compute() -> list[dict[str, Any]]:
-            owners = owners_sql(f"({self.store.scan_sql()})")
+            owners = owners_sql(f"({self.store.scan_sql(procedures=procedures)})")
             rows = self._sql(
                 f"WITH firsts AS (SELECT case_id, province_code AS province, "
                 f"commune_code AS commune FROM ({owners})) "
@@ -346,7 +348,7 @@ class Service:
                     node["communes"].append({"commune_code": r["commune"], "cases": r["cases"]})
             return list(tree.values())
 
-        return self._cached("units", None, (), compute)
+        return self._cached("units", None, (procedure,), compute)
 
     def step_changes(self, flt: LogFilter, margin_days: int = 30) -> list[dict[str, Any]]:
         """Candidate reform dates for the impact view (``mining.reform.changes``)."""
@@ -377,6 +379,57 @@ class Service:
             raise NotAvailable(f"mining.analysis.analyze() returned no {key!r} for these filters.")
         return result[key]  # None: not computable here (no catalog entry, no due dates)
 
+    def unit_waits(self, flt: LogFilter, step: str, after: str | None = None) -> Any:
+        """The wait at ``step`` (after ``after``) per commune of ``flt.province`` (per province
+        without one), in working days, with the province's and the nation's medians
+        (``mining.unit_waits``). Read on the procedure's nation-wide log for the filter's dates
+        and channel, so the nation's median is the reference."""
+        from mining.unit_waits import unit_waits
+
+        nation = replace(flt, province=None, commune=None, org_unit=None)
+
+        def compute() -> Any:
+            return self._log(nation).query(
+                lambda con: unit_waits(con, step, province=flt.province, after=after)
+            )
+
+        return self._cached("unit_waits", flt, (step, after), compute)
+
+    def step_working_days(self, flt: LogFilter) -> dict[tuple, Any]:
+        """Each step's wait (and each pair's, and each handoff's between two units) in working
+        days: ``{(step, after, from_unit, to_unit): …}``."""
+        from mining.unit_waits import step_working_days
+
+        def compute() -> dict:
+            rows = self._log(flt).query(step_working_days)
+            return {(r.step, r.after, r.from_unit, r.to_unit): r for r in rows}
+
+        return self._cached("step_working_days", flt, (), compute)
+
+    def cycle_working_days(self, flt: LogFilter) -> float | None:
+        """Median receipt-to-end time of the filter's finished dossiers, in working days."""
+        from mining.periods import cycle_working_days
+
+        return self._cached("cycle_wd", flt, (), lambda: self._log(flt).query(cycle_working_days))
+
+    def period_change(self, flt: LogFilter) -> Any:
+        """``flt``'s period (its dates, else the last 30 days) beside the one just before
+        (``mining.periods``), on the log of ``flt`` without its dates; None without a
+        procedure (the whole store's log is not kept, so it would be read again)."""
+        from mining.periods import period_change
+
+        if not flt.procedure:
+            return None
+        undated = replace(flt, date_from=None, date_to=None)
+
+        def compute() -> Any:
+            self.analysis(undated)  # its deadlines give the on-time status
+            return self._log(undated).query(
+                lambda con: period_change(con, flt.date_from, flt.date_to)
+            )
+
+        return self._cached("period_change", flt, (), compute)
+
     def cases(
         self,
         flt: LogFilter,
@@ -390,18 +443,26 @@ class Service:
         """One page of dossiers (``mining.log`` ``cases``), optionally only those with a step."""
 
         def page(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-            columns = [r[0] for r in con.sql("DESCRIBE cases").fetchall()]
-            order = sort if sort in columns else columns[0]
-            where, params = "", {}
+            source, params = "cases", {}
             if activity:
-                where = "WHERE case_id IN (SELECT case_id FROM steps WHERE activity = $activity)"
+                # ``step_wait_s``: the dossier's longest wait before that step
+                source = (
+                    "(SELECT c.*, w.* EXCLUDE (case_id) FROM cases c JOIN (SELECT case_id, "
+                    "max(wait_s) AS step_wait_s, arg_max(prev_end_ts, wait_s) AS "
+                    "step_wait_from, arg_max(greatest(start_ts, prev_end_ts), wait_s) AS "
+                    "step_wait_to FROM steps WHERE activity = $activity GROUP BY case_id) w "
+                    "USING (case_id))"
+                )
                 params["activity"] = activity
-            total = con.sql(f"SELECT count(*) FROM cases {where}", params=params).fetchone()[0]
+            columns = [r[0] for r in con.sql(f"DESCRIBE {source}", params=params).fetchall()]
+            order = sort if sort in columns else columns[0]
+            total = con.sql(f"SELECT count(*) FROM {source}", params=params).fetchone()[0]
             params.update(limit=limit, offset=offset)
             rows = (
                 con.sql(
-                    f'SELECT * FROM cases {where} ORDER BY "{order}" '
-                    f"{'DESC' if descending else 'ASC'}, case_id LIMIT $limit OFFSET $offset",
+                    f'SELECT * FROM {source} ORDER BY "{order}" '
+                    f"{'DESC' if descending else 'ASC'} NULLS LAST, case_id "
+                    "LIMIT $limit OFFSET $offset",
                     params=params,
                 )
                 .to_arrow_table()

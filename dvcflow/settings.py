@@ -34,6 +34,29 @@ class Settings(BaseSettings):
     catalog_dir: Path | None = Field(
         None, description="folder of procedure catalog JSON files (default: the packaged one)"
     )
+    # --- names of units (dashboard helper's block) ------------------------------------------
+    units_file: Path | None = Field(
+        None,
+        description="JSON {org unit code: name or {vi, en}} naming a deployment's units "
+        "(e.g. P79.STNMT); codes it does not name are named by sample_logs.names",
+    )
+    kpi_targets: dict[str, float] = Field(
+        default_factory=lambda: {
+            "on_time_rate": 0.95,
+            "full_online_share": 0.8,
+            "service_index": 80.0,
+        },
+        description="targets the overview cards are coloured against (shares 0-1, the "
+        "service index out of 100); within kpi_target_margin below a target shows as a warning",
+    )
+    kpi_target_margin: float = Field(
+        0.1, description="how far below a target (share, or a tenth of the index) still warns"
+    )
+    kpi_min_finished: int = Field(
+        30,
+        description="fewest finished dossiers a rate is shown for; fewer show 'not enough "
+        "finished dossiers' instead of e.g. 100% on 1 of 28",
+    )
     extra_holidays: list[str] = Field(
         default_factory=list,
         description="extra days off (YYYY-MM-DD), e.g. the yearly swapped days around Tết",

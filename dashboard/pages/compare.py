@@ -7,15 +7,17 @@ from typing import Any
 from dash import Dash, Input, Output, dcc, html
 
 from dashboard.components import (
+    Namer,
     content_callback,
     figure,
     keep_key,
     make_filter,
+    namer,
     section,
     shielded,
     table,
 )
-from dashboard.i18n import t
+from dashboard.i18n import column, t
 from dashboard.pages.overview import RANK_COLUMNS, kpi_rows
 from dashboard.service import Service
 
@@ -52,6 +54,7 @@ def body(svc: Service, by, procedure, province, commune, start, end, channel, _v
     flt = make_filter(svc, procedure, province, commune, start, end, channel)
     rows = kpi_rows(svc.reform("service_index", flt, by=by), by)
     columns = [by, *RANK_COLUMNS]
+    names = namer(svc, lang, procedure)
     parts: list = [
         table(
             rows,
@@ -60,27 +63,30 @@ def body(svc: Service, by, procedure, province, commune, start, end, channel, _v
             columns=columns,
             page_size=40,
             keep=keep_key(by, procedure, province, commune, start, end, channel),
+            namer=names,
         )
     ]
     if rows:
-        fig = chart(rows, by)
+        fig = chart(rows, by, names)
         parts.insert(0, dcc.Graph(figure=fig, id="cmp-chart"))
     return section(t("nav.compare", lang), html.Div(parts), "cmp-panel")
 
 
-def chart(rows: list[dict[str, Any]], by: str) -> dict[str, Any]:
-    """The on-time, online-submission and full-online shares of each unit, grouped bars."""
+def chart(rows: list[dict[str, Any]], by: str, names: Namer | None = None) -> dict[str, Any]:
+    """The on-time, online-submission and full-online shares of each unit, grouped bars;
+    units and measures by name when ``names`` is given."""
     traces = [
         {
             "type": "bar",
-            "x": [str(r[by]) for r in rows],
+            "x": [names.name(by, r[by]) if names else str(r[by]) for r in rows],
             "y": [r.get(measure) for r in rows],
-            "name": measure,
+            "name": column(measure, names.lang) if names else measure,
         }
         for measure in ("on_time", "online_submission", "full_online")
     ]
     return figure(
         traces,
+        **({"lang": names.lang} if names else {}),
         barmode="group",
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         height=320,

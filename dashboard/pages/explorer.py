@@ -8,13 +8,15 @@ from typing import Any
 import dash_cytoscape as cyto
 from dash import Dash, Input, Output, dcc, html
 
+from dashboard import fmt as fmt_
+from dashboard import mapstyle
 from dashboard.api import process_map_parts
 from dashboard.components import (
     content_callback,
-    fmt,
     in_hours,
     keep_key,
     make_filter,
+    namer,
     notice,
     section,
     shielded,
@@ -27,38 +29,9 @@ from mining.discovery import readable_map
 
 PATH = "/explorer"
 VARIANT_COLUMNS = ["activities", "count", "share", "median_duration_h", "on_time_rate"]
+CONFORMANCE_COLUMNS = ["step", "mandatory", "skipped", "skipped_share", "out_of_order_share"]
 
-STYLE = [
-    {
-        "selector": "node",
-        "style": {
-            "label": "data(label)",
-            "shape": "round-rectangle",
-            "width": "label",
-            "height": 34,
-            "padding": "10px",
-            "text-valign": "center",
-            "font-size": 14,
-            "background-color": "#dbe8f6",
-            "border-color": "#2a5d9f",
-            "border-width": 1,
-        },
-    },
-    {
-        "selector": "edge",
-        "style": {
-            "label": "data(label)",
-            "curve-style": "bezier",
-            "target-arrow-shape": "triangle",
-            "font-size": 12,
-            "width": "data(width)",
-            "line-color": "data(color)",
-            "target-arrow-color": "data(color)",
-            "text-background-color": "#ffffff",
-            "text-background-opacity": 0.8,
-        },
-    },
-]
+STYLE = mapstyle.STYLE
 
 
 def render(svc: Service, values: tuple, lang: str) -> html.Div:
@@ -126,11 +99,17 @@ DEFAULT_ACTIVITIES = 25
 
 
 def map_elements(
-    nodes: list, edges: list, overlay: str, share: float, activities: int | None = None
+    nodes: list,
+    edges: list,
+    overlay: str,
+    share: float,
+    activities: int | None = None,
+    view: mapstyle.MapView | None = None,
 ) -> list[dict]:
     """Cytoscape elements: the ``activities`` most frequent activities (None or 0: all) and
     the most frequent paths among them covering ``share`` of their transitions, kept
-    connected (``mining.discovery.readable_map``)."""
+    connected (``mining.discovery.readable_map``), drawn by ``view`` (names, rows in process
+    order, start/end, absolute colours) when given."""
     shown, picked = readable_map(
         {n.id: n.frequency for n in nodes},
         [(e.source, e.target, e.frequency) for e in edges],
@@ -138,6 +117,8 @@ def map_elements(
         share,
     )
     kept = [edges[i] for i in picked]
+    if view is not None:
+        return view.elements([n for n in nodes if n.id in shown], kept, overlay)[0]
     top = max((e.frequency for e in kept), default=1)
     slow = max((e.mean_hours or 0 for e in kept), default=1) or 1
     elements: list[dict] = [
@@ -146,7 +127,7 @@ def map_elements(
     for e in kept:
         hours = e.mean_hours or 0
         if overlay == "time":
-            label, weight = f"{fmt(e.mean_hours)} h", hours / slow
+            label, weight = fmt_.hours(e.mean_hours, "en"), hours / slow
         else:
             label, weight = f"{e.frequency:,}", e.frequency / top
         red = int(60 + 180 * (hours / slow)) if overlay == "time" else 60
@@ -164,7 +145,7 @@ def map_elements(
     return elements
 
 
-LAYOUT = {"name": "breadthfirst", "directed": True, "spacingFactor": 0.85}
+LAYOUT = {"name": "breadthfirst", "directed": True, "spacingFactor": 0.85}  # the warm-up
 
 
 def warm_up_graph() -> cyto.Cytoscape:
@@ -200,18 +181,50 @@ def draw(
     if not procedure:
         return html.P(t("ex.pick", lang), className="hint")
     flt = make_filter(svc, procedure, province, commune, start, end, channel)
-    nodes, edges = process_map_parts(svc.section(flt, "dfg"))
+    dfg = svc.section(flt, "dfg")
+    nodes, edges = process_map_parts(dfg)
+    view = map_view(svc, flt, dfg, lang)
     mark = activity_mark if isinstance(activity_mark, int) else 0
     activities = ACTIVITY_MARKS[min(max(mark, 0), len(ACTIVITY_MARKS) - 1)]
-    elements = map_elements(nodes, edges, overlay or "frequency", (share or 100) / 100, activities)
+    elements = map_elements(
+        nodes, edges, overlay or "frequency", (share or 100) / 100, activities, view
+    )
+    rows = sum(1 for e in elements if "position" in e) - 2
     graph = cyto.Cytoscape(
         id="ex-cytoscape",
         elements=elements,
-        layout=LAYOUT,
+        layout=mapstyle.LAYOUT,
         stylesheet=STYLE,
-        style={"width": "100%", "height": "720px"},
+        style={"width": "100%", "height": f"{mapstyle.height(rows)}px"},
+        minZoom=0.3,
+        maxZoom=2.5,
+        wheelSensitivity=0.2,
     )
-    return section(t("ex.map", lang), graph, "ex-map-panel")
+    return section(t("ex.map", lang), html.Div([mapstyle.legend(lang), graph]), "ex-map-panel")
+
+
+def map_view(svc: Service, flt, dfg: dict, lang: str) -> mapstyle.MapView:
+    """Names, working-day waits per edge and service hours per step for the map."""
+    from sample_logs.catalog import get_procedure
+
+    proc = get_procedure(flt.procedure) if flt.procedure else None
+    waits = {
+        (step, after): r.median_working_days
+        for (step, after, f, u), r in svc.step_working_days(flt).items()
+        if after is not None and f is None
+    }
+    found = svc.section(flt, "bottlenecks") or {}
+    service = {
+        s["activity"]: (s.get("median_s") or 0) / 3600 for s in found.get("service", [])
+    }
+    return mapstyle.MapView(
+        namer(svc, lang, flt.procedure),
+        waits,
+        service,
+        proc.step_codes if proc else [],
+        dfg.get("start") or {} if isinstance(dfg, dict) else {},
+        dfg.get("end") or {} if isinstance(dfg, dict) else {},
+    )
 
 
 def details(svc: Service, procedure, province, commune, start, end, channel, _v, lang):
@@ -220,9 +233,10 @@ def details(svc: Service, procedure, province, commune, start, end, channel, _v,
     flt = make_filter(svc, procedure, province, commune, start, end, channel)
     found = svc.section(flt, "variants") or {}
     rows = in_hours(found.get("top", []))
+    names = namer(svc, lang, procedure)
     variants = html.Div(
         [
-            html.P(f"{t('ex.distinct', lang)}: {fmt(found.get('distinct'))}"),
+            html.P(f"{t('ex.distinct', lang)}: {fmt_.number(found.get('distinct'), lang)}"),
             table(
                 rows,
                 "ex-variants",
@@ -230,6 +244,7 @@ def details(svc: Service, procedure, province, commune, start, end, channel, _v,
                 columns=VARIANT_COLUMNS,
                 page_size=10,
                 keep=keep_key(procedure, province, commune, start, end, channel),
+                namer=names,
             ),
         ]
     )
@@ -237,14 +252,22 @@ def details(svc: Service, procedure, province, commune, start, end, channel, _v,
     if conf is None:
         checked = notice("na", lang, t("ex.no_reference", lang))
     else:
-        scalars = {k: v for k, v in conf.items() if isinstance(v, int | float)}
+        scalars = [
+            f"{t(f'ex.{k}', lang)}: {fmt_.percent(conf[k], lang)}"
+            for k in ("fitness", "fitting_share", "replayed_share")
+            if isinstance(conf.get(k), int | float)
+        ]
         checked = html.Div(
             [
-                html.P(
-                    ", ".join(f"{k}: {fmt(v, 3)}" for k, v in scalars.items()),
-                    id="ex-fitness",
+                html.P(" · ".join(scalars), id="ex-fitness"),
+                table(
+                    conf.get("steps", []),
+                    "ex-conformance",
+                    lang,
+                    columns=CONFORMANCE_COLUMNS,
+                    page_size=20,
+                    namer=names,
                 ),
-                table(conf.get("steps", []), "ex-conformance", lang, page_size=20),
             ]
         )
     return html.Div(

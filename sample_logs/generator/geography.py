@@ -1,12 +1,23 @@
-"""Where synthetic dossiers come from: five provinces of the two-level government (post
-1 July 2025 codes) with several communes each, and how many officers each unit has.
+"""Where synthetic dossiers come from: five provinces of the two-level government and 12 real
+communes of each (codes and names from ``vietnam-provinces``, valid from 1 July 2025), and how
+many officers each unit has.
 
-Commune codes are illustrative 5-digit codes, not the official list; names are real places.
+The provinces are 01 Hà Nội, 79 TP. Hồ Chí Minh, 48 Đà Nẵng, 31 Hải Phòng and 92 Cần Thơ (the
+planted facts name them). Five, not 34: a planted fact such as "the handoff is slow in Hải
+Phòng only" must hold in every province's own ranking, which a province with a handful of
+dossiers cannot show. The communes are picked evenly spaced in code order (codes roughly
+follow geography), so the same package version gives the same communes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+
+from sample_logs.names import communes_of, provinces
+
+WEIGHTS = {"01": 0.30, "79": 0.35, "48": 0.10, "31": 0.13, "92": 0.12}  # share of dossiers
+COMMUNES = 12
 
 
 @dataclass(frozen=True)
@@ -17,67 +28,23 @@ class Province:
     communes: tuple[tuple[str, str], ...]  # (code, name)
 
 
-PROVINCES: tuple[Province, ...] = (
-    Province(
-        "01",
-        "Thành phố Hà Nội",
-        0.30,
-        (
-            ("00004", "Phường Ba Đình"),
-            ("00070", "Phường Hoàn Kiếm"),
-            ("00082", "Phường Cửa Nam"),
-            ("00226", "Phường Đống Đa"),
-            ("00118", "Phường Long Biên"),
-            ("00376", "Xã Sóc Sơn"),
-        ),
-    ),
-    Province(
-        "79",
-        "Thành phố Hồ Chí Minh",
-        0.35,
-        (
-            ("26734", "Phường Sài Gòn"),
-            ("26740", "Phường Bến Thành"),
-            ("26743", "Phường Tân Định"),
-            ("26800", "Phường Thủ Đức"),
-            ("26944", "Phường Bình Thạnh"),
-            ("27595", "Xã Củ Chi"),
-        ),
-    ),
-    Province(
-        "48",
-        "Thành phố Đà Nẵng",
-        0.10,
-        (
-            ("20194", "Phường Hải Châu"),
-            ("20227", "Phường Thanh Khê"),
-            ("20335", "Phường Hội An"),
-            ("20308", "Xã Hòa Vang"),
-        ),
-    ),
-    Province(
-        "31",
-        "Thành phố Hải Phòng",
-        0.13,
-        (
-            ("11311", "Phường Hồng Bàng"),
-            ("11359", "Phường Lê Chân"),
-            ("11560", "Phường Thủy Nguyên"),
-            ("10507", "Phường Hải Dương"),
-        ),
-    ),
-    Province(
-        "92",
-        "Thành phố Cần Thơ",
-        0.12,
-        (
-            ("31117", "Phường Ninh Kiều"),
-            ("31186", "Phường Cái Răng"),
-            ("31321", "Phường Vị Thanh"),
-            ("31507", "Phường Sóc Trăng"),
-        ),
-    ),
-)
+def _spread(items: list[tuple[str, str]], k: int) -> tuple[tuple[str, str], ...]:
+    """``k`` items evenly spaced over ``items`` (all of them when there are fewer)."""
+    if len(items) <= k:
+        return tuple(items)
+    return tuple(items[(i * len(items)) // k] for i in range(k))
+
+
+@cache
+def _provinces() -> tuple[Province, ...]:
+    names = provinces()
+    return tuple(
+        Province(code, names[code], weight, _spread(communes_of(code), COMMUNES))
+        for code, weight in WEIGHTS.items()
+    )
+
+
+PROVINCES: tuple[Province, ...] = _provinces()
 
 # Officers per unit: commune centres are small, province departments larger.
 COMMUNE_OFFICERS = 4

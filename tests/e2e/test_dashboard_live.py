@@ -4,6 +4,7 @@ keeping the reader's place (sorted column, selected row) in its tables."""
 
 from __future__ import annotations
 
+import re
 import threading
 
 import httpx
@@ -94,7 +95,7 @@ def sort_steps_by_count(driver, default: list[str]) -> str:
     for _click in (1, 2):
         click(driver, arrow)
         settled(driver)
-        counts = [int(c.replace(",", "")) for c in step_column(driver, "count")]
+        counts = [int(re.sub(r"\D", "", c)) for c in step_column(driver, "count")]
         direction = "asc" if counts == sorted(counts) else "desc"
         assert counts == sorted(counts, reverse=direction == "desc"), counts
         if step_column(driver, "activity") != default:
@@ -159,13 +160,19 @@ def test_streamed_events_reach_a_signed_in_dashboard(stream_settings):
             driver.get(f"{base}/bottlenecks?procedure={proc}")
             wait_for(driver, "#bn-steps", timeout=120)
             settled(driver, timeout=120)
-            default = [w["activity"] for w in api_get(base, "/bottlenecks", procedure=proc)]
+            from sample_logs.names import step_name
+
+            default = [
+                step_name(proc, w["activity"], "vi")
+                for w in api_get(base, "/bottlenecks", procedure=proc)
+            ]
             direction = sort_steps_by_count(driver, default)
             shown = step_column(driver, "activity")
             picked = shown[1]
             click(driver, "#bn-steps input[type=radio]", index=1)
-            wait_for(driver, "#bn-drill-total", timeout=60, text=picked)
-            before = int(drill_total(driver))
+            drilled = wait_for(driver, "#bn-drill-total", timeout=60, text=picked)
+            before = int(drilled.get_attribute("data-total"))
+            shown_name, picked = picked, drilled.get_attribute("data-step")  # the step's id
             more = [
                 {**e, "case_id": f"x{e['case_id']}", "event_id": f"x{e['event_id']}"}
                 for e in make_events(300, seed=11)
@@ -189,8 +196,8 @@ def test_streamed_events_reach_a_signed_in_dashboard(stream_settings):
                 "const r = document.querySelector('#bn-steps tr:has(input[type=radio]:checked)');"
                 "return r && r.querySelector('td[data-dash-column=activity]').innerText;"
             )
-            assert checked == picked
-            counts = [int(c.replace(",", "")) for c in step_column(driver, "count")]
+            assert checked == shown_name
+            counts = [int(re.sub(r"\D", "", c)) for c in step_column(driver, "count")]
             assert counts == sorted(counts, reverse=direction == "desc")
             failed = server_errors(driver)  # none on the way either
             assert not failed, failed
