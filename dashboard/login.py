@@ -113,8 +113,12 @@ def session_principal(settings: Settings, sid: str | None, client: str | None = 
     return auth.authenticate(settings, sessions.token(sid), client)
 
 
-def _csrf_page(template: str, status: int = 200, error: str = "") -> HTMLResponse:
-    csrf = secrets.token_urlsafe(24)
+def _csrf_page(
+    request: Request, template: str, status: int = 200, error: str = ""
+) -> HTMLResponse:
+    """The form with the browser's CSRF token, made once per browser: a second page load
+    (a favicon or asset redirected here while the form is open) must not void the form."""
+    csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
     response = HTMLResponse(template.format(error=error, csrf=csrf), status_code=status)
     response.set_cookie(CSRF_COOKIE, csrf, httponly=True, samesite="strict", path="/")
     return response
@@ -132,8 +136,8 @@ def _csrf_ok(request: Request, form: dict[str, str]) -> bool:
 
 
 @router.get("/login")
-def login_page() -> HTMLResponse:
-    return _csrf_page(PAGE)
+def login_page(request: Request) -> HTMLResponse:
+    return _csrf_page(request, PAGE)
 
 
 @router.post("/login")
@@ -141,7 +145,7 @@ async def login(request: Request) -> Response:
     form = await _form(request)
     if not _csrf_ok(request, form):
         error = '<p class="notice notice-err">the form expired: sign in again.</p>'
-        return _csrf_page(PAGE, 403, error)
+        return _csrf_page(request, PAGE, 403, error)
     token = form.get("token", "").strip()
     settings = request.app.state.settings
     try:
@@ -149,7 +153,7 @@ async def login(request: Request) -> Response:
     except DvcflowError as exc:
         status = 429 if exc.__class__.__name__ == "TooManyFailures" else 401
         error = f'<p class="notice notice-err">{html.escape(str(exc))}</p>'
-        return _csrf_page(PAGE, status, error)
+        return _csrf_page(request, PAGE, status, error)
     hours = settings.web_session_hours
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(
@@ -165,16 +169,16 @@ async def login(request: Request) -> Response:
 
 
 @router.get("/logout")
-def logout_page() -> HTMLResponse:
+def logout_page(request: Request) -> HTMLResponse:
     """A sign-out button: signing out changes state, so it is a POST with a CSRF token."""
-    return _csrf_page(LOGOUT_PAGE)
+    return _csrf_page(request, LOGOUT_PAGE)
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
     form = await _form(request)
     if not _csrf_ok(request, form):
-        return _csrf_page(LOGOUT_PAGE, 403)
+        return _csrf_page(request, LOGOUT_PAGE, 403)
     sessions.close(request.cookies.get(auth.COOKIE))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(auth.COOKIE, path="/")
