@@ -265,7 +265,10 @@ def register(app: Dash, svc: Service) -> None:
     )
     async def _drill(steps_sel, handoffs_sel, steps, handoffs, *args: Any) -> Any:
         fired = [t_["prop_id"] for t_ in callback_context.triggered]
-        which = "bn-handoffs" if any(f.startswith("bn-handoffs") for f in fired) else "bn-steps"
+        # A redraw (filters, live refresh) brings both tables back at once: the one with a
+        # selection is the one picked, the handoffs only when the user picked one there.
+        clicked = any(f.startswith("bn-handoffs") for f in fired) and bool(handoffs_sel)
+        which = "bn-handoffs" if clicked or (handoffs_sel and not steps_sel) else "bn-steps"
         selected, rows = (handoffs_sel, handoffs) if which == "bn-handoffs" else (steps_sel, steps)
         got = await guarded(show)(which, selected, rows, *args)
         if not isinstance(got, tuple):
