@@ -94,3 +94,18 @@ def table_format(lang: str, digits: int = 1, percent: bool = False) -> dict[str,
         "locale": {"decimal": "," if vi else ".", "group": "." if vi else ","},
         "specifier": f",.{digits}{'%' if percent else 'f'}",
     }
+
+
+def quality_cells(point: Any, lang: str) -> list[str]:
+    """One row of the early warning's quality card (a ``mining.warning`` evaluation point),
+    as both the CLI and the page show it."""
+    return [
+        percent(point.share, lang, 0),
+        number(point.dossiers, lang),
+        number(point.late, lang),
+        number(point.auc_model, lang, 3),
+        number(point.auc_rule, lang, 3),
+        number(point.brier_model, lang, 3),
+        number(point.brier_rule, lang, 3),
+        percent(point.precision_model_at_rule_recall, lang),
+    ]

@@ -120,19 +120,7 @@ def _quality(q: Any, lang: str) -> Any:
         "brier_rule",
         "precision",
     )
-    rows = [
-        [
-            fmt.percent(p.share, lang, 0),
-            fmt.number(p.dossiers, lang),
-            fmt.number(p.late, lang),
-            fmt.number(p.auc_model, lang, 3),
-            fmt.number(p.auc_rule, lang, 3),
-            fmt.number(p.brier_model, lang, 3),
-            fmt.number(p.brier_rule, lang, 3),
-            fmt.percent(p.precision_model_at_rule_recall, lang),
-        ]
-        for p in q.points
-    ]
+    rows = [fmt.quality_cells(p, lang) for p in q.points]
     parts: list[Any] = [_table("wn-quality", [t(f"wn.{k}", lang) for k in keys], rows)]
     if q.lead_time is not None:
         text = t("wn.lead", lang).format(

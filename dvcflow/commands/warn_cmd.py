@@ -131,16 +131,7 @@ def print_warnings(result, lang: str) -> None:
     for col in w["qcols"]:
         qt.add_column(col, justify="right")
     for p in q.points:
-        qt.add_row(
-            fmt.percent(p.share, lang, 0),
-            fmt.number(p.dossiers, lang),
-            fmt.number(p.late, lang),
-            fmt.number(p.auc_model, lang, 3),
-            fmt.number(p.auc_rule, lang, 3),
-            fmt.number(p.brier_model, lang, 3),
-            fmt.number(p.brier_rule, lang, 3),
-            fmt.percent(p.precision_model_at_rule_recall, lang),
-        )
+        qt.add_row(*fmt.quality_cells(p, lang))
     console.print(qt)
     if q.lead_time:
         lt = q.lead_time
