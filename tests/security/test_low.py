@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from tests.security.conftest import bearer, event
 
 
@@ -84,3 +86,21 @@ def test_low_cloudevents_need_specversion_1_0_and_ids_refuse_nul_and_bidi(gatewa
         r = client.post("/api/v1/events", json=event("N79", 0, "79") | {field: value}, headers=auth)
         assert r.status_code == 422, (field, r.text)
         assert r.json()["rejected"][0]["errors"][0]["field"] == field
+
+
+def test_low_a_missing_dashboard_asset_is_a_404_without_a_traceback(web, caplog):
+    client, _ = web  # not signed in: the assets and the libraries' scripts are public
+    caplog.set_level(logging.DEBUG)
+    for path in (
+        "/assets/nope.js",
+        "/_dash-component-suites/dash/nope.js",
+        "/_dash-component-suites/nopkg/x.js",
+    ):
+        caplog.clear()
+        r = client.get(path, follow_redirects=False)
+        server = [rec for rec in caplog.records if not rec.name.startswith(("httpx", "httpcore"))]
+        assert r.status_code == 404, (path, r.status_code)
+        assert not [rec for rec in server if rec.exc_info], path
+        assert sum(len(rec.getMessage()) for rec in server) < 200, [
+            rec.getMessage()[:80] for rec in server
+        ]
