@@ -80,8 +80,12 @@ def test_h2_the_sink_sends_a_conflict_with_a_stored_event_to_the_dlq(broker, tmp
         ("D05-5", on_disk["activity"], on_disk["outcome"]),
         ("D06-5", first["activity"], first["outcome"]),
     ]
-    raw = store.connect().sql(  # every stored row, before the dedup on read
-        "SELECT activity, outcome FROM read_parquet($files) WHERE event_id IN ('D05-5', 'D06-5')",
-        params={"files": [str(f) for f in store.files()]},
-    ).fetchall()
+    raw = (
+        store.connect()
+        .sql(  # every stored row, before the dedup on read
+            "SELECT activity, outcome FROM read_parquet($files) WHERE event_id IN ('D05-5', 'D06-5')",
+            params={"files": [str(f) for f in store.files()]},
+        )
+        .fetchall()
+    )
     assert ("refuse", first["outcome"]) not in raw and (on_disk["activity"], "rejected") not in raw
