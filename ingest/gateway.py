@@ -91,6 +91,7 @@ class Gateway:
         of a refused request is produced."""
         limit = self.settings.gateway_max_errors
         valid = decoded.valid
+        self.index.refresh()  # the store files written since the last request
         forbidden = [
             _entry(i, e.event_id, _scope_error(e))
             for i, _raw, e in valid
@@ -122,7 +123,7 @@ class Gateway:
         owners = {c: o for c, o in known.items() if o is not None}
         missing = case_ids - owners.keys()
         if missing:
-            found = self.index.owners(missing)
+            found = self.index.owners(missing, refresh=False)
             for case_id, owner in found.items():
                 self.owners.put(case_id, owner)
             owners.update(found)
@@ -140,7 +141,7 @@ class Gateway:
         """Events whose (source, event_id) is taken by other content: earlier in this
         request, sent lately by this process, or in the store (whatever dossier holds it)."""
         keys, digests = ids
-        stored = self.index.stored_digests(keys)
+        stored = self.index.stored_digests(keys, refresh=False)  # screen caught up
         first: dict[int, int] = {}
         out = []
         for (i, _raw, e), key, digest in zip(valid, keys, digests, strict=True):

@@ -45,10 +45,18 @@ def identities(table: pa.Table) -> tuple[list[int], list[int]]:
     content's digest."""
     if not table.num_rows:
         return [], []
-    con = duckdb.connect()
+    con = getattr(_local, "con", None)
+    if con is None:  # a DuckDB database costs ~10 ms to open: one per thread, kept
+        con = _local.con = duckdb.connect()
     con.register("_rows", table)
-    rows = con.execute(f"SELECT {KEY_SQL}, {DIGEST_SQL} FROM _rows").fetchall()
+    try:
+        rows = con.execute(f"SELECT {KEY_SQL}, {DIGEST_SQL} FROM _rows").fetchall()
+    finally:
+        con.unregister("_rows")
     return [k for k, _ in rows], [d for _, d in rows]
+
+
+_local = threading.local()
 
 
 class Recent:

@@ -115,10 +115,12 @@ class StoreIndex:
         return db
 
     # --- lookups -------------------------------------------------------------------------
-    def owners(self, case_ids: Iterable[str]) -> dict[str, Owner]:
-        """The owners of those of ``case_ids`` the store holds (absent: a new dossier)."""
+    def owners(self, case_ids: Iterable[str], refresh: bool = True) -> dict[str, Owner]:
+        """The owners of those of ``case_ids`` the store holds (absent: a new dossier);
+        ``refresh=False`` when the caller just caught up."""
         ids = sorted(set(case_ids))
-        self.refresh()
+        if refresh:
+            self.refresh()
         out: dict[str, Owner] = {}
         with self._lock:
             for chunk in _chunks(ids):
@@ -129,10 +131,11 @@ class StoreIndex:
                     out[case_id] = Owner(*fields)
         return out
 
-    def stored_digests(self, keys: Iterable[int]) -> dict[int, set[int]]:
+    def stored_digests(self, keys: Iterable[int], refresh: bool = True) -> dict[int, set[int]]:
         """identity hash -> the digests stored under it, for those of ``keys`` the store holds."""
         wanted = sorted(set(keys))
-        self.refresh()
+        if refresh:
+            self.refresh()
         out: dict[int, set[int]] = {}
         with self._lock:
             for chunk in _chunks(wanted):

@@ -88,6 +88,7 @@ def admit(
     their ``source`` set, less those the writer may not write or that conflict; those are
     added to ``rejects`` with the reason."""
     refused = {r[0] for r in rejects}
+    index.refresh()  # once: the lookups below use what it holds now
     at = [i for i in range(len(messages)) if i not in refused]
     sources = [source_of(messages[i], settings) for i in at]
     by_topic = producers(settings)
@@ -96,7 +97,7 @@ def admit(
     if scoped:
         locations = ["case_id", "province_code", "commune_code", "org_unit"]
         rows = table.select(locations).take(pa.array(scoped, pa.int64())).to_pylist()
-        owners = index.owners({row["case_id"] for row in rows})
+        owners = index.owners({row["case_id"] for row in rows}, refresh=False)
         for j, row in zip(scoped, rows, strict=True):
             who = by_topic[messages[at[j]].topic()].principal
             owner = owners.get(row["case_id"])
@@ -108,7 +109,7 @@ def admit(
         table.schema.get_field_index("source"), "source", pa.array(sources, pa.string())
     )
     keys, digests = identities(table)
-    stored = index.stored_digests(keys)
+    stored = index.stored_digests(keys, refresh=False)
     seen: dict[int, int] = {}
     for j, (key, digest) in enumerate(zip(keys, digests, strict=True)):
         known = stored.get(key)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import logging
+import re
+from pathlib import Path
+
+import yaml
 
 from tests.security.conftest import bearer, event
 
@@ -65,9 +69,18 @@ def test_low_an_official_sees_only_the_counts_of_their_scope(web):
     assert [p["cases"] for p in mine] == [5]  # 79's five dossiers, not the store's ten
 
 
-def test_low_the_web_health_check_answers_without_a_token(web):
-    client, _ = web
-    assert client.get("/api/v1/health").status_code == 200
+def _compose_check_path(service: str) -> str:
+    """The path the compose file's healthcheck of ``service`` opens."""
+    compose = yaml.safe_load(
+        (Path(__file__).resolve().parents[2] / "docker/compose.yaml").read_text()
+    )
+    test = " ".join(compose["services"][service]["healthcheck"]["test"])
+    return "/" + re.search(r"http://[^/]+/([^'\"]+)", test).group(1)
+
+
+def test_low_the_compose_health_checks_answer_without_a_token(web, gateway):
+    assert web[0].get(_compose_check_path("web")).status_code == 200
+    assert gateway[0].get(_compose_check_path("gateway")).status_code == 200
 
 
 def test_low_cloudevents_need_specversion_1_0_and_ids_refuse_nul_and_bidi(gateway):

@@ -83,7 +83,8 @@ def test_h2_the_sink_sends_a_conflict_with_a_stored_event_to_the_dlq(broker, tmp
     raw = (
         store.connect()
         .sql(  # every stored row, before the dedup on read
-            "SELECT activity, outcome FROM read_parquet($files) WHERE event_id IN ('D05-5', 'D06-5')",
+            "SELECT activity, outcome FROM read_parquet($files) "
+            "WHERE event_id IN ('D05-5', 'D06-5')",
             params={"files": [str(f) for f in store.files()]},
         )
         .fetchall()
