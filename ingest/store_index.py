@@ -203,8 +203,11 @@ class StoreIndex:
         gone: list[str],
     ) -> None:
         con.execute("SET TimeZone = 'UTC'")
-        owners = con.execute(_OWNER_ROWS.format(rows=rows)).fetchall()
-        ids = con.execute(f"SELECT DISTINCT {KEY_SQL}, {DIGEST_SQL} FROM {rows}").fetchall()
+        # in key order: SQLite fills its B-trees front to back instead of page by random page
+        owners = con.execute(_OWNER_ROWS.format(rows=rows) + " ORDER BY case_id").fetchall()
+        ids = con.execute(
+            f"SELECT DISTINCT {KEY_SQL} AS k, {DIGEST_SQL} AS d FROM {rows} ORDER BY k, d"
+        ).fetchall()
         with self._lock:
             db = self._db
             db.execute("BEGIN IMMEDIATE")
@@ -217,6 +220,8 @@ class StoreIndex:
                 db.execute("ROLLBACK")
                 raise
             db.execute("COMMIT")
+            if len(ids) > 50_000:  # a big catch-up: fold the write-ahead log back in
+                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def close(self) -> None:
         with self._lock:
