@@ -15,8 +15,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import uvicorn
-from dash.exceptions import PreventUpdate
+from dash.exceptions import DependencyException, PreventUpdate
 from fastapi import APIRouter, FastAPI
+from fastapi.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from dashboard import api, login
@@ -48,6 +49,10 @@ class LogDashErrors:
     Dash's FastAPI backend answers those with a bare 500 and logs nothing
     (``DashMiddleware._handle_error``). Added before Dash's own middleware, this one sits inside
     it: it sees the exception first, logs it and re-raises it for Dash to answer as before.
+    A request for a script Dash does not serve (``DependencyException``: an unknown library
+    or file under ``/_dash-component-suites/``) is not a fault but a 404: anyone may ask,
+    signed in or not (the suites are the public library code the sign-in page needs), so it
+    gets one short debug line, never a traceback per request.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -62,6 +67,9 @@ class LogDashErrors:
             await self.app(scope, receive, send)
         except PreventUpdate:  # a callback with nothing to update: Dash answers 204
             raise
+        except DependencyException:
+            log.debug("no such dashboard script: %s", path[:200])
+            await PlainTextResponse("not found", status_code=404)(scope, receive, send)
         except Exception:
             log.exception("dashboard request %s %s failed", scope["method"], path)
             raise

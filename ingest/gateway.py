@@ -13,6 +13,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -33,14 +34,14 @@ from dvcflow.access import (
 from dvcflow.errors import DvcflowError
 from dvcflow.settings import Settings, SettingsError, get_settings
 from ingest.health import HealthFile, RateMeter, read_stream_health
-from ingest.identity import Content, Recent, event_content, stored_contents
+from ingest.identity import Recent, identities
 from ingest.metrics import CONTENT_TYPE, GatewayMetrics
-from ingest.owner import find_owners
 from ingest.payload import NDJSON_TYPES, Decoded, decode_events
 from ingest.producer import EventProducer
 from ingest.pseudonym import Pseudonymizer
-from ingest.schema import Event
+from ingest.schema import Event, rows_to_table, to_row
 from ingest.store import EventStore
+from ingest.store_index import StoreIndex
 
 
 class Gateway:
@@ -56,9 +57,10 @@ class Gateway:
         self._producer: EventProducer | None = None
         self._pseudonymizer: Pseudonymizer | None = None
         self.store = EventStore(settings.data_dir)
+        self.index = StoreIndex(self.store)  # owners and identities the store holds
         # what this process sent and the store may not hold yet (events on their way)
         self.owners = Recent()  # case_id -> Owner
-        self.sent = Recent()  # (source, event_id) -> Content
+        self.sent = Recent()  # identity hash -> content digest (``ingest.identity``)
 
     # --- the checks before anything is produced ------------------------------------------
     def applicant_ref(self, applicant_id: str | None) -> str | None:
@@ -72,17 +74,24 @@ class Gateway:
                 raise HTTPException(503, str(exc)) from None
         return self._pseudonymizer.ref(applicant_id)
 
+    def ref(self, applicant_id: str | None) -> str | None:  # a pseudonymizer for ``to_row``
+        return self.applicant_ref(applicant_id)
+
     def pseudonymise(self, raw: dict[str, Any]) -> dict[str, Any]:
         if not raw.get("applicant_id"):
             return raw
         return {**raw, "applicant_id": self.applicant_ref(raw["applicant_id"])}
 
-    def screen(self, principal: Principal, decoded: Decoded) -> tuple[int, dict, int] | None:
+    def screen(
+        self, principal: Principal, decoded: Decoded
+    ) -> tuple[tuple[int, dict, int] | None, Identities]:
         """Why the request's valid events must not go at all, or None: one outside the key's
         scope or for a dossier another scope owns (403), or an event id this key already
-        used for other content (409). Nothing of a refused request is produced."""
+        used for other content (409); and the valid events' identities and digests. Nothing
+        of a refused request is produced."""
         limit = self.settings.gateway_max_errors
         valid = decoded.valid
+        self.index.refresh()  # the store files written since the last request
         forbidden = [
             _entry(i, e.event_id, _scope_error(e))
             for i, _raw, e in valid
@@ -97,56 +106,62 @@ class Gateway:
             ]
         if forbidden:
             detail = f"key '{principal.name}' may not write these events"
-            return 403, {"detail": detail, **_capped(forbidden, limit)}, len(forbidden)
-        conflicts = self.conflicts(principal, valid)
+            return (403, {"detail": detail, **_capped(forbidden, limit)}, len(forbidden)), ([], [])
+        ids = self.identities(principal, valid)
+        conflicts = self.conflicts(valid, ids)
         if conflicts:
             detail = "event ids already sent with other content; nothing was sent"
             doc = {"detail": detail, **_capped(conflicts, limit)}
             doc["conflicts"] = doc.pop("forbidden")
             if "forbidden_count" in doc:
                 doc["conflicts_count"] = doc.pop("forbidden_count")
-            return 409, doc, len(conflicts)
-        return None
+            return (409, doc, len(conflicts)), ids
+        return None, ids
 
     def find_owners(self, case_ids: set[str]) -> dict[str, Owner]:
         known = {c: self.owners.get(c) for c in case_ids}
         owners = {c: o for c, o in known.items() if o is not None}
         missing = case_ids - owners.keys()
         if missing:
-            found = find_owners(self.store, missing)
+            found = self.index.owners(missing, refresh=False)
             for case_id, owner in found.items():
                 self.owners.put(case_id, owner)
             owners.update(found)
         return owners
 
-    def conflicts(self, principal: Principal, valid: list) -> list[dict[str, Any]]:
+    def identities(self, principal: Principal, valid: list) -> Identities:
+        """The identity hash and content digest of each valid event, computed on the stored
+        form the sink will write (applicant id pseudonymised, the key as source)."""
+        now = datetime.now(UTC)
+        return identities(
+            rows_to_table(to_row(e, self, now, principal.source) for _i, _r, e in valid)
+        )
+
+    def conflicts(self, valid: list, ids: Identities) -> list[dict[str, Any]]:
         """Events whose (source, event_id) is taken by other content: earlier in this
-        request, sent lately by this process, or in the store."""
-        source = principal.source
-        contents = {i: event_content(e, self.applicant_ref(e.applicant_id)) for i, _r, e in valid}
-        stored = stored_contents(self.store, source, {e.case_id for _i, _r, e in valid})
-        first: dict[str, Content] = {}
+        request, sent lately by this process, or in the store (whatever dossier holds it)."""
+        keys, digests = ids
+        stored = self.index.stored_digests(keys, refresh=False)  # screen caught up
+        first: dict[int, int] = {}
         out = []
-        for i, _raw, e in valid:
-            content = contents[i]
-            earlier = first.setdefault(e.event_id, content)
-            sent = self.sent.get((source, e.event_id))
-            known = stored.get(e.event_id, set())
+        for (i, _raw, e), key, digest in zip(valid, keys, digests, strict=True):
+            earlier = first.setdefault(key, digest)
+            sent = self.sent.get(key)
+            known = stored.get(key)
             if (
-                earlier != content
-                or (sent is not None and sent != content)
-                or (known and content not in known)
+                earlier != digest
+                or (sent is not None and sent != digest)
+                or (known and digest not in known)
             ):
                 out.append(_entry(i, e.event_id, _conflict_error()))
         return out
 
-    def remember(self, principal: Principal, decoded: Decoded) -> None:
-        """After Kafka took them: the owners of new dossiers and the ids sent."""
+    def remember(self, decoded: Decoded, ids: Identities) -> None:
+        """After Kafka took them: the owners of new dossiers and the identities sent."""
         firsts: dict[str, Event] = {}
+        for key, digest in zip(*ids, strict=True):
+            self.sent.put(key, digest)
         for _i, _raw, e in decoded.valid:
-            self.sent.put(
-                (principal.source, e.event_id), event_content(e, self.applicant_ref(e.applicant_id))
-            )
             if self.owners.get(e.case_id) is None:
                 held = firsts.get(e.case_id)
                 if held is None or _order(e) < _order(held):
@@ -164,6 +179,7 @@ class Gateway:
         return self._producer
 
     def close(self) -> None:
+        self.index.close()
         if self._producer is not None:
             self._producer.close(timeout=self.settings.gateway_ack_timeout_seconds)
             self._producer = None
@@ -179,6 +195,9 @@ class Gateway:
                     "in_per_s": round(self.rate.rate(self.accepted), 1),
                 }
             )
+
+
+Identities = tuple[list[int], list[int]]  # per valid event: identity hash, content digest
 
 
 def _order(event: Event) -> tuple:
@@ -402,7 +421,7 @@ async def post_events(
         empty = {"field": "body", "reason": "no event in the request (an empty array)"}
         doc = {"accepted": 0, "accepted_indices": [], "rejected": [_entry(0, None, empty)]}
         return _json(doc, 422)
-    refusal = await run_in_threadpool(gateway.screen, principal, decoded)
+    refusal, ids = await run_in_threadpool(gateway.screen, principal, decoded)
     if refusal is not None:
         status, doc, count = refusal
         metrics.requests.labels(str(status)).inc()
@@ -437,7 +456,7 @@ async def post_events(
             status_code=503,
             headers={"Retry-After": "5"},
         )
-    gateway.remember(principal, decoded)
+    gateway.remember(decoded, ids)
     status = 422 if decoded.invalid_count else 202
     metrics.requests.labels(str(status)).inc()
     metrics.events.labels("accepted").inc(len(messages))

@@ -36,6 +36,7 @@ from ingest.health import HealthFile, RateMeter
 from ingest.kafka_config import consumer_config, producer_config
 from ingest.pseudonym import Pseudonymizer
 from ingest.store import EventStore
+from ingest.store_index import StoreIndex
 
 log = logging.getLogger("dvcflow.sink")
 _instances = itertools.count(1)  # several sinks may share a process (threads, the demo)
@@ -101,6 +102,7 @@ class Sink:
     def __init__(self, settings: Settings, bootstrap: str | None = None):
         self.settings = settings
         self.store = EventStore(settings.data_dir)
+        self.index = StoreIndex(self.store)  # owners and identities, for ``stream_scope``
         self.pseudonymizer = Pseudonymizer(settings.require_pseudonym_key())
         self.consumer = Consumer(consumer_config(settings, bootstrap))
         self.producer = Producer(producer_config(settings, bootstrap))
@@ -228,7 +230,7 @@ class Sink:
             list(map(Message.value, flat)), self.pseudonymizer, self.settings, now
         )
         everything, all_rejects = stream_scope.admit(
-            flat, everything, all_rejects, self.settings, self.store
+            flat, everything, all_rejects, self.settings, self.index
         )
         if everything.num_rows:
             kept = np.ones(len(flat), dtype=bool)
@@ -240,7 +242,9 @@ class Sink:
                 pa.array(offsets_kept, pa.int64()),
             )
             name = batch_name(keys, batches)
-            touched.update(p.parent for p in self.store.write(everything, name))
+            written = self.store.write(everything, name)
+            self.index.add(everything, written)  # the next batch's checks see it, unread
+            touched.update(p.parent for p in written)
             self.stats.last_write_at = time.time()
         for index, reason, errors in all_rejects:
             self.send_dlq(Rejected(flat[index], reason, errors))

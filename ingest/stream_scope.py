@@ -8,8 +8,10 @@ setting ``stream_producers`` with that principal's scope (the ACLs let the princ
 that topic and nothing else). For messages of a producer topic the sink refuses (to the DLQ,
 with the reason) what the gateway would refuse over HTTP: an event outside the principal's
 scope, or for a dossier another scope owns. On every topic, an event id a source already
-used in the batch for other content is a conflict; and dead letters never keep a raw
-applicant id.
+used for other content, earlier in the batch or in the store (``ingest.store_index``), is a
+conflict, sent to the DLQ with the reason as the gateway answers 409; the same content again
+(a retry, a redelivered batch) is kept and dropped on read, so nothing doubles. Dead letters
+never keep a raw applicant id.
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ from confluent_kafka import Message
 
 from dvcflow.access import Principal
 from dvcflow.settings import Settings
-from ingest.owner import find_owners
+from ingest.identity import identities
 from ingest.pseudonym import Pseudonymizer
-from ingest.store import EventStore
+from ingest.store_index import StoreIndex
 
 SOURCE_HEADER = "dvc.source"
 Reject = tuple[int, str, list[dict[str, str]]]
@@ -80,12 +82,13 @@ def admit(
     table: pa.Table,
     rejects: list[Reject],
     settings: Settings,
-    store: EventStore,
+    index: StoreIndex,
 ) -> tuple[pa.Table, list[Reject]]:
     """``decode_batch``'s rows (one per message not in ``rejects``, in message order) with
     their ``source`` set, less those the writer may not write or that conflict; those are
     added to ``rejects`` with the reason."""
     refused = {r[0] for r in rejects}
+    index.refresh()  # once: the lookups below use what it holds now
     at = [i for i in range(len(messages)) if i not in refused]
     sources = [source_of(messages[i], settings) for i in at]
     by_topic = producers(settings)
@@ -94,7 +97,7 @@ def admit(
     if scoped:
         locations = ["case_id", "province_code", "commune_code", "org_unit"]
         rows = table.select(locations).take(pa.array(scoped, pa.int64())).to_pylist()
-        owners = find_owners(store, {row["case_id"] for row in rows})
+        owners = index.owners({row["case_id"] for row in rows}, refresh=False)
         for j, row in zip(scoped, rows, strict=True):
             who = by_topic[messages[at[j]].topic()].principal
             owner = owners.get(row["case_id"])
@@ -102,18 +105,20 @@ def admit(
                 drop[j] = ("province_code/commune_code/org_unit", "outside the scope of", who.name)
             elif owner is not None and not who.may_write_to(owner):
                 drop[j] = ("case_id", "the dossier belongs to another scope than", who.name)
-    event_ids = table["event_id"].to_pylist()
-    if len(set(zip(sources, event_ids, strict=True))) < len(event_ids):  # an id repeats
-        seen: dict[tuple[str | None, str], bytes] = {}
-        content = table.drop_columns(["ingested_at", "source"]).to_pylist()
-        for j, row in enumerate(content):
-            digest = orjson.dumps(row, option=orjson.OPT_SORT_KEYS, default=str)
-            if seen.setdefault((sources[j], row["event_id"]), digest) != digest:
-                why = "conflict: the same event_id with other content in the batch from"
-                drop.setdefault(j, ("event_id", why, sources[j] or "the gateway"))
     table = table.set_column(
         table.schema.get_field_index("source"), "source", pa.array(sources, pa.string())
     )
+    keys, digests = identities(table)
+    stored = index.stored_digests(keys, refresh=False)
+    seen: dict[int, int] = {}
+    for j, (key, digest) in enumerate(zip(keys, digests, strict=True)):
+        known = stored.get(key)
+        if known and digest not in known:
+            why = "conflict: the same event_id with other content is already stored from"
+            drop.setdefault(j, ("event_id", why, sources[j] or "this topic"))
+        elif seen.setdefault(key, digest) != digest:
+            why = "conflict: the same event_id with other content in the batch from"
+            drop.setdefault(j, ("event_id", why, sources[j] or "this topic"))
     if not drop:
         return table, rejects
     keep = pa.array([j not in drop for j in range(len(at))])

@@ -96,6 +96,17 @@ def test_h2_the_same_id_with_other_content_is_a_conflict(gateway, world):
     assert r.status_code == 409 and r.json()["conflicts"][0]["index"] == 1
 
 
+def test_h2_an_event_id_stored_under_another_dossier_is_a_conflict_too(gateway, world):
+    client, tokens = gateway
+    settings, _ = world
+    sent = event("D07", 5, "79", event_id="int79-42")
+    write(EventStore(settings.data_dir), [sent], "earlier", T0 + timedelta(days=5), "key:int79")
+    # the same id for a step of another of 79's dossiers: the read dedup would hide it
+    moved = event("D08", 5, "79", event_id="int79-42")
+    r = client.post("/api/v1/events", json=moved, headers=bearer(tokens["int79"]))
+    assert r.status_code == 409, r.text
+
+
 # --- 3. timestamps in a sane window; readers survive what is on disk -------------------------
 def test_h3_extreme_timestamps_are_refused_at_the_contract(gateway, world):
     client, tokens = gateway

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import re
+from pathlib import Path
+
+import yaml
+
 from tests.security.conftest import bearer, event
 
 
@@ -63,9 +69,18 @@ def test_low_an_official_sees_only_the_counts_of_their_scope(web):
     assert [p["cases"] for p in mine] == [5]  # 79's five dossiers, not the store's ten
 
 
-def test_low_the_web_health_check_answers_without_a_token(web):
-    client, _ = web
-    assert client.get("/api/v1/health").status_code == 200
+def _compose_check_path(service: str) -> str:
+    """The path the compose file's healthcheck of ``service`` opens."""
+    compose = yaml.safe_load(
+        (Path(__file__).resolve().parents[2] / "docker/compose.yaml").read_text()
+    )
+    test = " ".join(compose["services"][service]["healthcheck"]["test"])
+    return "/" + re.search(r"http://[^/]+/([^'\"]+)", test).group(1)
+
+
+def test_low_the_compose_health_checks_answer_without_a_token(web, gateway):
+    assert web[0].get(_compose_check_path("web")).status_code == 200
+    assert gateway[0].get(_compose_check_path("gateway")).status_code == 200
 
 
 def test_low_cloudevents_need_specversion_1_0_and_ids_refuse_nul_and_bidi(gateway):
@@ -84,3 +99,21 @@ def test_low_cloudevents_need_specversion_1_0_and_ids_refuse_nul_and_bidi(gatewa
         r = client.post("/api/v1/events", json=event("N79", 0, "79") | {field: value}, headers=auth)
         assert r.status_code == 422, (field, r.text)
         assert r.json()["rejected"][0]["errors"][0]["field"] == field
+
+
+def test_low_a_missing_dashboard_asset_is_a_404_without_a_traceback(web, caplog):
+    client, _ = web  # not signed in: the assets and the libraries' scripts are public
+    caplog.set_level(logging.DEBUG)
+    for path in (
+        "/assets/nope.js",
+        "/_dash-component-suites/dash/nope.js",
+        "/_dash-component-suites/nopkg/x.js",
+    ):
+        caplog.clear()
+        r = client.get(path, follow_redirects=False)
+        server = [rec for rec in caplog.records if not rec.name.startswith(("httpx", "httpcore"))]
+        assert r.status_code == 404, (path, r.status_code)
+        assert not [rec for rec in server if rec.exc_info], path
+        assert sum(len(rec.getMessage()) for rec in server) < 200, [
+            rec.getMessage()[:80] for rec in server
+        ]
