@@ -271,18 +271,20 @@ def case(
     who: Annotated[Any | None, Depends(principal)],
     case_id: Annotated[str, ...],
 ) -> CaseTimeline:
-    """One dossier's timeline, step by step."""
+    """One dossier's timeline: its events in process order (timestamp, then the source's
+    order, as mining orders them) and its due date with the working days used."""
     if len(case_id) > 128:
         raise NotFound("a dossier code has at most 128 characters.")
     owner = svc.case_owner(case_id)
     auth.check_dossier(who, case_id, owner)
-    events = svc.case(case_id)
+    found = svc.case(case_id)
     return CaseTimeline(
         case_id=case_id,
-        procedure_code=events[0]["procedure_code"],
+        procedure_code=found.procedure_code,
         province_code=owner.province_code,
         commune_code=owner.commune_code,
-        events=[CaseEvent(**e) for e in events],
+        events=[CaseEvent(**e.model_dump()) for e in found.events],
+        deadline=found.deadline,
     )
 
 

@@ -178,6 +178,29 @@ TEXT: dict[str, tuple[str, str]] = {
         "Enter a dossier code to see its timeline.",
     ),
     "case.timeline": ("Dòng thời gian", "Timeline"),
+    "case.not_found": (
+        "Không có hồ sơ {id} trong kho dữ liệu.",
+        "Dossier {id} is not in the store.",
+    ),
+    "case.received": ("Tiếp nhận", "Received"),
+    "case.processed": ("Kết thúc xử lý", "Processing ended"),
+    "case.open_now": ("Đang xử lý", "In progress"),
+    "case.now": ("Dữ liệu đến", "Data up to"),
+    "case.paused": ("Chờ bổ sung (không tính)", "Waiting for supplements (not counted)"),
+    "case.status": ("Tình trạng", "Status"),
+    "case.used": ("Đã dùng", "Used"),
+    "case.used_of": ("{share} thời hạn {limit}", "{share} of the {limit} limit"),
+    "case.no_limit": ("Thủ tục không có thời hạn trong danh mục", "No legal limit in the catalog"),
+    "case.no_due": ("Không có hạn", "No due date"),
+    "case.due_rule": (
+        "Cuối ngày làm việc thứ {n} sau ngày tiếp nhận",
+        "End of the working day {n} after receipt",
+    ),
+    "case.due_source": ("Theo hạn do hệ thống nguồn ghi", "As the source system set it"),
+    "case.supplement_out": (
+        "không tính {days} chờ công dân bổ sung",
+        "{days} waiting for the citizen's supplements not counted",
+    ),
 }
 
 
@@ -225,7 +248,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "duration_h": ("Thời gian (giờ)", "Duration (h)"),
     "outcome": ("Kết quả", "Outcome"),
     "timestamp": ("Thời điểm", "Time"),
-    "lifecycle": ("Vòng đời", "Lifecycle"),
+    "lifecycle": ("Bắt đầu/xong", "Start/complete"),
     "org_unit": ("Đơn vị", "Org unit"),
     "resource": ("Người xử lý", "Handler"),
     "measure": ("Chỉ tiêu", "Measure"),
@@ -407,6 +430,7 @@ COLUMNS.update(
         "distinct": ("Số biến thể", "Distinct"),
         "due_at": ("Hạn giải quyết", "Due"),
         "points": ("Điểm", "Points"),
+        "position": ("STT", "No."),
     }
 )
 
