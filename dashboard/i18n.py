@@ -186,6 +186,18 @@ TEXT: dict[str, tuple[str, str]] = {
     "case.processed": ("Kết thúc xử lý", "Processing ended"),
     "case.open_now": ("Đang xử lý", "In progress"),
     "case.now": ("Dữ liệu đến", "Data up to"),
+    "ex.variants_limit": (
+        "Thời gian giải quyết: từ tiếp nhận đến bước cuối, hồ sơ đã xong, so với thời hạn "
+        "luật định {limit} (giờ ở cột chi tiết).",
+        "Time from receipt to the last step of finished dossiers, against the legal limit "
+        "of {limit} (hours as a detail).",
+    ),
+    "ex.variants_no_limit": (
+        "Thời gian giải quyết: từ tiếp nhận đến bước cuối, hồ sơ đã xong, tính bằng ngày làm "
+        "việc (giờ ở cột chi tiết).",
+        "Time from receipt to the last step of finished dossiers, in working days (hours as "
+        "a detail).",
+    ),
     "case.paused": ("Chờ bổ sung (không tính)", "Waiting for supplements (not counted)"),
     "case.status": ("Tình trạng", "Status"),
     "case.used": ("Đã dùng", "Used"),
@@ -430,6 +442,7 @@ COLUMNS.update(
         "distinct": ("Số biến thể", "Distinct"),
         "due_at": ("Hạn giải quyết", "Due"),
         "points": ("Điểm", "Points"),
+        "cycle_wd": ("Thời gian giải quyết trung vị (ngày LV)", "Median time (working days)"),
         "position": ("STT", "No."),
     }
 )
