@@ -241,7 +241,12 @@ def unit_waits(
 ) -> UnitWaitsFigure:
     """The wait before ``step`` (after ``after``: one handoff) per commune of ``province`` (per
     province without one), in working days, with the province's and the nation's medians:
-    the numbers of the dashboard's "wait by unit" chart."""
+    the numbers of the dashboard's "wait by unit" chart.
+
+    The rows are the dossiers of the filters as the token's scope narrows them (a commune
+    key sees its commune's row only, never its neighbours' or another province's). Two
+    numbers come from beyond the scope: the median wait of the province and of the nation
+    (the procedure's dossiers with the same dates and channel), as references."""
     if not flt.procedure:
         raise FilterError("procedure: the wait by unit needs one procedure.")
     data = svc.unit_waits(flt, step, after)

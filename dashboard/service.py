@@ -380,18 +380,16 @@ class Service:
         return result[key]  # None: not computable here (no catalog entry, no due dates)
 
     def unit_waits(self, flt: LogFilter, step: str, after: str | None = None) -> Any:
-        """The wait at ``step`` (after ``after``) per commune of ``flt.province`` (per province
-        without one), in working days, with the province's and the nation's medians
-        (``mining.unit_waits``). Read on the procedure's nation-wide log for the filter's dates
-        and channel, so the nation's median is the reference."""
+        """The wait at ``step`` (after ``after``) per commune (per province without a
+        location) of the dossiers ``flt`` keeps, in working days, with the province's and the
+        nation's medians (``mining.unit_waits``). Read on the procedure's nation-wide log for
+        the filter's dates and channel: only those two medians come from beyond ``flt``."""
         from mining.unit_waits import unit_waits
 
         nation = replace(flt, province=None, commune=None, org_unit=None)
 
         def compute() -> Any:
-            return self._log(nation).query(
-                lambda con: unit_waits(con, step, province=flt.province, after=after)
-            )
+            return self._log(nation).query(lambda con: unit_waits(con, step, flt, after=after))
 
         return self._cached("unit_waits", flt, (step, after), compute)
 
