@@ -262,7 +262,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "timestamp": ("Thời điểm", "Time"),
     "lifecycle": ("Bắt đầu/xong", "Start/complete"),
     "org_unit": ("Đơn vị", "Org unit"),
-    "resource": ("Người xử lý", "Handler"),
+    "resource": ("Mã cán bộ xử lý", "Handler code"),
     "measure": ("Chỉ tiêu", "Measure"),
     "baseline": ("Hiện tại", "Baseline"),
     "projected": ("Dự kiến", "Projected"),
