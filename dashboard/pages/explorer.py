@@ -67,6 +67,7 @@ def render(svc: Service, values: tuple, lang: str) -> html.Div:
                         max=len(ACTIVITY_MARKS) - 1,
                         step=1,
                         value=ACTIVITY_MARKS.index(DEFAULT_ACTIVITIES),
+                        allow_direct_input=False,  # its value is a mark's index, not a count
                         marks={
                             i: str(v) if v else t("ex.all", lang)
                             for i, v in enumerate(ACTIVITY_MARKS)
