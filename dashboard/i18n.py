@@ -364,7 +364,7 @@ TEXT.update(
         "card.finished": ("{n} hồ sơ đã xong", "{n} finished"),
         "ov.map": ("Bản đồ tỉnh/thành", "Map of provinces"),
         "ov.map_communes": ("Xã/phường của {province}", "Communes of {province}"),
-        "ov.map_kpi": ("Tô màu theo", "Colour by"),
+        "ov.map_kpi": ("Tô màu bản đồ theo", "Colour the map by"),
         "ov.map_note": (
             "Mỗi ô là một tỉnh/thành ở vị trí gần đúng (không phải ranh giới hành chính). "
             "Bấm một ô hoặc một dòng xếp hạng để lọc.",

@@ -150,6 +150,7 @@ def map_elements(
                     "label": label,
                     "width": 1 + 7 * weight,
                     "color": f"rgb({red},90,{200 - red // 2})",
+                    "z": 1,
                 }
             }
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -170,7 +171,7 @@ def test_a_filter_picked_in_the_dropdown_changes_the_figures(driver, base, api, 
     driver.find_element("css selector", f"[role=option]:has(input[value='{proc}'])").click()
     want = api("/cases", procedure=proc, limit=1)["total"]
     assert want < everything
-    wait_for(driver, "#card-cases .card-value", text=f"{want:,}")
+    card(driver, "card-cases", until=lambda shown: number(shown) == want, timeout=60)
     settled(driver)
     assert number(card(driver, "card-cases")) == want
 
@@ -339,13 +340,19 @@ def numbers(text: str) -> list[float]:
     return [float(n.replace(",", ".") if "." not in n else n.replace(",", "")) for n in found]
 
 
+def shown_day(iso: str) -> str:
+    """A date as the pickers show and read it (dd/mm/yyyy)."""
+    return date.fromisoformat(iso[:10]).strftime("%d/%m/%Y")
+
+
 def test_reform_impact_shows_the_api_comparison(driver, base, api, busiest):
     proc, _ = busiest
-    received = sorted(c["first_ts"] for c in api("/cases", procedure=proc, limit=500)["items"])
-    when = received[len(received) // 2][:10]  # half the dossiers before, half after
+    total = api("/cases", procedure=proc, limit=1)["total"]
+    middle = api("/cases", procedure=proc, limit=1, offset=total // 2)["items"][0]
+    when = middle["first_ts"][:10]  # half the dossiers before, half after
     want = api("/reform/impact", procedure=proc, date=when)["data"]
     open_page(driver, base, "/reform", "#rf-impact-date", procedure=proc)
-    set_date(driver, "#rf-impact-date", when)
+    set_date(driver, "#rf-impact-date", shown_day(when))
     driver.find_element("css selector", "#rf-impact-run").click()
     wait_for(driver, "#rf-impact-table", timeout=60)
     settled(driver)
@@ -383,7 +390,7 @@ def test_reform_impact_names_the_date_it_cannot_judge(driver, base, api, busiest
     problem = api.client.get("/reform/impact", params={"procedure": proc, "date": first})
     assert 400 <= problem.status_code < 500, problem.text
     open_page(driver, base, "/reform", "#rf-impact-date", procedure=proc)
-    set_date(driver, "#rf-impact-date", first)
+    set_date(driver, "#rf-impact-date", shown_day(first))
     driver.find_element("css selector", "#rf-impact-run").click()
     detail = problem.json()["detail"]
     text_of(driver, "#rf-impact", until=lambda shown: detail in shown, timeout=60)
