@@ -104,3 +104,19 @@ def test_events_at_the_same_moment_keep_the_source_order(tmp_path):
     found = Service(Settings(data_dir=store.data_dir, web_warm_cache=False)).case("T-1")
     assert [e.activity for e in found.events] == [a for _, a, _ in steps]
     assert found.deadline.finished and found.deadline.status in ("early", "on_time")
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_a_procedure_without_catalog_entry_has_no_due_date_and_still_draws(svc, lang):
+    """A procedure the catalog does not know: its events by activity name, no due line, the
+    cards say there is no legal limit (never an error box)."""
+    from dashboard.pages.case import show
+
+    case_id = "C0000"  # hand-made: procedure 2.000001, not in the catalog
+    found = svc.case(case_id)
+    assert found.procedure_code == "2.000001" and found.events
+    d = found.deadline
+    assert (d.due_at, d.status, d.deadline_working_days) == (None, None, None)
+    page = str(show(svc, 0, case_id, None, lang))
+    assert "notice-err" not in page and "case-deadline" in page
+    assert ("Thủ tục không có thời hạn" if lang == "vi" else "No legal limit") in page
