@@ -241,7 +241,12 @@ def unit_waits(
 ) -> UnitWaitsFigure:
     """The wait before ``step`` (after ``after``: one handoff) per commune of ``province`` (per
     province without one), in working days, with the province's and the nation's medians:
-    the numbers of the dashboard's "wait by unit" chart."""
+    the numbers of the dashboard's "wait by unit" chart.
+
+    The rows are the dossiers of the filters as the token's scope narrows them (a commune
+    key sees its commune's row only, never its neighbours' or another province's). Two
+    numbers come from beyond the scope: the median wait of the province and of the nation
+    (the procedure's dossiers with the same dates and channel), as references."""
     if not flt.procedure:
         raise FilterError("procedure: the wait by unit needs one procedure.")
     data = svc.unit_waits(flt, step, after)
@@ -271,18 +276,20 @@ def case(
     who: Annotated[Any | None, Depends(principal)],
     case_id: Annotated[str, ...],
 ) -> CaseTimeline:
-    """One dossier's timeline, step by step."""
+    """One dossier's timeline: its events in process order (timestamp, then the source's
+    order, as mining orders them) and its due date with the working days used."""
     if len(case_id) > 128:
         raise NotFound("a dossier code has at most 128 characters.")
     owner = svc.case_owner(case_id)
     auth.check_dossier(who, case_id, owner)
-    events = svc.case(case_id)
+    found = svc.case(case_id)
     return CaseTimeline(
         case_id=case_id,
-        procedure_code=events[0]["procedure_code"],
+        procedure_code=found.procedure_code,
         province_code=owner.province_code,
         commune_code=owner.commune_code,
-        events=[CaseEvent(**e) for e in events],
+        events=[CaseEvent(**e.model_dump()) for e in found.events],
+        deadline=found.deadline,
     )
 
 

@@ -96,7 +96,7 @@ def _shell(refresh_ms: int, version: str | None = None) -> html.Div:
                         dcc.DatePickerRange(
                             id="f-dates",
                             display_format="DD/MM/YYYY",
-                            month_format="MM/YYYY",
+                            month_format="MMMM/YYYY",
                             first_day_of_week=1,
                             clearable=True,
                             persistence=True,
@@ -357,7 +357,7 @@ DATE_LOCALE_JS = """
 function(lang) {
     window.dateFns = window.dateFns || {};
     window.dateFns.locale = lang === "en" ? {} : {vi: window.dvcflowDateVi};
-    return lang === "en" ? "MMMM YYYY" : "MM/YYYY";
+    return lang === "en" ? "MMMM YYYY" : "MMMM/YYYY";
 }
 """
 

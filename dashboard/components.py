@@ -428,3 +428,19 @@ def in_hours(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 shown[key[:-2] + "_h"] = round(value / 3600, 1)
         out.append(shown)
     return out
+
+
+def legal_limit(svc: Service, flt: Any) -> int | None:
+    """The procedure's legal limit in working days (a same-day procedure counts 1)."""
+    proc = svc.section(flt, "procedure") or {}
+    limit = proc.get("deadline_working_days")
+    return None if limit is None else max(int(limit), 1)
+
+
+def limit_text(svc: Service, flt: Any, lang: str) -> str | None:
+    """The legal limit as the pages write it ("3 ngày LV", "trong ngày"); None without one."""
+    proc = svc.section(flt, "procedure") or {}
+    limit = proc.get("deadline_working_days")
+    if limit is None:
+        return None
+    return t("card.same_day", lang) if limit == 0 else fmt_.days(limit, lang, digits=0)

@@ -41,9 +41,12 @@ def percent(share: float | None, lang: str, digits: int = 1) -> str:
 
 
 def days(value: float | None, lang: str, working: bool = True, digits: int = 1) -> str:
-    """A duration in (working) days: "2,6 ngày LV" / "2.6 working days"."""
+    """A duration in (working) days: "2,6 ngày LV" / "2.6 working days"; a small non-zero
+    one keeps two decimals ("0,01 ngày LV", not a misleading "0,0")."""
     if value is None or value != value:
         return DASH
+    if digits == 1 and 0 < abs(value) < 0.05:
+        digits = 2
     unit = ("ngày LV", "working days") if working else ("ngày", "days")
     return f"{number(float(value), lang, digits)} {unit[0] if lang == 'vi' else unit[1]}"
 

@@ -178,6 +178,41 @@ TEXT: dict[str, tuple[str, str]] = {
         "Enter a dossier code to see its timeline.",
     ),
     "case.timeline": ("Dòng thời gian", "Timeline"),
+    "case.not_found": (
+        "Không có hồ sơ {id} trong kho dữ liệu.",
+        "Dossier {id} is not in the store.",
+    ),
+    "case.received": ("Tiếp nhận", "Received"),
+    "case.processed": ("Kết thúc xử lý", "Processing ended"),
+    "case.open_now": ("Đang xử lý", "In progress"),
+    "case.now": ("Dữ liệu đến", "Data up to"),
+    "ex.variants_limit": (
+        "Thời gian giải quyết: từ tiếp nhận đến bước cuối, hồ sơ đã xong, so với thời hạn "
+        "luật định {limit} (giờ ở cột chi tiết).",
+        "Time from receipt to the last step of finished dossiers, against the legal limit "
+        "of {limit} (hours as a detail).",
+    ),
+    "ex.variants_no_limit": (
+        "Thời gian giải quyết: từ tiếp nhận đến bước cuối, hồ sơ đã xong, tính bằng ngày làm "
+        "việc (giờ ở cột chi tiết).",
+        "Time from receipt to the last step of finished dossiers, in working days (hours as "
+        "a detail).",
+    ),
+    "case.paused": ("Chờ bổ sung (không tính)", "Waiting for supplements (not counted)"),
+    "case.status": ("Tình trạng", "Status"),
+    "case.used": ("Đã dùng", "Used"),
+    "case.used_of": ("{share} thời hạn {limit}", "{share} of the {limit} limit"),
+    "case.no_limit": ("Thủ tục không có thời hạn trong danh mục", "No legal limit in the catalog"),
+    "case.no_due": ("Không có hạn", "No due date"),
+    "case.due_rule": (
+        "Cuối ngày làm việc thứ {n} sau ngày tiếp nhận",
+        "End of the working day {n} after receipt",
+    ),
+    "case.due_source": ("Theo hạn do hệ thống nguồn ghi", "As the source system set it"),
+    "case.supplement_out": (
+        "không tính {days} chờ công dân bổ sung",
+        "{days} waiting for the citizen's supplements not counted",
+    ),
 }
 
 
@@ -225,9 +260,9 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "duration_h": ("Thời gian (giờ)", "Duration (h)"),
     "outcome": ("Kết quả", "Outcome"),
     "timestamp": ("Thời điểm", "Time"),
-    "lifecycle": ("Vòng đời", "Lifecycle"),
+    "lifecycle": ("Bắt đầu/xong", "Start/complete"),
     "org_unit": ("Đơn vị", "Org unit"),
-    "resource": ("Người xử lý", "Handler"),
+    "resource": ("Mã cán bộ xử lý", "Handler code"),
     "measure": ("Chỉ tiêu", "Measure"),
     "baseline": ("Hiện tại", "Baseline"),
     "projected": ("Dự kiến", "Projected"),
@@ -329,7 +364,7 @@ TEXT.update(
         "card.finished": ("{n} hồ sơ đã xong", "{n} finished"),
         "ov.map": ("Bản đồ tỉnh/thành", "Map of provinces"),
         "ov.map_communes": ("Xã/phường của {province}", "Communes of {province}"),
-        "ov.map_kpi": ("Tô màu theo", "Colour by"),
+        "ov.map_kpi": ("Tô màu bản đồ theo", "Colour the map by"),
         "ov.map_note": (
             "Mỗi ô là một tỉnh/thành ở vị trí gần đúng (không phải ranh giới hành chính). "
             "Bấm một ô hoặc một dòng xếp hạng để lọc.",
@@ -407,6 +442,8 @@ COLUMNS.update(
         "distinct": ("Số biến thể", "Distinct"),
         "due_at": ("Hạn giải quyết", "Due"),
         "points": ("Điểm", "Points"),
+        "cycle_wd": ("Thời gian giải quyết trung vị (ngày LV)", "Median time (working days)"),
+        "position": ("STT", "No."),
     }
 )
 

@@ -78,7 +78,7 @@ STYLE = [
             "text-background-color": "#ffffff",
             "text-background-opacity": 0.9,
             "text-background-padding": 2,
-            "z-index": 1,
+            "z-index": "data(z)",
         },
     },
     {"selector": "edge.back", "style": {"line-style": "dashed"}},
@@ -223,6 +223,8 @@ class MapView:
                         "label": label,
                         "width": 1.5 + 6 * e.frequency / top,
                         "color": scaled(wd, WAIT_SCALE),
+                        # thin edges drawn last: their labels stay above the thick main flow
+                        "z": 1 + round(9 * (1 - e.frequency / top)),
                     },
                     "classes": "back" if back else "",
                 }
@@ -240,6 +242,7 @@ class MapView:
                             "label": fmt.number(count, lang) if overlay != "time" else "",
                             "width": 1.5,
                             "color": "#9aa7b5",
+                            "z": 1,
                         },
                         "classes": "terminal",
                     }

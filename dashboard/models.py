@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mining.dossier import DossierDeadline
+
 
 class Problem(BaseModel):
     """An error as RFC 9457 problem details."""
@@ -113,7 +115,8 @@ class CaseTimeline(BaseModel):
     procedure_code: str
     province_code: str | None = None
     commune_code: str | None = None
-    events: list[CaseEvent]
+    events: list[CaseEvent]  # in process order: timestamp, then the source's order
+    deadline: DossierDeadline | None = None  # due date and working days used (mining.deadlines)
 
 
 class WhatIfChange(BaseModel):

@@ -380,18 +380,16 @@ class Service:
         return result[key]  # None: not computable here (no catalog entry, no due dates)
 
     def unit_waits(self, flt: LogFilter, step: str, after: str | None = None) -> Any:
-        """The wait at ``step`` (after ``after``) per commune of ``flt.province`` (per province
-        without one), in working days, with the province's and the nation's medians
-        (``mining.unit_waits``). Read on the procedure's nation-wide log for the filter's dates
-        and channel, so the nation's median is the reference."""
+        """The wait at ``step`` (after ``after``) per commune (per province without a
+        location) of the dossiers ``flt`` keeps, in working days, with the province's and the
+        nation's medians (``mining.unit_waits``). Read on the procedure's nation-wide log for
+        the filter's dates and channel: only those two medians come from beyond ``flt``."""
         from mining.unit_waits import unit_waits
 
         nation = replace(flt, province=None, commune=None, org_unit=None)
 
         def compute() -> Any:
-            return self._log(nation).query(
-                lambda con: unit_waits(con, step, province=flt.province, after=after)
-            )
+            return self._log(nation).query(lambda con: unit_waits(con, step, flt, after=after))
 
         return self._cached("unit_waits", flt, (step, after), compute)
 
@@ -473,20 +471,33 @@ class Service:
         options = (activity, offset, limit, sort, descending)
         return self._cached("cases", flt, options, lambda: self._log(flt).query(page))
 
-    def case(self, case_id: str) -> list[dict[str, Any]]:
-        """One dossier's events in time order; NotFound when the store has none."""
+    def case(self, case_id: str) -> Any:
+        """One dossier's timeline (``mining.dossier``): its events in process order and its
+        due date, read from its procedure's log so they are what that procedure's figures
+        count; NotFound when the store has none."""
+        from mining.dossier import dossier_timeline
 
-        def compute() -> list[dict[str, Any]]:
-            return self._sql(
-                f"SELECT * EXCLUDE (applicant_ref, ingested_at, source) FROM "
-                f"({self.store.scan_sql('case_id = $case_id')}) ORDER BY timestamp, event_id",
+        def procedure() -> str | None:
+            rows = self._sql(
+                f"SELECT procedure_code FROM ({self.store.scan_sql('case_id = $case_id')}) "
+                "LIMIT 1",
                 {"case_id": case_id},
             )
+            return rows[0]["procedure_code"] if rows else None
 
-        events = self._cached("case", None, (case_id,), compute)
-        if not events:
+        code = self._cached("case_procedure", None, (case_id,), procedure)
+        if code is None:
             raise NotFound(f"dossier {case_id!r} is not in the store.")
-        return events
+        flt = LogFilter(procedure=code)
+        found = self._cached(
+            "case",
+            flt,
+            (case_id,),
+            lambda: self._log(flt).query(lambda con: dossier_timeline(con, case_id)),
+        )
+        if found is None:
+            raise NotFound(f"dossier {case_id!r} is not in the store.")
+        return found
 
     def case_owner(self, case_id: str) -> Owner:
         """Whom the dossier belongs to (``ingest.owner``); NotFound when the store has none."""

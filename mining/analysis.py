@@ -116,6 +116,19 @@ def _procedure_info(codes: list[str]) -> tuple[dict[str, Any], Any | None]:
     return info, proc
 
 
+def catalog_deadlines(codes: list[str]) -> tuple[dict[str, int], list[str]]:
+    """The statutory deadline (working days) of each catalogued procedure of ``codes`` and the
+    steps that return the result (processing ends before them): what ``build_deadlines`` takes,
+    for the analysis and for one dossier's timeline alike."""
+    deadlines, results = {}, set(RESULT_ACTIVITIES)
+    for code in codes:
+        entry = catalog_procedure(code)
+        if entry is not None:
+            deadlines[code] = entry.deadline_working_days
+            results |= {s.code for s in entry.steps if s.kind == "result"}
+    return deadlines, sorted(results)
+
+
 def analyze_loaded(
     con: duckdb.DuckDBPyConnection, options: AnalysisOptions | None = None
 ) -> dict[str, Any]:
@@ -127,12 +140,7 @@ def analyze_loaded(
     options = options or AnalysisOptions()
     codes = _procedure_codes(con)
     info, proc = _procedure_info(codes)
-    deadlines, results = {}, set(RESULT_ACTIVITIES)
-    for code in codes:
-        entry = proc if proc is not None and proc.code == code else catalog_procedure(code)
-        if entry is not None:
-            deadlines[code] = entry.deadline_working_days
-            results |= {s.code for s in entry.steps if s.kind == "result"}
+    deadlines, results = catalog_deadlines(codes)
     counts = activity_counts(con)
     edges = dfg_edges(con)
     models = None
@@ -141,7 +149,7 @@ def analyze_loaded(
     beside = {name: _POOL.submit(_on_cursor, fn, con) for name, fn in _BESIDE.items()}
     try:
         has_due = build_deadlines(
-            con, deadlines, DeadlineRules.from_settings(), options.as_of, sorted(results)
+            con, deadlines, DeadlineRules.from_settings(), options.as_of, results
         )
         summary = case_summary(con)
         sla = sla_summary(con) if has_due else None

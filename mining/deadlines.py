@@ -97,8 +97,10 @@ def build_deadlines(
 
     Columns: case_id, received_at, due_at, processed_at (end of processing: the step before
     the first result step, else the last event), supplement_requests, supplement_wait_s,
-    supplement_wait_days (working days), finished, elapsed_share, status (NULL when no due
-    date is known). ``deadline_working_days`` is the catalog's deadline, or one per
+    supplement_wait_days (working days), finished, elapsed_share, working_days_used (receipt
+    to the end of processing, or ``as_of`` while open, the supplement wait excluded when the
+    rules say so: what ``elapsed_share`` divides by the time allowed), status (NULL when no
+    due date is known). ``deadline_working_days`` is the catalog's deadline, or one per
     procedure code (None or a missing code: no catalog entry, so only a ``due_date``
     attribute gives a due date); ``as_of`` (default: the log's last event) is "now" for open
     dossiers. All comparisons run in working time (``WorkCalendar``), so waiting for the
@@ -170,6 +172,7 @@ def build_deadlines(
 
     status = np.full(len(received), None, dtype=object)
     share = np.full(len(received), np.nan)
+    used = np.full(len(received), np.nan)
     has = ~np.isnat(due)
     if has.any():
         # positions on the working-time axis: whole numbers fall on working-day boundaries
@@ -182,6 +185,7 @@ def build_deadlines(
         t_recv, t_due = pos(received[has]), pos(due[has])
         t_end = pos(end[has]) - (wait_days[has] if rules.exclude_supplement_wait else 0.0)
         span = t_due - t_recv
+        used[has] = t_end - t_recv
         share[has] = np.where(span > 0, (t_end - t_recv) / np.where(span > 0, span, 1), np.nan)
         too_many = requests[has] > rules.max_supplements_on_time
         late = (t_end > t_due) | too_many
@@ -206,6 +210,7 @@ def build_deadlines(
             "wait_days": t["wait_days"],
             "finished": pa.array(finished),
             "share": pa.array(share, from_pandas=True),
+            "used": pa.array(used, from_pandas=True),
             "status": pa.array(status, type=pa.string()),
         }
     )
@@ -215,7 +220,8 @@ def build_deadlines(
            SELECT case_id::VARCHAR AS case_id, timezone($tz, received) AS received_at,
                   timezone($tz, due) AS due_at, timezone($tz, processed) AS processed_at,
                   requests AS supplement_requests, wait_s AS supplement_wait_s,
-                  wait_days AS supplement_wait_days, finished, share AS elapsed_share, status
+                  wait_days AS supplement_wait_days, finished, share AS elapsed_share,
+                  used AS working_days_used, status
            FROM _dvc_deadlines""",
         {"tz": tz_name},
     )
@@ -256,11 +262,30 @@ def _register_supplement_waits(
     waits = pa.table(
         {
             "case_id": iv["case_id"],
+            "a": pa.array(a, from_pandas=True),
+            "b": pa.array(b, from_pandas=True),
             "wait_s": (b - a).astype("timedelta64[us]").astype(np.int64) / 1e6,
             "wait_days": cal.working_days_between_arrays(a, b),
         }
     )
     con.register("_dvc_waits", waits)
+
+
+def supplement_pauses(
+    con: duckdb.DuckDBPyConnection, as_of: datetime, calendar: WorkCalendar | None = None
+) -> list[tuple[datetime, datetime, float]]:
+    """Each wait for the citizen's supplements of the dossiers in ``con`` (``steps``), as
+    ``build_deadlines`` stops the clock for it: (local start, local end, working days), in
+    the deployment's time zone; an unanswered request waits until ``as_of``."""
+    tz_name = get_settings().timezone
+    cal = calendar or WorkCalendar(cutoff_hour=DeadlineRules.from_settings().same_day_cutoff_hour)
+    _register_supplement_waits(con, _local_naive(as_of, ZoneInfo(tz_name)), cal, tz_name)
+    try:
+        rows = con.execute("SELECT a, b, wait_days FROM _dvc_waits ORDER BY a").fetchall()
+    finally:
+        con.unregister("_dvc_waits")
+    tz = ZoneInfo(tz_name)
+    return [(a.replace(tzinfo=tz), b.replace(tzinfo=tz), float(d)) for a, b, d in rows]
 
 
 def sla_summary(con: duckdb.DuckDBPyConnection) -> dict:

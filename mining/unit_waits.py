@@ -13,6 +13,8 @@ import duckdb
 import numpy as np
 from pydantic import BaseModel
 
+from mining.filters import LogFilter
+from mining.log import case_ids
 from sample_logs.workdays import WorkCalendar, default_calendar
 
 
@@ -30,9 +32,9 @@ class UnitWaits(BaseModel):
     after: str | None  # the step before, when the wait is one handoff
     by: str  # "commune" | "province"
     province: str | None  # the province whose communes are listed (by="commune")
-    units: list[UnitWait]  # slowest first
-    province_median_working_days: float | None
-    national_median_working_days: float | None
+    units: list[UnitWait]  # slowest first; only dossiers of the reader's filter (its scope)
+    province_median_working_days: float | None  # reference: every dossier of the province
+    national_median_working_days: float | None  # reference: every dossier of the nation
 
 
 class StepWorkingDays(BaseModel):
@@ -83,45 +85,56 @@ def _median(values: np.ndarray) -> float | None:
 def unit_waits(
     con: duckdb.DuckDBPyConnection,
     step: str,
+    rows: LogFilter | None = None,
     *,
-    province: str | None = None,
     after: str | None = None,
     calendar: WorkCalendar | None = None,
 ) -> UnitWaits:
-    """The wait before ``step`` per commune of ``province`` (per province when None), slowest
-    median first, with that province's and the whole log's medians. ``con`` is a loaded log
-    of the whole nation (``mining.log.load_log`` without a province) so the nation's median
-    is the reference."""
+    """The wait before ``step`` per unit, slowest median first, with two references: the
+    median of the whole of ``con`` (the nation) and of the rows' province.
+
+    ``con`` is a loaded log of the nation (``load_log`` with the reader's dates and channel,
+    no location). The per-unit rows list only the dossiers ``rows`` keeps (the reader's
+    filter, already narrowed to its scope): per commune when it names a province or a
+    commune, per province otherwise. The references are single medians; nothing else of the
+    dossiers outside ``rows`` leaves this function."""
     calendar = calendar or default_calendar()
+    rows = rows or LogFilter()
     frame = _waits(con, step, after)
     frame["wd"] = _working_days(frame, calendar)
     national = _median(frame["wd"].to_numpy())
-    by = "commune" if province else "province"
-    if province:
-        frame = frame[frame["province_code"] == province]
-    key = f"{by}_code"
-    units = []
-    for unit, part in frame.groupby(key, sort=False):
-        wd = part["wd"].to_numpy()
-        units.append(
-            UnitWait(
-                unit=str(unit),
-                dossiers=int(part["case_id"].nunique()),
-                waits=len(part),
-                median_working_days=round(float(np.median(wd)), 3),
-                p90_working_days=round(float(np.quantile(wd, 0.9)), 3),
-                median_hours=round(float(part["hours"].median()), 2),
-            )
-        )
+    located = rows.province or rows.commune or rows.org_unit
+    mine = frame[frame["case_id"].isin(set(case_ids(con, rows)))] if located else frame
+    province = rows.province
+    if province is None and (rows.commune or rows.org_unit):
+        found = mine["province_code"].dropna().unique()
+        province = str(found[0]) if len(found) == 1 else None
+    by = "commune" if rows.province or rows.commune else "province"
+    units = [_unit(unit, part) for unit, part in mine.groupby(f"{by}_code", sort=False)]
     units.sort(key=lambda u: (-u.median_working_days, u.unit))
+    in_province = frame[frame["province_code"] == province] if province else None
     return UnitWaits(
         step=step,
         after=after,
         by=by,
         province=province,
         units=units,
-        province_median_working_days=_median(frame["wd"].to_numpy()) if province else None,
+        province_median_working_days=(
+            _median(in_province["wd"].to_numpy()) if in_province is not None else None
+        ),
         national_median_working_days=national,
+    )
+
+
+def _unit(unit: object, part) -> UnitWait:
+    wd = part["wd"].to_numpy()
+    return UnitWait(
+        unit=str(unit),
+        dossiers=int(part["case_id"].nunique()),
+        waits=len(part),
+        median_working_days=round(float(np.median(wd)), 3),
+        p90_working_days=round(float(np.quantile(wd, 0.9)), 3),
+        median_hours=round(float(part["hours"].median()), 2),
     )
 
 

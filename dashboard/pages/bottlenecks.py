@@ -17,6 +17,8 @@ from dashboard.components import (
     guarded,
     in_hours,
     keep_key,
+    legal_limit,
+    limit_text,
     make_filter,
     namer,
     notice,
@@ -77,21 +79,6 @@ def render(svc: Service, values: tuple, lang: str) -> html.Div:
         ],
         id="page-bottlenecks",
     )
-
-
-def legal_limit(svc: Service, flt: Any) -> int | None:
-    """The procedure's legal limit in working days (a same-day procedure counts 1)."""
-    proc = svc.section(flt, "procedure") or {}
-    limit = proc.get("deadline_working_days")
-    return None if limit is None else max(int(limit), 1)
-
-
-def limit_text(svc: Service, flt: Any, lang: str) -> str | None:
-    proc = svc.section(flt, "procedure") or {}
-    limit = proc.get("deadline_working_days")
-    if limit is None:
-        return None
-    return t("card.same_day", lang) if limit == 0 else fmt.days(limit, lang, digits=0)
 
 
 def with_working_days(

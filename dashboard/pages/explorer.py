@@ -15,6 +15,8 @@ from dashboard.components import (
     content_callback,
     in_hours,
     keep_key,
+    legal_limit,
+    limit_text,
     make_filter,
     namer,
     notice,
@@ -28,7 +30,15 @@ from dashboard.service import Service
 from mining.discovery import readable_map
 
 PATH = "/explorer"
-VARIANT_COLUMNS = ["activities", "count", "share", "median_duration_h", "on_time_rate"]
+VARIANT_COLUMNS = [
+    "activities",
+    "count",
+    "share",
+    "cycle_wd",
+    "limit_share",
+    "median_duration_h",
+    "on_time_rate",
+]
 CONFORMANCE_COLUMNS = ["step", "mandatory", "skipped", "skipped_share", "out_of_order_share"]
 
 STYLE = mapstyle.STYLE
@@ -57,6 +67,7 @@ def render(svc: Service, values: tuple, lang: str) -> html.Div:
                         max=len(ACTIVITY_MARKS) - 1,
                         step=1,
                         value=ACTIVITY_MARKS.index(DEFAULT_ACTIVITIES),
+                        allow_direct_input=False,  # its value is a mark's index, not a count
                         marks={
                             i: str(v) if v else t("ex.all", lang)
                             for i, v in enumerate(ACTIVITY_MARKS)
@@ -139,6 +150,7 @@ def map_elements(
                     "label": label,
                     "width": 1 + 7 * weight,
                     "color": f"rgb({red},90,{200 - red // 2})",
+                    "z": 1,
                 }
             }
         )
@@ -214,9 +226,7 @@ def map_view(svc: Service, flt, dfg: dict, lang: str) -> mapstyle.MapView:
         if after is not None and f is None
     }
     found = svc.section(flt, "bottlenecks") or {}
-    service = {
-        s["activity"]: (s.get("median_s") or 0) / 3600 for s in found.get("service", [])
-    }
+    service = {s["activity"]: (s.get("median_s") or 0) / 3600 for s in found.get("service", [])}
     return mapstyle.MapView(
         namer(svc, lang, flt.procedure),
         waits,
@@ -232,11 +242,25 @@ def details(svc: Service, procedure, province, commune, start, end, channel, _v,
         return None
     flt = make_filter(svc, procedure, province, commune, start, end, channel)
     found = svc.section(flt, "variants") or {}
-    rows = in_hours(found.get("top", []))
+    limit = legal_limit(svc, flt)
+    rows = [
+        r | {"cycle_wd": r.get("median_working_days"), "limit_share": _share(r, limit)}
+        for r in in_hours(found.get("top", []))
+    ]
     names = namer(svc, lang, procedure)
+    shown_limit = limit_text(svc, flt, lang)
     variants = html.Div(
         [
-            html.P(f"{t('ex.distinct', lang)}: {fmt_.number(found.get('distinct'), lang)}"),
+            html.P(
+                [
+                    f"{t('ex.distinct', lang)}: {fmt_.number(found.get('distinct'), lang)}",
+                    html.Br(),
+                    t("ex.variants_limit", lang).format(limit=shown_limit)
+                    if shown_limit
+                    else t("ex.variants_no_limit", lang),
+                ],
+                id="ex-variants-note",
+            ),
             table(
                 rows,
                 "ex-variants",
@@ -276,6 +300,12 @@ def details(svc: Service, procedure, province, commune, start, end, channel, _v,
             section(t("ex.conformance", lang), checked, "ex-conformance-p"),
         ]
     )
+
+
+def _share(row: dict[str, Any], limit: int | None) -> float | None:
+    """A variant's median working days as a share of the legal limit."""
+    median = row.get("median_working_days")
+    return median / limit if median is not None and limit else None
 
 
 def register(app: Dash, svc: Service) -> None:

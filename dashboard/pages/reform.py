@@ -83,7 +83,9 @@ def render(svc: Service, values: tuple, lang: str) -> html.Div:
                                 html.Label(t("rf.impact_date", lang), htmlFor="rf-impact-date"),
                                 dcc.DatePickerSingle(
                                     id="rf-impact-date",
-                                    display_format="YYYY-MM-DD",
+                                    display_format="DD/MM/YYYY",
+                                    month_format="MMMM YYYY" if lang == "en" else "MMMM/YYYY",
+                                    first_day_of_week=1,
                                     style={"width": "200px"},
                                 ),
                                 html.Button(
@@ -111,6 +113,10 @@ def _what(c: dict, lang: str) -> str:
 
 def _total(c: dict) -> float:
     return float((c.get("saving") or {}).get("working_days_total") or 0.0)
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def savings_chart(result: dict, lang: str) -> dict[str, Any]:
@@ -173,7 +179,7 @@ def candidate_row(i: int, c: dict, lang: str) -> html.Tr:
         f.days(s.get("working_days_per_affected_dossier"), lang),
         f.number(s.get("affected_dossiers"), lang),
         f.days(s.get("working_days_total"), lang),
-        f.number(s.get("visits_total"), lang),
+        f.number(_float(s.get("visits_total")), lang, 0),  # expected visits: 0 or "1.283"
         evidence,
     ]
     return html.Tr(

@@ -168,7 +168,7 @@ def impact_from(log: StepLog, proc: str, when: date, window_days: int | None = N
         "method": {
             "vi": f"So sánh hồ sơ đã kết thúc tiếp nhận {window} ngày trước và sau ngày cải cách; "
             "khoảng tin cậy 95% bootstrap, kiểm định Mann-Whitney (thời gian) và z hai tỷ lệ, "
-            f"hiệu chỉnh Holm, mức ý nghĩa {settings.impact_alpha}.",
+            f"hiệu chỉnh Holm, mức ý nghĩa {str(settings.impact_alpha).replace('.', ',')}.",
             "en": f"Finished dossiers received {window} days before vs after the date; 95% "
             "bootstrap intervals, Mann-Whitney (time) and two-proportion z tests, Holm-"
             f"corrected, significance level {settings.impact_alpha}.",

@@ -48,23 +48,20 @@ UNIT_KINDS = {
 
 
 def unit_name(by: str, code: str) -> dict[str, str]:
-    """A unit's name (provinces and communes from ``vietnam-provinces``), else its code."""
-    name = None
-    try:
-        if by == "province_code":
-            from vietnam_provinces import Province, ProvinceCode
+    """A unit's name as every page writes it (``sample_logs.names``: "TP. Hải Phòng",
+    "Phường …", "BHXH TP. Hải Phòng"), else its kind and code."""
+    from sample_logs import names
 
-            name = Province.from_code(ProvinceCode(int(code))).name
-        elif by == "commune_code":
-            from vietnam_provinces import Ward, WardCode
-
-            name = Ward.from_code(WardCode(int(code))).name
-    except (ImportError, ValueError, KeyError):
-        name = None
-    if name is None:
+    if by == "province_code":
+        vi = en = names.province_name(code)
+    elif by == "commune_code":
+        vi = en = names.commune_name(code)
+    else:
+        vi, en = names.unit_name(code, "vi"), names.unit_name(code, "en")
+    if vi == code:
         kind = UNIT_KINDS.get(by, ("đơn vị", "unit"))
         return {"vi": f"{kind[0]} {code}", "en": f"{kind[1]} {code}"}
-    return {"vi": name, "en": name}
+    return {"vi": vi, "en": en}
 
 
 def label(key: str) -> dict[str, str]:
