@@ -248,7 +248,7 @@ def unit_waits(
     numbers come from beyond the scope: the median wait of the province and of the nation
     (the procedure's dossiers with the same dates and channel), as references."""
     if not flt.procedure:
-        raise FilterError("procedure: the wait by unit needs one procedure.")
+        raise FilterError("the wait by unit needs one procedure.", "procedure")
     data = svc.unit_waits(flt, step, after)
     return UnitWaitsFigure(store_version=svc.version(), filters=echo(flt), data=data)
 
@@ -374,6 +374,16 @@ _STATUS: tuple[tuple[type[Exception], int, str], ...] = (
 )
 
 
+# The query parameter of each ``LogFilter`` field whose name differs (``filters`` above).
+QUERY_NAMES = {"date_from": "from", "date_to": "to"}
+
+
+def detail_of(exc: Exception) -> str:
+    """The problem's sentence: a filter error names the query parameter (``from=…``), and
+    no message carries a server path (mining's never do)."""
+    return exc.worded(QUERY_NAMES, sep="=") if isinstance(exc, FilterError) else str(exc)
+
+
 def problem(status: int, title: str, detail: str, instance: str | None = None) -> JSONResponse:
     body = Problem(title=title, status=status, detail=detail, instance=instance)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
@@ -391,11 +401,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_dvcflow(request: Request, exc: Exception) -> JSONResponse:
         for kind, status, title in _STATUS:
             if isinstance(exc, kind):
-                answer = problem(status, title, str(exc), request.url.path)
+                answer = problem(status, title, detail_of(exc), request.url.path)
                 if isinstance(exc, TooManyFailures):
                     answer.headers["Retry-After"] = str(exc.retry_after)
                 return answer
-        return problem(400, "Bad request", str(exc), request.url.path)
+        return problem(400, "Bad request", detail_of(exc), request.url.path)
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         errors = exc.errors() if isinstance(exc, RequestValidationError) else []

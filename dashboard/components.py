@@ -16,7 +16,7 @@ from dashboard import auth
 from dashboard import fmt as fmt_
 from dashboard.i18n import column, pick, t
 from dashboard.service import NotAvailable, Service
-from dvcflow.errors import DvcflowError, FilterError
+from dvcflow.errors import DvcflowError, NoMatch
 from mining.filters import LogFilter
 from sample_logs import names
 
@@ -60,12 +60,10 @@ def shielded(fn: Callable[..., Any], *args: Any) -> Any:
         return fn(*args)
     except NotAvailable as exc:
         return notice("na", lang, str(exc))
-    except FilterError as exc:
-        if "no dossier matches" in str(exc):  # an empty pick is not an error: say so calmly
-            return html.Div(
-                html.P(t("dates.empty", lang)), className="notice notice-calm", id="empty-pick"
-            )
-        return notice("err", lang, str(exc))
+    except NoMatch:  # an empty pick is not an error: say so calmly
+        return html.Div(
+            html.P(t("dates.empty", lang)), className="notice notice-calm", id="empty-pick"
+        )
     except DvcflowError as exc:
         return notice("err", lang, str(exc))
     except Exception as exc:  # a bug elsewhere must not blank the page

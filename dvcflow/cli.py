@@ -57,6 +57,7 @@ def _register_all() -> None:
         generate_cmd,
         import_cmd,
         reform_cmds,
+        settings_cmd,
         store_cmds,
         stream_cmds,
         warn_cmd,
@@ -73,6 +74,7 @@ def _register_all() -> None:
         reform_cmds,
         warn_cmd,
         demo_cmd,
+        settings_cmd,
     ):
         module.register(app)
 

@@ -22,7 +22,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DVCFLOW_", env_file=".env", extra="ignore")
 
     # --- store -------------------------------------------------------------------------
-    data_dir: Path = Path("./data")
+    data_dir: Path = Field(
+        Path("./data"), description="where the event store lives (also `dvcflow --data-dir`)"
+    )
     timezone: str = Field("Asia/Ho_Chi_Minh", description="local time zone of the procedures")
     pseudonym_key: SecretStr | None = Field(
         None, description="HMAC key that turns applicant ids into applicant_ref"
@@ -66,8 +68,12 @@ class Settings(BaseSettings):
     )
 
     # --- event contract limits -----------------------------------------------------------
-    max_attributes: int = 64
-    max_attributes_bytes: int = 8192
+    max_attributes: int = Field(
+        64, description="an event carries at most this many attributes (more: refused, 422 / DLQ)"
+    )
+    max_attributes_bytes: int = Field(
+        8192, description="an event's attributes take at most this many bytes as JSON"
+    )
     timestamp_earliest: date = Field(
         date(2000, 1, 1),
         description="events timed before this day (UTC) are refused at the contract (422 / DLQ)",
@@ -77,18 +83,36 @@ class Settings(BaseSettings):
     )
 
     # --- Kafka ---------------------------------------------------------------------------
-    kafka_bootstrap: str | None = None
-    kafka_security_protocol: str | None = None  # PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL
-    kafka_sasl_mechanism: str | None = None  # PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
-    kafka_sasl_username: str | None = None
-    kafka_sasl_password: SecretStr | None = None
-    kafka_ssl_ca_location: str | None = None
-    topic_events: str = "dvc.events"
-    topic_dlq: str = "dvc.events.dlq"
-    topic_partitions: int = 6
-    consumer_group: str = "dvcflow-sink"
-    sink_batch_size: int = 20_000
-    sink_batch_seconds: float = 2.0
+    kafka_bootstrap: str | None = Field(
+        None, description="Kafka brokers, host:port[,host:port] (unset: no streaming)"
+    )
+    kafka_security_protocol: str | None = Field(
+        None, description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (default: Kafka's)"
+    )
+    kafka_sasl_mechanism: str | None = Field(
+        None, description="PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512, with a SASL protocol"
+    )
+    kafka_sasl_username: str | None = Field(None, description="the SASL user name")
+    kafka_sasl_password: SecretStr | None = Field(None, description="the SASL password")
+    kafka_ssl_ca_location: str | None = Field(
+        None, description="CA certificate file that the brokers' TLS certificates are checked with"
+    )
+    topic_events: str = Field("dvc.events", description="the topic events are produced to")
+    topic_dlq: str = Field(
+        "dvc.events.dlq", description="the dead-letter topic: refused events, with the reason"
+    )
+    topic_partitions: int = Field(
+        6, description="partitions of the events topic when dvcflow creates it"
+    )
+    consumer_group: str = Field(
+        "dvcflow-sink", description="the sink's Kafka consumer group (one per store)"
+    )
+    sink_batch_size: int = Field(
+        20_000, description="the sink writes a batch file once it holds this many events"
+    )
+    sink_batch_seconds: float = Field(
+        2.0, description="... or once its oldest pending event waited this long"
+    )
     gateway_ack_timeout_seconds: float = Field(
         10.0, description="the gateway answers 503 when Kafka has not acknowledged by then"
     )
@@ -104,9 +128,11 @@ class Settings(BaseSettings):
     )
 
     # --- web -----------------------------------------------------------------------------
-    host: str = "127.0.0.1"
-    port: int = 8050
-    gateway_max_request_bytes: int = 10 * 1024 * 1024
+    host: str = Field("127.0.0.1", description="address `dvcflow serve` listens on")
+    port: int = Field(8050, description="port `dvcflow serve` listens on")
+    gateway_max_request_bytes: int = Field(
+        10 * 1024 * 1024, description="the gateway refuses (413) a request body larger than this"
+    )
     api_keys_file: Path | None = Field(
         None, description="JSON file of gateway API keys and read tokens with their scopes"
     )

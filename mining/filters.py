@@ -28,10 +28,13 @@ class LogFilter:
     def __post_init__(self) -> None:
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise FilterError(
-                f"--from {self.date_from} is after --to {self.date_to}: the date range is empty."
+                "the start is after the end: the date range is empty.",
+                "date_from",
+                self.date_from,
+                also=("date_to", self.date_to),
             )
         if self.channel is not None and self.channel not in CHANNELS:
-            raise FilterError(f"--channel {self.channel!r} is not one of {', '.join(CHANNELS)}.")
+            raise FilterError(f"not one of {', '.join(CHANNELS)}.", "channel", self.channel)
 
     def key(self) -> tuple:
         """Hashable identity, for caches."""

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from dvcflow.errors import FilterError
+from dvcflow.errors import FilterError, NoMatch
 from dvcflow.settings import get_settings
 from ingest.owner import owners_sql
 from ingest.schema import STORE_COLUMNS, STORE_SCHEMA
@@ -185,7 +185,7 @@ def load_log(
     procedure is not in it, or nothing matches.
     """
     if store.is_empty():
-        raise FilterError(f"the event store at {store.data_dir} is empty: import or stream events.")
+        raise FilterError("the event store is empty: import or stream events.")
     procedures = [flt.procedure] if flt.procedure else None
     # One file list for the facts and both reads of the analysis (the second one is the
     # ``log`` view, joined on file indexes); compaction keeps merged files for a grace
@@ -195,8 +195,7 @@ def load_log(
         known = sorted({f.parent.parent.name.removeprefix("procedure=") for f in store.files()})
         shown = ", ".join(known[:10]) + (" …" if len(known) > 10 else "")
         raise FilterError(
-            f"--procedure {flt.procedure}: no such procedure in the store at {store.data_dir} "
-            f"(it has: {shown})."
+            f"no such procedure in the store (it has: {shown}).", "procedure", flt.procedure
         )
     con = con or connect()
     where = READABLE_SQL + (" AND procedure_code = $procedure" if flt.procedure else "")
@@ -220,7 +219,7 @@ def load_log(
         )
     n = con.execute("SELECT count(*) FROM log_base").fetchone()[0]
     if n == 0:
-        raise FilterError(f"no dossier matches the filter ({flt.describe()}).")
+        raise NoMatch(f"no dossier matches the filter ({flt.describe()}).")
     _create_log_view(con, source)
     _build_steps(con)
     _build_cases(con)
@@ -264,7 +263,7 @@ def narrow_log(con: duckdb.DuckDBPyConnection, flt: LogFilter) -> duckdb.DuckDBP
         f"SELECT case_id FROM log_base GROUP BY case_id HAVING {having}", params
     ).to_arrow_table()
     if keep.num_rows == 0:
-        raise FilterError(f"no dossier matches the filter ({flt.describe()}).")
+        raise NoMatch(f"no dossier matches the filter ({flt.describe()}).")
     out = connect()
     con.register("_dvc_keep", keep)
     try:
@@ -466,7 +465,7 @@ def cut_log(con: duckdb.DuckDBPyConnection, as_of: object) -> None:
     event is that old."""
     con.execute("DELETE FROM log_base WHERE timestamp > $as_of", {"as_of": as_of})
     if con.execute("SELECT count(*) FROM log_base").fetchone()[0] == 0:
-        raise FilterError(f"--as-of {as_of}: no event of the filter is that old.")
+        raise FilterError("no event of the filter is that old.", "as_of", as_of)
     _build_steps(con)
     _build_cases(con)
 

@@ -13,7 +13,7 @@ import orjson
 import typer
 from rich.console import Console
 
-from dvcflow.errors import DvcflowError
+from dvcflow.errors import DvcflowError, FilterError
 from dvcflow.settings import SettingsError
 from mining.filters import LogFilter
 
@@ -42,6 +42,8 @@ def user_errors() -> Iterator[None]:
     """Turn errors the user can act on into one clear line and exit code 2."""
     try:
         yield
+    except FilterError as exc:
+        fail(exc.worded(FILTER_OPTIONS))
     except (DvcflowError, SettingsError) as exc:
         fail(str(exc))
 
@@ -65,6 +67,19 @@ def print_json(obj: Any) -> None:
         + "\n"
     )
 
+
+# The option that sets each ``LogFilter`` field (and ``warn --as-of``): a ``FilterError``
+# is worded with them.
+FILTER_OPTIONS = {
+    "procedure": "--procedure",
+    "province": "--province",
+    "commune": "--commune",
+    "org_unit": "--org-unit",
+    "date_from": "--from",
+    "date_to": "--to",
+    "channel": "--channel",
+    "as_of": "--as-of",
+}
 
 # Typed option declarations shared by every analysing verb.
 ProcedureOpt = Annotated[

@@ -89,10 +89,9 @@ def reform(
 
     flt = make_filter(procedure, province, commune, org_unit, date_from, date_to, channel)
     with user_errors():
-        if not flt.procedure:
-            from dvcflow.errors import FilterError
+        from mining.reform.source import require_procedure
 
-            raise FilterError("`dvcflow reform` needs --procedure CODE (one procedure at a time).")
+        require_procedure(flt, "reform")
         store = _store()
         result = {
             "readiness": readiness(store, flt, by=_UNIT_COLUMN[(by or UnitBy.unit).value]),

@@ -110,5 +110,5 @@ def candidate_options(by: str, focus: dict[str, str] | None) -> dict:
 
 def require_procedure(flt: LogFilter, verb: str) -> str:
     if not flt.procedure:
-        raise FilterError(f"`dvcflow {verb}` needs --procedure CODE (one procedure at a time).")
+        raise FilterError(f"{verb} needs one procedure (one at a time).", "procedure")
     return flt.procedure

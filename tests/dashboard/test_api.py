@@ -169,6 +169,12 @@ def test_whatif_posts_steps_and_returns_mining_replay(client, store):
         ("/api/v1/cases/NOPE-0001", 404, "NOPE-0001"),
         ("/api/v1/variants?procedure=9.999999", 422, "9.999999"),
         ("/api/v1/no-such-thing", 404, "/api/v1/no-such-thing"),
+        # a filter error names the query parameter (``from``, not the CLI's ``--from``)
+        ("/api/v1/cases?from=2025-09-01&to=2025-08-01", 422, "from=2025-09-01 and to=2025-08-01"),
+        ("/api/v1/variants?procedure=9.999999", 422, "procedure=9.999999: no such procedure"),
+        ("/api/v1/variants?procedure=1.001193&province=48", 422, "no dossier matches"),
+        ("/api/v1/unit-waits?step=receive", 422, "procedure: the wait by unit needs one"),
+        ("/api/v1/reform/candidates", 422, "procedure: reform needs one procedure"),
     ],
 )
 def test_errors_are_problem_details_naming_the_field(client, path, status, needle):
@@ -177,6 +183,39 @@ def test_errors_are_problem_details_naming_the_field(client, path, status, needl
     assert got.headers["content-type"].startswith("application/problem+json")
     body = got.json()
     assert body["status"] == status and needle in body["detail"]
+    assert "--" not in body["detail"]  # worded for the API, not the CLI
+
+
+BAD_FILTERS = (
+    "/api/v1/variants?procedure=9.999999",
+    "/api/v1/variants?procedure=1.001193&province=48",
+    "/api/v1/cases?from=2025-09-01&to=2025-08-01",
+    "/api/v1/bottlenecks?procedure=1.001193&channel=postal&from=2031-01-01",
+    "/api/v1/reform/candidates",
+    "/api/v1/reform/impact?procedure=1.001193&date=2031-01-01",
+    "/api/v1/unit-waits?procedure=9.999999&step=receive",
+    "/api/v1/warnings?procedure=9.999999",
+)
+
+
+def test_no_problem_detail_holds_the_data_dir(client, store, tmp_path):
+    """A problem detail never tells a client where the server keeps its data, whether the
+    store holds the filter's dossiers or is empty."""
+    empty = tmp_path / "empty-store"
+    (empty / "events").mkdir(parents=True)
+    apps = (
+        (client, store.data_dir),
+        (TestClient(create_app(Settings(data_dir=empty, web_warm_cache=False))), empty),
+    )
+    for c, data_dir in apps:
+        secrets = {str(data_dir), str(data_dir.resolve()), data_dir.name}
+        for path in BAD_FILTERS:
+            got = c.get(path)
+            assert got.status_code in (400, 422), (path, got.status_code, got.text)
+            detail = got.json()["detail"]
+            assert not any(s in detail for s in secrets), (path, detail)
+            assert not any(s in got.text for s in secrets), (path, got.text)
+    assert "is empty" in apps[1][0].get(BAD_FILTERS[0]).json()["detail"]
 
 
 def test_openapi_lists_every_read_endpoint(client):

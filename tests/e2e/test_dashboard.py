@@ -397,6 +397,19 @@ def test_reform_impact_names_the_date_it_cannot_judge(driver, base, api, busiest
     wait_for(driver, "#rf-impact .notice-err")
 
 
+def test_a_filter_that_selects_nothing_says_so_calmly(driver, base, api, busiest):
+    """Dates with no dossier are an empty pick (``NoMatch``), not an error box; the API
+    answers the same filters with a 422 naming no server path."""
+    proc, _ = busiest
+    last = max(c["first_ts"] for c in api("/cases", procedure=proc, limit=500)["items"])[:10]
+    after = date.fromisoformat(last).replace(year=date.fromisoformat(last).year + 1)
+    query = {"procedure": proc, "from": after.isoformat(), "to": after.isoformat()}
+    problem = api.client.get("/bottlenecks", params=query)
+    assert problem.status_code == 422 and "no dossier matches" in problem.json()["detail"]
+    open_page(driver, base, "/", "#empty-pick", **query)
+    assert not driver.find_elements("css selector", ".notice-err")
+
+
 def test_bottleneck_drills_down_to_its_dossiers(driver, base, api, busiest):
     proc, _ = busiest
     open_page(driver, base, "/bottlenecks", "#bn-steps", procedure=proc)

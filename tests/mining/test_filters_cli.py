@@ -38,8 +38,8 @@ def run(store, *args: str):
     [
         (["--procedure", "9.999999"], "--procedure 9.999999: no such procedure"),
         (["--procedure", "2.001610", "--province", "48"], "no dossier matches the filter"),
-        (["--from", "2025-08-01", "--to", "2025-07-01"], "is after --to 2025-07-01"),
-        (["--channel", "fax"], "--channel 'fax' is not one of"),
+        (["--from", "2025-08-01", "--to", "2025-07-01"], "--from 2025-08-01 and --to 2025-07-01"),
+        (["--channel", "fax"], "--channel fax: not one of"),
     ],
 )
 def test_bad_filter_is_one_line_without_traceback(small, args, needle):
@@ -99,3 +99,27 @@ def test_export_bpmn_and_pnml_hold_the_discovered_activities(small, tmp_path):
     assert labels == {"submit", "receive", "return_result"}
     tasks = {n.get_name() for n in pm4py.read_bpmn(str(bpmn)).get_nodes() if n.get_name()}
     assert labels <= tasks
+
+
+def test_filter_errors_are_structured_not_worded_for_a_front_end(small):
+    """Mining says which field, which value and why; the option names are the CLI's."""
+    with pytest.raises(FilterError) as caught:
+        load_log(small, LogFilter(procedure="9.999999"))
+    err = caught.value
+    assert (err.field, err.value) == ("procedure", "9.999999")
+    assert "no such procedure" in err.reason and "2.001610" in err.reason  # what it has
+    assert str(small.data_dir) not in str(err) and "--" not in str(err)
+    assert err.worded({"procedure": "--procedure"}).startswith("--procedure 9.999999: ")
+    from datetime import date
+
+    with pytest.raises(FilterError) as caught:
+        LogFilter(date_from=date(2025, 8, 1), date_to=date(2025, 7, 1))
+    err = caught.value
+    assert (err.field, err.value, err.also) == (
+        "date_from",
+        date(2025, 8, 1),
+        ("date_to", date(2025, 7, 1)),
+    )
+    assert err.worded({"date_from": "from", "date_to": "to"}, sep="=").startswith(
+        "from=2025-08-01 and to=2025-07-01: "
+    )

@@ -133,7 +133,7 @@ def test_impact_and_kpi_cli(cli, generated):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["reform"], "needs --procedure"),
+        (["reform"], "--procedure: reform needs one procedure"),
         (["whatif", "--procedure", PROC, "--remove", "nope"], "no step 'nope'"),
         (["impact", "--procedure", PROC, "--date", "2031-01-01"], "--date 2031-01-01"),
         (["reform", "--procedure", "9.999999"], "no such procedure"),
