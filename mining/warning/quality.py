@@ -166,17 +166,22 @@ def lead_time(
     )
 
 
-def event_prefixes(tl: Timeline, cases: np.ndarray) -> pd.DataFrame:
-    """(case_id, t) after each event of the dossiers, before they ended: the prefixes the
-    remaining-time literature averages over."""
+def event_prefixes(tl: Timeline, cases: np.ndarray, min_length: int = 2) -> pd.DataFrame:
+    """(case_id, t, n) after each of the dossiers' events from the ``min_length``-th to the
+    last but one: the event-level prefixes the remaining-time literature averages over
+    (PGTNet's: lengths 2 .. n-1, dossiers of at least three events)."""
     ev = tl.events[tl.events["case_id"].isin(cases)]
-    ends = tl.outcomes["end"].reindex(ev["case_id"]).to_numpy("datetime64[us]")
-    pts = pd.DataFrame({"case_id": ev["case_id"].to_numpy(), "t": ev["ts"].to_numpy()})
-    return pts[pts["t"].to_numpy() < ends].drop_duplicates().reset_index(drop=True)
+    n = ev.groupby("case_id").cumcount().to_numpy() + 1
+    size = ev.groupby("case_id")["ts"].transform("size").to_numpy()
+    keep = (n >= min_length) & (n < size)
+    return pd.DataFrame(
+        {"case_id": ev["case_id"].to_numpy()[keep], "t": ev["ts"].to_numpy()[keep], "n": n[keep]}
+    ).reset_index(drop=True)
 
 
 def remaining_mae(tl: Timeline, model: Model, cases: np.ndarray) -> float | None:
-    """Mean absolute error (days of the axis) of the median expected finish."""
+    """Mean absolute error (days of the axis) of the median expected finish, over every
+    event-level prefix of the dossiers (``event_prefixes``)."""
     pts = event_prefixes(tl, cases)
     if pts.empty:
         return None
