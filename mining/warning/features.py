@@ -53,7 +53,15 @@ NUMERIC = (
     "weekday",  # of t (0 = Monday)
     "month",  # of t
 )
-CATEGORICAL = ("procedure", "province", "channel", "last_step", "last_unit", "prev_step", "prev_step2")
+CATEGORICAL = (
+    "procedure",
+    "province",
+    "channel",
+    "last_step",
+    "last_unit",
+    "prev_step",
+    "prev_step2",
+)
 FEATURES = NUMERIC + CATEGORICAL
 
 
@@ -244,8 +252,12 @@ def prefix_features(
     extra = [c for c in found.columns if c.startswith("count:")]
     extra += [c for c in dossiers.columns if c.startswith("attr:")]
     if extra:
-        more = pd.DataFrame({c: (d[c] if c.startswith("attr:") else found[c]).to_numpy() for c in extra})
-        out = pd.concat([out, more.fillna({c: 0.0 for c in extra if c.startswith("count:")})], axis=1)
+        more = pd.DataFrame(
+            {c: (d[c] if c.startswith("attr:") else found[c]).to_numpy() for c in extra}
+        )
+        out = pd.concat(
+            [out, more.fillna({c: 0.0 for c in extra if c.startswith("count:")})], axis=1
+        )
     return out.reset_index(drop=True)
 
 
