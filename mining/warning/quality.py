@@ -73,9 +73,11 @@ def evaluate(
     known_at_cut: bool = True,
     threshold: float = 0.5,
     method: str = "model",
+    test_procedure: str | None = None,
 ) -> QualityCard:
     """The quality card of a model trained as of a cut date (the receipt date that leaves
-    ``test_share`` of the finished dossiers after it)."""
+    ``test_share`` of the finished dossiers after it); ``test_procedure``: a pooled model
+    trained on every procedure, tested on that one's dossiers only."""
     rules = rules or DeadlineRules.from_settings()
     began = time.perf_counter()
     done = labelled(tl)
@@ -85,6 +87,9 @@ def evaluate(
     if known_at_cut:
         train_cases = train_cases[tl.outcomes.loc[train_cases, "end"].to_numpy() < cut]
     test_cases = done[received >= cut]
+    if test_procedure is not None:
+        proc = tl.dossiers.loc[test_cases, "procedure"].to_numpy(object)
+        test_cases = test_cases[proc == test_procedure]
     model = train(tl, train_cases, options)
     points = [_point(tl, model, test_cases, s, rules) for s in SHARES]
     return QualityCard(

@@ -121,4 +121,7 @@ class Warnings(BaseModel):
     training_seconds: float
     scoring_seconds: float
     quality: QualityCard | None
-    store_version: str | None = None
+    store_version: str | None = None  # the store's now
+    model_version: str | None = None  # the store's when the model answering was trained
+    model_trained_at: datetime | None = None
+    retraining: bool = False  # a model of the current version is being trained meanwhile
