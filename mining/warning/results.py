@@ -30,8 +30,11 @@ class DossierWarning(BaseModel):
     case_id: str
     procedure: str
     province: str | None
+    province_name: str | None = None
     commune: str | None
+    commune_name: str | None = None
     unit: str | None  # the unit it is at (its last event's)
+    unit_name: Words | None = None
     received: datetime
     due: datetime | None
     probability_late: float | None  # None when the rule stands in for the model
@@ -56,6 +59,7 @@ class DossierWarning(BaseModel):
 
 class UnitCount(BaseModel):
     unit: str
+    unit_name: Words | None = None
     open: int
     flagged: int  # probability at or above the threshold (or at risk / overdue by the rule)
     mean_probability: float | None

@@ -26,6 +26,7 @@ from mining.warning.quality import rule_scores, rule_status
 from mining.warning.reasons import explain, rule_reasons
 from mining.warning.results import DossierWarning, UnitCount, Warnings, Words
 from mining.warning.timeline import add_case_attributes, read_timeline
+from sample_logs import names
 
 
 def as_of_moment(as_of: date | datetime | None, tz: str) -> datetime | None:
@@ -169,8 +170,11 @@ def _item(rank, i, x, tl, prob, q, status, reasons, model, proc, tz) -> DossierW
         case_id=case,
         procedure=str(d["procedure"]),
         province=d["province"],
+        province_name=names.province_name(d["province"]) if d["province"] else None,
         commune=d["commune"],
+        commune_name=names.commune_name(d["commune"]) if d["commune"] else None,
         unit=row["last_unit"],
+        unit_name=unit_words(row["last_unit"]),
         received=_local(d["received"], tz),
         due=_local(d["due"], tz),
         probability_late=float(prob[i]) if prob is not None else None,
@@ -194,6 +198,17 @@ def _item(rank, i, x, tl, prob, q, status, reasons, model, proc, tz) -> DossierW
     )
 
 
+def unit_words(code: str | None) -> Words | None:
+    """An org unit by name in both languages (``sample_logs.names``, the deployment's
+    ``units_file`` first)."""
+    if code is None or code == "?":
+        return None
+    units_file = get_settings().units_file
+    return Words(
+        vi=names.unit_name(code, "vi", units_file), en=names.unit_name(code, "en", units_file)
+    )
+
+
 def _num(v) -> float | None:
     return None if v is None or pd.isna(v) else float(v)
 
@@ -211,6 +226,7 @@ def _by_unit(x: pd.DataFrame, prob: np.ndarray | None, flagged: np.ndarray) -> l
     return [
         UnitCount(
             unit=u,
+            unit_name=unit_words(u),
             open=int(r.open),
             flagged=int(r.flagged),
             mean_probability=None if pd.isna(r.p) else float(r.p),
