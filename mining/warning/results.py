@@ -106,7 +106,8 @@ class QualityCard(BaseModel):
     points: list[QualityPoint]
     lead_time: LeadTime | None
     remaining_mae_days: float | None  # expected finish, over every prefix of the test dossiers
-    training_seconds: float
+    training_seconds: float  # training + scoring every test point
+    fit_seconds: float | None = None  # training alone
     note: Words | None = None
 
 
