@@ -40,7 +40,7 @@ class ModelOptions:
     threads: int = 1
     min_samples_leaf: int = 20
     half_life_days: float | None = None  # weigh recent dossiers more (processes drift)
-    top_activities: int = 100  # a bag of the most frequent activities (counts so far)
+    top_activities: int = 40  # a bag of the most frequent activities (counts so far)
     log_target: bool = True  # remaining-time quantiles fitted on log(1 + days)
 
 
