@@ -186,7 +186,7 @@ class Settings(BaseSettings):
         "store version but retrains a procedure's model at most this often",
     )
     warning_pool_below_late: int = Field(
-        60,
+        100,
         description="a procedure with fewer late finished dossiers than this learns from "
         "all the store's procedures (the procedure a feature) rather than alone",
     )
