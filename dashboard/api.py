@@ -301,7 +301,9 @@ def warnings(
     top: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Warnings:
     """Early warning: a procedure's open dossiers ranked by the probability that they finish
-    late, with the expected finish, where each waits, the reasons and the quality card."""
+    late, with the expected finish, where each waits (units by name), the reasons and the
+    quality card. Answered by the last trained model (``model_version``,
+    ``model_trained_at``) while a newer one trains in the background (``retraining``)."""
     return svc.warnings(flt, as_of=as_of, top=top)
 
 

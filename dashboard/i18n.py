@@ -35,6 +35,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "wn.method.pooled": ("Mô hình chung", "Pooled model"),
     "wn.method.rule": ("Quy tắc sắp quá hạn", "At-risk rule"),
     "wn.as_of": ("Tại thời điểm", "As of"),
+    "wn.model_at": ("Mô hình huấn luyện lúc", "Model trained at"),
+    "wn.retraining": ("đang huấn luyện lại", "retraining"),
     "wn.rank": ("#", "#"),
     "wn.case": ("Mã hồ sơ", "Dossier"),
     "wn.prob": ("Xác suất trễ", "Probability late"),

@@ -528,18 +528,20 @@ class Service:
         return self._cached(f"reform.{what}", flt, frozen, compute)
 
     # --- early warning -----------------------------------------------------------------
-    def warnings(
-        self, flt: LogFilter, *, as_of: date | None = None, top: int | None = 50
-    ) -> Any:
+    def warnings(self, flt: LogFilter, *, as_of: date | None = None, top: int | None = 50) -> Any:
         """The morning list of ``mining.warning`` (open dossiers ranked by risk of finishing
-        late), rescored at every store version; the model itself is retrained at most every
-        ``warning_retrain_seconds`` while events stream in."""
+        late), rescored at every store version; the model is retrained in the background
+        (at most every ``warning_retrain_seconds``) while the last one answers, and the
+        answer is computed again once it lands (``fits.generation``)."""
         fn = _function("mining.warning", "warnings")
+        landed = _function("mining.warning.fits", "generation")()
         return self._cached(
             "warnings",
             flt,
-            (as_of.isoformat() if as_of else None, top),
-            lambda: fn(self.store, flt, as_of=as_of, top=top, settings=self.settings),
+            (as_of.isoformat() if as_of else None, top, landed),
+            lambda: fn(
+                self.store, flt, as_of=as_of, top=top, settings=self.settings, background=True
+            ),
         )
 
     # --- stream ------------------------------------------------------------------------

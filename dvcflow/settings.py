@@ -211,6 +211,16 @@ class Settings(BaseSettings):
         description="while events stream in, the dashboard rescores open dossiers at every "
         "store version but retrains a procedure's model at most this often",
     )
+    warning_pool_below_late: int = Field(
+        100,
+        description="a procedure with fewer late finished dossiers than this learns from "
+        "all the store's procedures (the procedure a feature) rather than alone",
+    )
+    warning_case_attributes: list[str] = Field(
+        default_factory=list,
+        description="trace attributes of imported logs known when a dossier starts, used as "
+        "warning features (e.g. BPIC 2015's Responsible_actor); never ones set at the end",
+    )
 
     # --- mining ----------------------------------------------------------------------------
     mining_threads: int | None = Field(

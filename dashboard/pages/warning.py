@@ -50,9 +50,24 @@ def _cards(result: Any, lang: str) -> html.Div:
             card(t("wn.flagged", lang), fmt.number(result.flagged, lang), "wn-card-flagged"),
             card(t("wn.method", lang), t(f"wn.method.{result.method}", lang), "wn-card-method"),
             card(t("wn.trained", lang), fmt.number(result.trained_on, lang), "wn-card-trained"),
+            card(t("wn.model_at", lang), _model_at(result, lang), "wn-card-model-at"),
         ],
         className="cards",
     )
+
+
+def _model_at(result: Any, lang: str) -> str:
+    """When the answering model was trained, and whether a newer one is training."""
+    if result.method == "rule" or result.model_trained_at is None:
+        return fmt.DASH
+    text = fmt.moment(result.model_trained_at, lang)
+    return text + (f" ({t('wn.retraining', lang)})" if result.retraining else "")
+
+
+def _unit(code: str | None, name: Any, lang: str) -> Any:
+    if not code:
+        return fmt.DASH
+    return html.Span(pick(name.model_dump(), lang) if name else code, title=code)
 
 
 def _table(table_id: str, header: list[str], rows: list[list[Any]]) -> html.Table:
@@ -85,7 +100,7 @@ def _list(result: Any, lang: str) -> Any:
                 fmt.percent(i.probability_late, lang, 0),
                 t(f"wn.st.{i.rule_status}", lang) if i.rule_status else fmt.DASH,
                 pick(i.step_label.model_dump(), lang) if i.step_label else fmt.DASH,
-                i.unit or fmt.DASH,
+                _unit(i.unit, i.unit_name, lang),
                 f"{fmt.days(i.waited_days, lang)} / {fmt.days(i.usual_wait_days, lang)}",
                 fmt.day(i.due, lang),
                 finish,
@@ -99,7 +114,7 @@ def _units(result: Any, lang: str) -> Any:
     header = [t(k, lang) for k in ("wn.unit", "wn.open", "wn.flagged", "wn.mean_prob")]
     rows = [
         [
-            u.unit,
+            _unit(u.unit, u.unit_name, lang),
             fmt.number(u.open, lang),
             fmt.number(u.flagged, lang),
             fmt.percent(u.mean_probability, lang, 0),

@@ -76,6 +76,24 @@ def _words(lang: str) -> dict[str, str]:
     }
 
 
+def model_age(result, lang: str) -> str:
+    """Which model answers: when it was trained, on which store version, and whether a
+    newer one is training meanwhile."""
+    from dashboard import fmt
+
+    at = fmt.moment(result.model_trained_at, lang)
+    version = (result.model_version or "")[:8]
+    if lang == "vi":
+        text = f"Mô hình huấn luyện lúc {at} (phiên bản kho {version})"
+        if result.model_version != result.store_version:
+            text += ", kho đã có dữ liệu mới"
+        return text + (": đang huấn luyện lại." if result.retraining else ".")
+    text = f"Model trained at {at} (store version {version})"
+    if result.model_version != result.store_version:
+        text += ", the store has new data since"
+    return text + (": retraining now." if result.retraining else ".")
+
+
 def print_warnings(result, lang: str) -> None:
     from dashboard import fmt
 
@@ -101,6 +119,8 @@ def print_warnings(result, lang: str) -> None:
             f"{fmt.number(result.trained_on, lang)} finished dossiers in "
             f"{fmt.number(result.training_seconds, lang)} s."
         )
+    if result.model_trained_at is not None and result.method != "rule":
+        console.print(model_age(result, lang), highlight=False)
     status = STATUS[lang]
     for i in result.items:
         label = getattr(i.step_label, lang) if i.step_label else "–"
@@ -116,8 +136,9 @@ def print_warnings(result, lang: str) -> None:
             f" · {w['finish']} {finish}",
             highlight=False,
         )
+        unit = getattr(i.unit_name, lang) if i.unit_name else (i.unit or "–")
         console.print(
-            f"     {label} @ {i.unit or '–'}: {w['waited']} {fmt.days(i.waited_days, lang)}"
+            f"     {label} @ {unit}: {w['waited']} {fmt.days(i.waited_days, lang)}"
             f" ({w['usual']} {fmt.days(i.usual_wait_days, lang)})",
             highlight=False,
         )

@@ -11,6 +11,15 @@ running states:
 - the work in progress of a unit (and of the procedure) at t is the running sum of
   arrivals and departures with timestamp <= t, looked up the same way.
 
+A point may instead name how many of its dossier's events it has seen (column ``n``: the
+event-level prefixes of the remaining-time literature, where events sharing a timestamp
+are still told apart); its state is then the one after its n-th event.
+
+Besides the fixed features: how often each of a model's ``activities`` was done so far
+(a bag of activities, the top-k of the training log), and the trace attributes a log sets
+at the start (``Timeline.dossiers`` columns ``attr:<name>``, e.g. BPIC 2015's responsible
+actor, parts and fees).
+
 So a point's features are the same whether the log holds the future or not:
 ``tests/warning/test_features.py`` computes them on a log cut at t and on the full log and
 compares every column.
@@ -41,8 +50,18 @@ NUMERIC = (
     "open_total",  # open dossiers of the procedure at t
     "holidays_ahead",  # days off on weekdays between t and the due day
     "calendar_left",  # calendar days left before the due moment
+    "weekday",  # of t (0 = Monday)
+    "month",  # of t
 )
-CATEGORICAL = ("procedure", "province", "channel", "last_step", "last_unit")
+CATEGORICAL = (
+    "procedure",
+    "province",
+    "channel",
+    "last_step",
+    "last_unit",
+    "prev_step",
+    "prev_step2",
+)
 FEATURES = NUMERIC + CATEGORICAL
 
 
@@ -79,6 +98,7 @@ def event_states(events: pd.DataFrame) -> pd.DataFrame:
     unit = e["org_unit"].astype(object).to_numpy()
     prev_unit = np.r_[None, unit[:-1]]
     moved = ~first & (unit != prev_unit)
+    second = first | np.r_[True, first[:-1]]
     return pd.DataFrame(
         {
             "case_id": case,
@@ -93,10 +113,27 @@ def event_states(events: pd.DataFrame) -> pd.DataFrame:
             "rework": running_sum(repeat.astype(np.int64)),
             "handoffs": running_sum(moved.astype(np.int64)),
             "last_step": act,
+            "prev_step": np.where(first, None, np.r_[None, act[:-1]]),
+            "prev_step2": np.where(second, None, np.r_[None, None, act[:-2]]),
             "last_unit": unit,
             "closed": running_sum(e["closes"].to_numpy(bool).astype(np.int64)) > 0,
+            "n": running_sum(np.ones(len(e), np.int64)),
         }
     )
+
+
+def activity_counts(events: pd.DataFrame, activities: tuple[str, ...]) -> pd.DataFrame:
+    """``count:<activity>`` after each event: how often the dossier did each of
+    ``activities`` so far (running sums, in the events' order)."""
+    act = events["activity"].to_numpy(object)
+    case = events["case_id"].to_numpy()
+    index = {a: i for i, a in enumerate(activities)}
+    col = np.array([index.get(a, -1) for a in act], np.int64)
+    onehot = np.zeros((len(act), len(activities)), np.float32)
+    hit = col >= 0
+    onehot[np.flatnonzero(hit), col[hit]] = 1.0
+    counts = pd.DataFrame(onehot).groupby(case).cumsum().to_numpy()
+    return pd.DataFrame(counts, columns=[f"count:{a}" for a in activities])
 
 
 def _wip_deltas(events: pd.DataFrame) -> pd.DataFrame:
@@ -134,26 +171,39 @@ def prefix_features(
     points: pd.DataFrame,
     axis: TimeAxis,
     exclude_supplement_wait: bool = True,
+    activities: tuple[str, ...] = (),
 ) -> pd.DataFrame:
-    """Features of each point (case_id, t: local ``datetime64``), in the points' order.
+    """Features of each point (case_id, t: local ``datetime64``; optionally n: events
+    seen), in the points' order.
 
     ``events``: ``Timeline.events``; ``dossiers``: ``Timeline.dossiers`` (what is known at
     receipt). A point before its dossier's first event has no state (NaN / None)."""
     pts = points[["case_id", "t"]].copy()
     pts["t"] = pts["t"].to_numpy("datetime64[us]")
     pts["_i"] = np.arange(len(pts))
+    seen = points["n"].to_numpy(float) if "n" in points.columns else np.full(len(pts), np.nan)
     states = event_states(events)
-    order = np.lexsort((np.arange(len(states)), states["ts"].to_numpy()))
-    states = states.iloc[order]
-    found = pd.merge_asof(
-        pts.sort_values("t", kind="stable"),
-        states,
-        left_on="t",
-        right_on="ts",
-        by="case_id",
-        direction="backward",
-        allow_exact_matches=True,
-    ).sort_values("_i")
+    if activities:
+        states = pd.concat([states, activity_counts(events, activities)], axis=1)
+    by_event = ~np.isnan(seen)
+    parts = []
+    if by_event.any():
+        sub = pts[by_event].assign(n=seen[by_event].astype(np.int64))
+        parts.append(sub.merge(states, on=["case_id", "n"], how="left"))
+    if (~by_event).any():
+        order = np.lexsort((np.arange(len(states)), states["ts"].to_numpy()))
+        parts.append(
+            pd.merge_asof(
+                pts[~by_event].sort_values("t", kind="stable"),
+                states.iloc[order],
+                left_on="t",
+                right_on="ts",
+                by="case_id",
+                direction="backward",
+                allow_exact_matches=True,
+            )
+        )
+    found = pd.concat(parts, ignore_index=True).sort_values("_i", kind="stable")
     t = found["t"].to_numpy("datetime64[us]")
     t_pos = axis.pos(t)
     d = dossiers.reindex(found["case_id"].to_numpy())
@@ -186,15 +236,28 @@ def prefix_features(
             "open_total": _open_total(events, t),
             "holidays_ahead": _holidays_ahead(t, due, axis.holidays),
             "calendar_left": (due - t).astype("timedelta64[us]").astype(float) / 86_400e6,
+            "weekday": pd.DatetimeIndex(t).dayofweek.to_numpy(float),
+            "month": pd.DatetimeIndex(t).month.to_numpy(float),
             "procedure": d["procedure"].to_numpy(object),
             "province": d["province"].to_numpy(object),
             "channel": d["channel"].to_numpy(object),
             "last_step": found["last_step"].to_numpy(object),
+            "prev_step": found["prev_step"].to_numpy(object),
+            "prev_step2": found["prev_step2"].to_numpy(object),
             "last_unit": found["last_unit"].to_numpy(object),
             "closed": found["closed"].fillna(False).to_numpy(bool),
         }
     )
     out.loc[np.isnat(due), "calendar_left"] = np.nan
+    extra = [c for c in found.columns if c.startswith("count:")]
+    extra += [c for c in dossiers.columns if c.startswith("attr:")]
+    if extra:
+        more = pd.DataFrame(
+            {c: (d[c] if c.startswith("attr:") else found[c]).to_numpy() for c in extra}
+        )
+        out = pd.concat(
+            [out, more.fillna({c: 0.0 for c in extra if c.startswith("count:")})], axis=1
+        )
     return out.reset_index(drop=True)
 
 

@@ -40,6 +40,8 @@ class ModelOptions:
     threads: int = 1
     min_samples_leaf: int = 20
     half_life_days: float | None = None  # weigh recent dossiers more (processes drift)
+    top_activities: int = 40  # a bag of the most frequent activities (counts so far)
+    log_target: bool = True  # remaining-time quantiles fitted on log(1 + days)
 
 
 class NotEnoughData(Exception):
@@ -48,11 +50,17 @@ class NotEnoughData(Exception):
 
 def training_points(tl: Timeline, cases: np.ndarray, seed: int) -> pd.DataFrame:
     """Prefixes of finished dossiers, each (case_id, t) strictly before the dossier ended:
-    the moment after each event, and points at shares of the deadline (``GRID``), at most
-    ``MAX_POINTS_PER_DOSSIER`` per dossier."""
+    after each event (n: events seen), and at shares of the deadline (``GRID``, n unset),
+    at most ``MAX_POINTS_PER_DOSSIER`` per dossier."""
     ev = tl.events[tl.events["case_id"].isin(cases)]
     ends = tl.outcomes["end"].reindex(ev["case_id"]).to_numpy("datetime64[us]")
-    at_events = pd.DataFrame({"case_id": ev["case_id"].to_numpy(), "t": ev["ts"].to_numpy()})
+    at_events = pd.DataFrame(
+        {
+            "case_id": ev["case_id"].to_numpy(),
+            "t": ev["ts"].to_numpy(),
+            "n": ev.groupby("case_id").cumcount().to_numpy(float) + 1,
+        }
+    )
     at_events = at_events[at_events["t"].to_numpy() < ends]
     d = tl.dossiers.loc[cases]
     o = tl.outcomes.loc[cases]
@@ -62,7 +70,7 @@ def training_points(tl: Timeline, cases: np.ndarray, seed: int) -> pd.DataFrame:
         p = d["received_pos"].to_numpy(float) + share * span
         keep = ~np.isnan(p) & (p < o["end_pos"].to_numpy(float))
         parts.append(pd.DataFrame({"case_id": cases[keep], "t": tl.axis.moment(p[keep])}))
-    pts = pd.concat(parts, ignore_index=True).drop_duplicates()
+    pts = pd.concat(parts, ignore_index=True).drop_duplicates(["case_id", "t", "n"])
     rng = np.random.default_rng(seed)
     pts = (
         pts.sample(frac=1.0, random_state=rng.integers(1 << 31))
@@ -72,22 +80,38 @@ def training_points(tl: Timeline, cases: np.ndarray, seed: int) -> pd.DataFrame:
     return pts.sort_values(["case_id", "t"], kind="stable").reset_index(drop=True)
 
 
+def extra_columns(x: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """The feature columns beyond ``FEATURES``: activity counts and trace attributes
+    (numeric, and categorical when a column is not numbers)."""
+    numeric, categorical = [], []
+    for c in x.columns:
+        if c.startswith("count:"):
+            numeric.append(c)
+        elif c.startswith("attr:"):
+            is_num = pd.api.types.is_numeric_dtype(x[c])
+            (numeric if is_num else categorical).append(c)
+    return numeric, categorical
+
+
 @dataclass
 class Encoder:
     """Categorical features as small integer codes (the most frequent values; the rest and
-    values never seen share one code)."""
+    values never seen share one code). ``columns``: the features, in the model's order."""
 
     vocab: dict[str, dict[object, int]] = field(default_factory=dict)
+    columns: list[str] = field(default_factory=lambda: list(FEATURES))
 
     def fit(self, x: pd.DataFrame) -> Encoder:
-        for c in CATEGORICAL:
+        numeric, categorical = extra_columns(x)
+        self.columns = list(FEATURES) + numeric + categorical
+        for c in list(CATEGORICAL) + categorical:
             top = x[c].astype(object).dropna().value_counts().index[:MAX_CATEGORIES]
             self.vocab[c] = {v: i for i, v in enumerate(top)}
         return self
 
     def transform(self, x: pd.DataFrame) -> np.ndarray:
         cols = []
-        for c in FEATURES:
+        for c in self.columns:
             if c in self.vocab:
                 codes = x[c].astype(object).map(self.vocab[c])
                 other = float(len(self.vocab[c]))
@@ -99,7 +123,7 @@ class Encoder:
 
     @property
     def mask(self) -> np.ndarray:
-        return np.array([c in CATEGORICAL for c in FEATURES])
+        return np.array([c in self.vocab for c in self.columns])
 
 
 @dataclass
@@ -116,10 +140,12 @@ class Model:
     typical: dict[str, object]  # a typical value of each feature (median / most frequent)
     usual_wait: dict[tuple, tuple[float, float]]  # (step, unit) -> (median, p90) days there
     exclude_supplement_wait: bool = True
+    activities: tuple[str, ...] = ()  # counted in the bag of activities
+    log_target: bool = False
 
     def features(self, tl: Timeline, points: pd.DataFrame) -> pd.DataFrame:
         return prefix_features(
-            tl.events, tl.dossiers, points, tl.axis, self.exclude_supplement_wait
+            tl.events, tl.dossiers, points, tl.axis, self.exclude_supplement_wait, self.activities
         )
 
     def probability(self, x: pd.DataFrame) -> np.ndarray | None:
@@ -130,7 +156,10 @@ class Model:
     def remaining(self, x: pd.DataFrame) -> dict[float, np.ndarray]:
         """Days still to go, per quantile (ordered, never negative)."""
         m = self.encoder.transform(x)
-        q = {a: np.maximum(r.predict(m), 0.0) for a, r in self.regressors.items()}
+        q = {a: r.predict(m) for a, r in self.regressors.items()}
+        if self.log_target:
+            q = {a: np.expm1(v) for a, v in q.items()}
+        q = {a: np.maximum(v, 0.0) for a, v in q.items()}
         lo, mid, hi = (q[a] for a in QUANTILES)
         mid = np.maximum(mid, lo)
         return {QUANTILES[0]: lo, QUANTILES[1]: mid, QUANTILES[2]: np.maximum(hi, mid)}
@@ -167,7 +196,12 @@ def train(
     pts = training_points(tl, cases, opt.seed)
     if len(pts) > opt.max_rows:
         pts = pts.sample(opt.max_rows, random_state=opt.seed).sort_values(["case_id", "t"])
-    x = prefix_features(tl.events, tl.dossiers, pts, tl.axis, opt.exclude_supplement_wait)
+    ev = tl.events[tl.events["case_id"].isin(cases)]
+    top = ev["activity"].value_counts().index[: opt.top_activities]
+    activities = tuple(sorted(str(a) for a in top))
+    x = prefix_features(
+        tl.events, tl.dossiers, pts, tl.axis, opt.exclude_supplement_wait, activities
+    )
     enc = Encoder().fit(x)
     m = enc.transform(x)
     y_late = tl.outcomes["late"].reindex(x["case_id"]).to_numpy(float)
@@ -195,8 +229,9 @@ def train(
     # (a 1.5 s fit took 8-16 s with the default thread count there).
     with threadpool_limits(opt.threads):
         clf.fit(m, y_late.astype(int), sample_weight=weight)
+        target = np.log1p(np.maximum(remaining, 0.0)) if opt.log_target else remaining
         regs = {
-            a: HistGradientBoostingRegressor(loss="quantile", quantile=a, **base).fit(m, remaining)
+            a: HistGradientBoostingRegressor(loss="quantile", quantile=a, **base).fit(m, target)
             for a in QUANTILES
         }
     return Model(
@@ -207,17 +242,19 @@ def train(
         late_dossiers=n_late,
         rows=len(x),
         seconds=time.perf_counter() - began,
-        typical=_typical(x),
+        typical=_typical(x, enc),
         usual_wait=usual_waits(tl, cases),
         exclude_supplement_wait=opt.exclude_supplement_wait,
+        activities=activities,
+        log_target=opt.log_target,
     )
 
 
-def _typical(x: pd.DataFrame) -> dict[str, object]:
+def _typical(x: pd.DataFrame, enc: Encoder) -> dict[str, object]:
     out: dict[str, object] = {}
-    for c in FEATURES:
+    for c in enc.columns:
         col = x[c]
-        if c in CATEGORICAL:
+        if c in enc.vocab:
             counts = col.dropna().value_counts()
             out[c] = counts.index[0] if len(counts) else None
         else:

@@ -12,9 +12,11 @@ import numpy as np
 import pandas as pd
 from babel.numbers import format_decimal
 
+from dvcflow.settings import get_settings
 from mining.deadlines import DeadlineRules
 from mining.warning.model import Model
 from mining.warning.results import Reason
+from sample_logs import names
 
 GROUPS: dict[str, tuple[str, ...]] = {
     "wait": ("since_last",),
@@ -24,7 +26,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "time_used": ("used_share", "elapsed", "left", "calendar_left"),
     "workload": ("unit_wip", "open_total"),
     "holidays": ("holidays_ahead",),
-    "path": ("rework", "handoffs", "steps_done"),
+    "path": ("rework", "handoffs", "steps_done", "prev_step", "prev_step2"),
     "channel": ("channel",),
 }
 MIN_WEIGHT = 0.02  # a fact that moves the probability by less is not a reason
@@ -54,7 +56,7 @@ def words(kind: str, row: pd.Series, usual: tuple[float, float] | None, proc) ->
     out = {}
     for lang in ("vi", "en"):
         step = _step_name(row["last_step"], proc, lang)
-        unit = row["last_unit"]
+        unit = names.unit_name(row["last_unit"], lang, get_settings().units_file)
         n = lambda v, d=1, lang=lang: _n(v, lang, d)  # noqa: E731
         if kind == "wait":
             u = (
@@ -73,8 +75,8 @@ def words(kind: str, row: pd.Series, usual: tuple[float, float] | None, proc) ->
             )
         elif kind == "province":
             text = (
-                f"Hồ sơ của tỉnh/thành {row['province']} thường chậm hơn",
-                f"Dossiers of province {row['province']} tend to be slower",
+                f"Hồ sơ của {names.province_name(row['province'])} thường chậm hơn",
+                f"Dossiers of {names.province_name(row['province'])} tend to be slower",
             )
         elif kind == "supplement":
             waiting = bool(row["waiting_citizen"])

@@ -30,8 +30,11 @@ class DossierWarning(BaseModel):
     case_id: str
     procedure: str
     province: str | None
+    province_name: str | None = None
     commune: str | None
+    commune_name: str | None = None
     unit: str | None  # the unit it is at (its last event's)
+    unit_name: Words | None = None
     received: datetime
     due: datetime | None
     probability_late: float | None  # None when the rule stands in for the model
@@ -56,6 +59,7 @@ class DossierWarning(BaseModel):
 
 class UnitCount(BaseModel):
     unit: str
+    unit_name: Words | None = None
     open: int
     flagged: int  # probability at or above the threshold (or at risk / overdue by the rule)
     mean_probability: float | None
@@ -102,7 +106,8 @@ class QualityCard(BaseModel):
     points: list[QualityPoint]
     lead_time: LeadTime | None
     remaining_mae_days: float | None  # expected finish, over every prefix of the test dossiers
-    training_seconds: float
+    training_seconds: float  # training + scoring every test point
+    fit_seconds: float | None = None  # training alone
     note: Words | None = None
 
 
@@ -121,4 +126,7 @@ class Warnings(BaseModel):
     training_seconds: float
     scoring_seconds: float
     quality: QualityCard | None
-    store_version: str | None = None
+    store_version: str | None = None  # the store's now
+    model_version: str | None = None  # the store's when the model answering was trained
+    model_trained_at: datetime | None = None
+    retraining: bool = False  # a model of the current version is being trained meanwhile

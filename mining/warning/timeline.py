@@ -8,6 +8,7 @@ the training labels and the evaluation read.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -164,3 +165,32 @@ def _zone(name: str):
     from zoneinfo import ZoneInfo
 
     return ZoneInfo(name)
+
+
+def add_case_attributes(tl: Timeline, store, procedure: str | None, names: list[str]) -> None:
+    """Trace attributes set when a dossier starts (``names``, from the store's
+    ``case_attributes``) as ``dossiers`` columns ``attr:<name>``: numbers when the values
+    are numbers, text otherwise. Only attributes known at receipt belong here (BPIC 2015's
+    ``Responsible_actor``, say; never ``last_phase`` or ``endDate``, which tell the end)."""
+    if not names:
+        return
+    con = store.connect()
+    try:
+        rows = con.execute(
+            "SELECT case_id, attributes FROM case_attributes"
+            + (" WHERE procedure_code = $p" if procedure else ""),
+            {"p": procedure} if procedure else {},
+        ).df()
+    finally:
+        con.close()
+    parsed = pd.DataFrame(
+        [json.loads(a) if a else {} for a in rows["attributes"]],
+        index=rows["case_id"].astype(str),
+    )
+    parsed = parsed[~parsed.index.duplicated(keep="last")]
+    for name in names:
+        col = parsed[name] if name in parsed else pd.Series(dtype=object)
+        col = col.reindex(tl.dossiers.index)
+        num = pd.to_numeric(col, errors="coerce")
+        numeric = col.notna().any() and num.notna().sum() == col.notna().sum()
+        tl.dossiers[f"attr:{name}"] = num if numeric else col.astype(object)

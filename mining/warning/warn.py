@@ -1,19 +1,13 @@
 """The morning list: a procedure's open dossiers ranked by the probability that they finish
 late, with the expected finish, where each waits, and why.
 
-One model per procedure and store version (retrained at most every
-``warning_retrain_seconds`` while events stream in; the open dossiers are rescored at every
-version). A procedure with too few finished dossiers is pooled with the store's others
-(the procedure a feature); too few even then, the existing at-risk rule ranks the list and
-the answer says so.
+The model is ``mining.warning.fits``' (kept per store version on disk, retrained in the
+background for the web); the open dossiers are rescored at every store version.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
-from dataclasses import dataclass
 from datetime import date, datetime
 from datetime import time as dtime
 from zoneinfo import ZoneInfo
@@ -27,37 +21,12 @@ from ingest.store import EventStore
 from mining.deadlines import DeadlineRules
 from mining.filters import LogFilter
 from mining.log import case_ids, cut_log, load_log
-from mining.warning.model import Model, ModelOptions, NotEnoughData, train
-from mining.warning.quality import evaluate, rule_scores, rule_status
+from mining.warning.fits import get_fit, pooled_timeline
+from mining.warning.quality import rule_scores, rule_status
 from mining.warning.reasons import explain, rule_reasons
-from mining.warning.results import DossierWarning, QualityCard, UnitCount, Warnings, Words
-from mining.warning.timeline import Timeline, read_timeline
-
-
-@dataclass
-class _Fit:
-    """A trained model (or why there is none) and its quality card."""
-
-    model: Model | None
-    method: str
-    message: Words | None
-    quality: QualityCard | None
-    pooled_timeline: Timeline | None
-    version: str
-    at: float
-
-
-_lock = threading.Lock()
-_fits: OrderedDict[tuple, _Fit] = OrderedDict()
-_MAX_FITS = 16
-
-
-def model_options(settings: Settings) -> ModelOptions:
-    return ModelOptions(
-        min_finished=settings.warning_min_finished,
-        min_late=settings.warning_min_late,
-        exclude_supplement_wait=settings.exclude_supplement_wait,
-    )
+from mining.warning.results import DossierWarning, UnitCount, Warnings, Words
+from mining.warning.timeline import add_case_attributes, read_timeline
+from sample_logs import names
 
 
 def as_of_moment(as_of: date | datetime | None, tz: str) -> datetime | None:
@@ -80,15 +49,6 @@ def _catalog(code: str):
         return None
 
 
-def _deadlines() -> dict[str, int]:
-    from sample_logs.catalog import load_catalog
-
-    try:
-        return {c: p.deadline_working_days for c, p in load_catalog().items()}
-    except Exception:
-        return {}
-
-
 def warnings(
     store: EventStore,
     flt: LogFilter,
@@ -98,9 +58,11 @@ def warnings(
     settings: Settings | None = None,
     quality: bool = True,
     term_days: float | None = None,
+    background: bool = False,
 ) -> Warnings:
     """The open dossiers of ``flt`` (which must name a procedure) ranked by risk of
-    finishing late, as of now or as the store was at ``as_of``."""
+    finishing late, as of now or as the store was at ``as_of``. ``background``: answer
+    with the last model while a newer one trains (the web; ``mining.warning.fits``)."""
     settings = settings or get_settings()
     if not flt.procedure:
         raise FilterError("--procedure is required: a warning model is per procedure.")
@@ -118,17 +80,20 @@ def warnings(
     if moment is not None:
         cut_log(con, moment)
     tl = read_timeline(con, deadline, rules=rules, as_of=moment, term_days=term_days)
+    add_case_attributes(tl, store, code, settings.warning_case_attributes)
     in_scope = set(case_ids(con, flt)) if flt != LogFilter(procedure=code) else None
     con.close()
-    fit = _fit(store, code, tl, moment, settings, rules, quality, term_days)
+    fit, retraining = get_fit(
+        store, code, tl, moment, settings, rules, quality, term_days, background=background
+    )
 
     began = time.perf_counter()
     tz = ZoneInfo(settings.timezone)
     use = tl
     if fit.method == "pooled":  # scored on the log it was trained on, as it is now
         use = fit.pooled_timeline
-        if fit.version != store.version():
-            use = _pooled_timeline(store, moment, rules, term_days) or tl
+        if use is None or fit.version != store.version():
+            use = pooled_timeline(store, moment, rules, term_days, settings) or tl
     open_ids = tl.outcomes.index[~tl.outcomes["finished"].to_numpy(bool)]
     if in_scope is not None:
         open_ids = open_ids[open_ids.isin(list(in_scope))]
@@ -166,89 +131,11 @@ def warnings(
         training_seconds=round(fit.model.seconds, 2) if fit.model else 0.0,
         scoring_seconds=round(time.perf_counter() - began, 3),
         quality=fit.quality,
-        store_version=fit.version,
+        store_version=store.version(),
+        model_version=fit.version,
+        model_trained_at=datetime.fromtimestamp(fit.trained_at, tz),
+        retraining=retraining,
     )
-
-
-def _fit(
-    store: EventStore,
-    code: str,
-    tl: Timeline,
-    moment: datetime | None,
-    settings: Settings,
-    rules: DeadlineRules,
-    quality: bool,
-    term_days: float | None,
-) -> _Fit:
-    """The procedure's model for this store version: trained now, or kept from an earlier
-    version of the same replay less than ``warning_retrain_seconds`` ago (a live stream)."""
-    version = store.version()
-    key = (str(store.data_dir), code, moment, term_days, quality, model_options(settings))
-    with _lock:
-        kept = _fits.get(key)
-    now = time.monotonic()
-    if kept is not None and (
-        kept.version == version or now - kept.at < settings.warning_retrain_seconds
-    ):
-        return kept
-    fit = _train_fit(store, code, tl, moment, settings, rules, quality, term_days, version)
-    with _lock:
-        _fits[key] = fit
-        _fits.move_to_end(key)
-        while len(_fits) > _MAX_FITS:
-            _fits.popitem(last=False)
-    return fit
-
-
-def _train_fit(store, code, tl, moment, settings, rules, quality, term_days, version) -> _Fit:
-    opts = model_options(settings)
-    at = time.monotonic()
-    try:
-        model = train(tl, options=opts)
-        card = _quality(tl, opts, rules, quality, "model")
-        return _Fit(model, "model", None, card, None, version, at)
-    except NotEnoughData as own:
-        reason = str(own)
-    pooled = _pooled_timeline(store, moment, rules, term_days)
-    if pooled is not None and len(pooled.dossiers["procedure"].unique()) > 1:
-        try:
-            model = train(pooled, options=opts)
-            card = _quality(pooled, opts, rules, quality, "pooled")
-            message = Words(
-                vi=f"Thủ tục có ít hồ sơ đã xong ({reason}): mô hình học chung với các thủ tục "
-                "khác trong kho, thủ tục là một đặc trưng.",
-                en=f"Few finished dossiers for this procedure ({reason}): the model learns "
-                "from all the store's procedures, with the procedure as a feature.",
-            )
-            return _Fit(model, "pooled", message, card, pooled, version, at)
-        except NotEnoughData as all_:
-            reason = f"{reason}; all procedures: {all_}"
-    message = Words(
-        vi=f"Chưa đủ hồ sơ đã xử lý xong để học ({reason}): danh sách xếp theo quy tắc "
-        f"'sắp quá hạn' (đã dùng trên {settings.at_risk_share:.0%} thời hạn).",
-        en=f"Not enough finished dossiers to learn from ({reason}): the list is ranked by the "
-        f"at-risk rule (more than {settings.at_risk_share:.0%} of the deadline used).",
-    )
-    return _Fit(None, "rule", message, None, None, version, at)
-
-
-def _quality(tl, opts, rules, wanted, method) -> QualityCard | None:
-    if not wanted:
-        return None
-    try:
-        return evaluate(tl, opts, rules, method=method)
-    except NotEnoughData:
-        return None  # enough to train on everything, not on the older 80 %
-
-
-def _pooled_timeline(store, moment, rules, term_days) -> Timeline | None:
-    con = load_log(store, LogFilter())
-    try:
-        if moment is not None:
-            cut_log(con, moment)
-        return read_timeline(con, _deadlines(), rules=rules, as_of=moment, term_days=term_days)
-    finally:
-        con.close()
 
 
 def _local(moment: np.datetime64 | None, tz: ZoneInfo) -> datetime | None:
@@ -283,8 +170,11 @@ def _item(rank, i, x, tl, prob, q, status, reasons, model, proc, tz) -> DossierW
         case_id=case,
         procedure=str(d["procedure"]),
         province=d["province"],
+        province_name=names.province_name(d["province"]) if d["province"] else None,
         commune=d["commune"],
+        commune_name=names.commune_name(d["commune"]) if d["commune"] else None,
         unit=row["last_unit"],
+        unit_name=unit_words(row["last_unit"]),
         received=_local(d["received"], tz),
         due=_local(d["due"], tz),
         probability_late=float(prob[i]) if prob is not None else None,
@@ -308,6 +198,17 @@ def _item(rank, i, x, tl, prob, q, status, reasons, model, proc, tz) -> DossierW
     )
 
 
+def unit_words(code: str | None) -> Words | None:
+    """An org unit by name in both languages (``sample_logs.names``, the deployment's
+    ``units_file`` first)."""
+    if code is None or code == "?":
+        return None
+    units_file = get_settings().units_file
+    return Words(
+        vi=names.unit_name(code, "vi", units_file), en=names.unit_name(code, "en", units_file)
+    )
+
+
 def _num(v) -> float | None:
     return None if v is None or pd.isna(v) else float(v)
 
@@ -325,6 +226,7 @@ def _by_unit(x: pd.DataFrame, prob: np.ndarray | None, flagged: np.ndarray) -> l
     return [
         UnitCount(
             unit=u,
+            unit_name=unit_words(u),
             open=int(r.open),
             flagged=int(r.flagged),
             mean_probability=None if pd.isna(r.p) else float(r.p),

@@ -123,9 +123,9 @@ def write_xlsx(result: Warnings, path: Path, lang: str = "vi") -> Path:
                 i.case_id,
                 i.probability_late,
                 i.rule_status,
-                i.province,
-                i.commune,
-                i.unit,
+                i.province_name or i.province,
+                i.commune_name or i.commune,
+                getattr(i.unit_name, lang) if i.unit_name else i.unit,
                 label,
                 i.waited_days,
                 i.usual_wait_days,
@@ -139,7 +139,8 @@ def write_xlsx(result: Warnings, path: Path, lang: str = "vi") -> Path:
             ],
         )
     for u in result.by_unit:
-        _append(sheets["units"], [u.unit, u.open, u.flagged, u.mean_probability])
+        name = getattr(u.unit_name, lang) if u.unit_name else u.unit
+        _append(sheets["units"], [name, u.open, u.flagged, u.mean_probability])
     for p in result.quality.points if result.quality else []:
         _append(
             sheets["quality"],

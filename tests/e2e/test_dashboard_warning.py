@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from selenium.webdriver.common.by import By
 
+from sample_logs import names
 from tests.e2e.browser import chromium, need_browser, settled, wait_for, web_server
 from tests.e2e.test_dashboard import open_page
 from tests.warning.conftest import generated
@@ -28,25 +29,29 @@ def driver(base):
         yield d
 
 
-def api_list(base: str, **params) -> list[str]:
+def api_items(base: str, **params) -> list[dict]:
     import httpx
 
     got = httpx.get(f"{base}/api/v1/warnings", params={"procedure": CODE, **params}, timeout=120)
     assert got.status_code == 200, got.text
-    return [i["case_id"] for i in got.json()["items"]]
+    return got.json()["items"]
 
 
-def page_list(driver) -> list[str]:
-    cells = driver.find_elements(By.CSS_SELECTOR, "#wn-list tbody tr td:nth-child(2)")
+def page_column(driver, n: int) -> list[str]:
+    cells = driver.find_elements(By.CSS_SELECTOR, f"#wn-list tbody tr td:nth-child({n})")
     return [c.text for c in cells]
 
 
 @pytest.mark.parametrize("province", [None, "31"])
 def test_the_page_lists_what_the_api_answers(driver, base, province):
-    want = api_list(base, **({"province": province} if province else {}))
+    items = api_items(base, **({"province": province} if province else {}))
     open_page(driver, base, "/warning", "#wn-card-open", procedure=CODE, province=province)
     wait_for(driver, "#wn-list", timeout=120)
-    assert want and page_list(driver) == want
+    assert items and page_column(driver, 2) == [i["case_id"] for i in items]
+    # units by name, as sample_logs.names reads their codes
+    assert page_column(driver, 6) == [names.unit_name(i["unit"], "vi") for i in items]
+    assert all(i["unit_name"]["vi"] != i["unit"] for i in items)
+    assert driver.find_element(By.CSS_SELECTOR, "#wn-card-model-at").text.strip()
     assert not driver.find_elements(By.CSS_SELECTOR, ".notice-err")
 
 

@@ -12,6 +12,7 @@ from dvcflow import access
 from dvcflow.settings import Settings
 from mining.filters import LogFilter
 from mining.warning import warnings
+from sample_logs import names
 
 CODE = "1.004193"
 
@@ -44,6 +45,12 @@ def test_an_official_gets_the_list_of_their_province(client, official, warn_stor
     assert [i["case_id"] for i in body["items"]] == [i.case_id for i in direct.items]
     assert body["items"] and {i["province"] for i in body["items"]} == {"01"}
     assert body["quality"]["points"][0]["auc_model"] is not None
+    # names beside codes, and which model answers
+    first = body["items"][0]
+    assert first["unit_name"]["vi"] == names.unit_name(first["unit"], "vi") != first["unit"]
+    assert first["province_name"] == names.province_name("01")
+    assert body["model_version"] == body["store_version"] == warn_store.version()
+    assert body["model_trained_at"] and body["retraining"] is False
     other = client.get(
         "/api/v1/warnings", params={"procedure": CODE, "province": "31"}, headers=official
     )

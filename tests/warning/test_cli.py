@@ -38,3 +38,18 @@ def test_workbook_holds_the_same_list(warn_store, tmp_path):
 def test_unknown_procedure_is_one_clear_line(warn_store):
     got = warn(warn_store, "--procedure", "9.999999")
     assert got.exit_code == 2 and "--procedure 9.999999" in got.output
+
+
+def test_the_list_names_units_not_codes(warn_store):
+    """Officials read names: the JSON carries both, the printed list the name only."""
+    from sample_logs import names
+
+    args = ("--procedure", "1.004193", "--top", "5", "--no-quality")
+    items = json.loads(warn(warn_store, *args, "--json").output)["items"]
+    for i in items:
+        assert i["unit_name"]["vi"] == names.unit_name(i["unit"], "vi") != i["unit"]
+        assert i["province_name"] == names.province_name(i["province"]) != i["province"]
+    text = warn(warn_store, *args, "--lang", "vi").output
+    assert items[0]["unit_name"]["vi"] in text
+    assert f"@ {items[0]['unit']}" not in text
+    assert "Mô hình huấn luyện lúc" in text

@@ -39,9 +39,34 @@ def test_features_at_t_ignore_every_event_after_t(warn_store):
     full, cut = timelines(warn_store)
     points = points_at_t(cut)
     assert len(points) > 1000 and (~cut.outcomes["finished"]).sum() > 20
-    on_cut = prefix_features(cut.events, cut.dossiers, points, cut.axis)
-    on_full = prefix_features(full.events, full.dossiers, points, full.axis)
-    pd.testing.assert_frame_equal(on_full[list(FEATURES)], on_cut[list(FEATURES)], rtol=1e-9)
+    acts = tuple(sorted(full.events["activity"].unique()))
+    on_cut = prefix_features(cut.events, cut.dossiers, points, cut.axis, activities=acts)
+    on_full = prefix_features(full.events, full.dossiers, points, full.axis, activities=acts)
+    counts = [c for c in on_full.columns if c.startswith("count:")]
+    assert len(counts) == len(acts) and on_full[counts].to_numpy().sum() > 0
+    columns = list(FEATURES) + counts
+    pd.testing.assert_frame_equal(on_full[columns], on_cut[columns], rtol=1e-9)
+
+
+def test_event_level_prefixes_ignore_every_later_event(warn_store):
+    """A point that names its events seen (n) reads the state after its n-th event only:
+    the same on the log cut at T as on the full log, for every event before T."""
+    full, cut = timelines(warn_store)
+    ev = cut.events
+    points = pd.DataFrame(
+        {
+            "case_id": ev["case_id"].to_numpy(),
+            "t": ev["ts"].to_numpy(),
+            "n": ev.groupby("case_id").cumcount().to_numpy() + 1,
+        }
+    )
+    acts = tuple(sorted(full.events["activity"].unique()))
+    on_cut = prefix_features(cut.events, cut.dossiers, points, cut.axis, activities=acts)
+    on_full = prefix_features(full.events, full.dossiers, points, full.axis, activities=acts)
+    columns = list(FEATURES) + [c for c in on_full.columns if c.startswith("count:")]
+    pd.testing.assert_frame_equal(on_full[columns], on_cut[columns], rtol=1e-9)
+    # the n-th event's own step, not a later one at the same moment
+    assert (on_full["last_step"].to_numpy() == ev["activity"].to_numpy()).all()
 
 
 def test_the_check_catches_a_feature_that_reads_the_future(warn_store):

@@ -61,3 +61,21 @@ def test_too_few_finished_dossiers_fall_back_to_the_rule(tmp_path):
     order = {"overdue": 0, "at_risk": 1, "within": 2}
     ranks = [order[i.rule_status] for i in got.items]
     assert ranks == sorted(ranks) and all(i.probability_late is None for i in got.items)
+
+
+def test_few_late_dossiers_learn_pooled_and_are_measured_on_their_own(tmp_path):
+    """Below ``warning_pool_below_late`` the model learns from every procedure of the store
+    (the procedure a feature); its quality card counts only this procedure's dossiers."""
+    from dvcflow.settings import Settings
+
+    store = generated(tmp_path / "data", "1.004193,1.009974", 700, seed=9)
+    settings = Settings(data_dir=store.data_dir, warning_pool_below_late=10_000)
+    got = warnings(store, LogFilter(procedure="1.009974"), settings=settings, top=5)
+    assert got.method == "pooled" and "all the store's procedures" in got.message.en
+    alone = read_timeline(load_log(store, LogFilter(procedure="1.009974")), 15)
+    done = alone.outcomes["finished"].to_numpy(bool)
+    cut = np.datetime64(got.quality.cut.replace(tzinfo=None), "us")
+    after = alone.dossiers["received"].to_numpy("datetime64[us]") >= cut
+    assert got.quality.test_dossiers == int((done & after).sum()) > 0
+    assert got.quality.train_dossiers > int((done & ~after).sum())  # both procedures
+    assert {i.procedure for i in got.items} == {"1.009974"}
