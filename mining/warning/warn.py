@@ -65,7 +65,7 @@ def warnings(
     with the last model while a newer one trains (the web; ``mining.warning.fits``)."""
     settings = settings or get_settings()
     if not flt.procedure:
-        raise FilterError("--procedure is required: a warning model is per procedure.")
+        raise FilterError("is required: a warning model is per procedure", field="procedure")
     code = flt.procedure
     moment = as_of_moment(as_of, settings.timezone)
     rules = DeadlineRules(
