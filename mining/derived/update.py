@@ -62,9 +62,10 @@ def _locked(layer: DerivedLayer) -> Iterator[None]:
         yield
 
 
-def is_fresh(store: EventStore, layer: DerivedLayer | None = None) -> bool:
-    """Whether the layer was derived from exactly the store's live files."""
-    m = (layer or DerivedLayer(store.data_dir)).manifest()
+def is_fresh(store: EventStore, manifest: Manifest | None = None) -> bool:
+    """Whether the layer (as of ``manifest``, default: the committed one) was derived from
+    exactly the store's live files."""
+    m = manifest or DerivedLayer(store.data_dir).manifest()
     if m is None or m.definition != definition_key():
         return False
     live = {_rel(store, f): _signature(f) for f in store.files()}
