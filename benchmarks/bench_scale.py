@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -48,6 +47,10 @@ def _child(step: str, data_dir: str) -> None:
     if step in ("rebuild", "derive"):
         report = derive(store, rebuild=step == "rebuild")
         out = {"dossiers": report.dossiers, "segments": report.segments}
+    elif step.startswith("populate:"):
+        out = _populate(int(step.split(":")[1]), Path(data_dir))
+    elif step.startswith("late:"):
+        _late_batch(Path(data_dir), *map(int, step.split(":")[1:]))
     elif step == "compact":
         out = {"files": store.compact(grace_seconds=0).files_after}
     elif step == "list_raw":
@@ -57,21 +60,23 @@ def _child(step: str, data_dir: str) -> None:
         assert rows is not None, "the layer is not fresh"
         out = {"rows": len(rows)}
     out["seconds"] = time.perf_counter() - began
+    # this process's own high-water mark: ``ru_maxrss`` would keep the parent's across exec
+    status = Path("/proc/self/status").read_text()
+    out["peak_mib"] = int(status.split("VmHWM:")[1].split()[0]) / 1024
     print(json.dumps(out))
 
 
 def _run(step: str, data_dir: Path) -> dict:
-    """``_child(step)`` in a fresh process: its wall time inside, and its max RSS."""
+    """``_child(step)`` in a fresh process: its wall time inside, and its peak memory."""
     proc = subprocess.Popen(
         [sys.executable, __file__, "--child", step, "--data-dir", str(data_dir)],
         stdout=subprocess.PIPE,
         text=True,
     )
     stdout = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    if status != 0:
-        raise SystemExit(f"step {step} failed (status {status})")
-    return json.loads(stdout.strip().splitlines()[-1]) | {"peak_mib": usage.ru_maxrss / 1024}
+    if proc.wait() != 0:
+        raise SystemExit(f"step {step} failed (status {proc.returncode})")
+    return json.loads(stdout.strip().splitlines()[-1])
 
 
 def _populate(events: int, data_dir: Path) -> dict:
@@ -120,18 +125,19 @@ def _late_batch(data_dir: Path, rows: int, seed: int) -> None:
 def measure(events: int, work: Path) -> dict:
     data_dir = work / f"scale-{events}"
     shutil.rmtree(data_dir, ignore_errors=True)
-    row: dict = {"target": events} | _populate(events, data_dir)
+    row: dict = {"target": events} | _run(f"populate:{events}", data_dir)
+    row["populate_mib"] = row.pop("peak_mib")
     rebuild = _run("rebuild", data_dir)
     row |= {"rebuild_s": rebuild["seconds"], "rebuild_mib": rebuild["peak_mib"],
             "dossiers": rebuild["dossiers"]}  # fmt: skip
     for n, seed in ((1_000, 1), (10_000, 2)):
-        _late_batch(data_dir, n, seed)
+        _run(f"late:{n}:{seed}", data_dir)
         inc = _run("derive", data_dir)
         row |= {f"inc{n}_s": inc["seconds"], f"inc{n}_mib": inc["peak_mib"],
                 f"inc{n}_dossiers": inc["dossiers"]}  # fmt: skip
     compact = _run("compact", data_dir)
     after = _run("derive", data_dir)
-    _late_batch(data_dir, 1_000, 3)
+    _run("late:1000:3", data_dir)
     inc = _run("derive", data_dir)
     row |= {"compact_s": compact["seconds"], "after_compact_s": after["seconds"],
             "after_compact_dossiers": after["dossiers"], "inc1000c_s": inc["seconds"],

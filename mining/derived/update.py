@@ -6,7 +6,9 @@ dossiers' rows are recomputed from all of their events in the live files (so a l
 out-of-order event, or a compaction, gives exactly the rows a rebuild gives) and written
 as one new segment; the manifest then moves once. One derive at a time (a lock file);
 a derive killed at any point leaves the previous manifest, and the next one redoes the
-work. Segments pile up one per derive; past ``MAX_SEGMENTS`` those after the first are
+work. Segments pile up one per derive; when those after the first hold as many dossier
+rows as the first, all are merged into one (a compaction's full recompute thus replaces
+the layer instead of doubling it), and past ``MAX_SEGMENTS`` those after the first are
 merged into one (cost: the rows changed since the first segment was written).
 """
 
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from dvcflow.errors import DvcflowError
 from ingest.store import GRACE_SECONDS, EventStore, write_parquet_atomic
@@ -102,7 +105,9 @@ def derive(store: EventStore, rebuild: bool = False) -> DeriveReport:
             if rebuild or cases.num_rows:
                 segments.append(_next_generation(layer, old))
                 _write_segment(layer, segments[-1], cases, steps)
-            if len(segments) > MAX_SEGMENTS:
+            if len(segments) > 1 and _rows(layer, segments[1:]) >= _rows(layer, segments[:1]):
+                segments = [_merge(layer, segments, con)]  # the changes outweigh the base
+            elif len(segments) > MAX_SEGMENTS:
                 segments = [segments[0], _merge(layer, segments[1:], con)]
         finally:
             con.close()
@@ -156,6 +161,11 @@ def _write_segment(layer: DerivedLayer, gen: int, cases: pa.Table, steps: pa.Tab
     for name, table in (("steps", steps), ("cases", cases)):
         column = pa.array([gen] * table.num_rows, type=pa.int64())
         write_parquet_atomic(table.append_column("gen", column), layer.segment_path(name, gen))
+
+
+def _rows(layer: DerivedLayer, gens: list[int]) -> int:
+    """Dossier rows in these segments (Parquet footers only)."""
+    return sum(pq.ParquetFile(layer.segment_path("cases", g)).metadata.num_rows for g in gens)
 
 
 def _merge(layer: DerivedLayer, gens: list[int], con: duckdb.DuckDBPyConnection) -> int:

@@ -76,10 +76,27 @@ def test_compaction_and_redelivery_leave_the_layer_equal_to_a_rebuild(generated,
 def test_segments_past_the_limit_are_merged_into_the_same_rows(generated, tmp_path, monkeypatch):
     monkeypatch.setattr(update, "MAX_SEGMENTS", 3)
     store = EventStore(tmp_path / "data")
-    for i, batch in enumerate(shuffled_batches(generated, 6, seed=3)):
-        store.write(conform_table(batch), f"batch-{i}")
+    store.write(conform_table(generated), "all")
+    derive(store)
+    cases = generated["case_id"].to_pylist()
+    for i in range(5):  # small batches: a late step for a few dossiers each
+        late = generated.filter(pa.compute.is_in(generated["case_id"], pa.array(cases[i::400])))
+        late = late.slice(0, 3)
+        ids = pa.array([f"late-{i}-{k}" for k in range(3)])
+        late = late.set_column(late.schema.get_field_index("event_id"), "event_id", ids)
+        store.write(conform_table(late), f"late-{i}")
         report = derive(store)
-    assert report.segments <= 3
+    assert 1 < report.segments <= 3
+    assert layer_rows(store) == rebuilt(store, tmp_path)
+
+
+def test_a_recompute_as_big_as_the_layer_replaces_it(generated, tmp_path):
+    store = EventStore(tmp_path / "data")
+    for i, batch in enumerate(shuffled_batches(generated, 2, seed=4)):
+        store.write(conform_table(batch), f"batch-{i}")
+    derive(store)
+    store.compact(grace_seconds=0)  # every dossier's file is new: all are recomputed
+    assert derive(store).segments == 1
     assert layer_rows(store) == rebuilt(store, tmp_path)
 
 
