@@ -31,6 +31,8 @@ import pyarrow.compute as pc
 from rich.console import Console
 from rich.table import Table
 
+from mining.derived import DerivedLayer
+
 EVENTS_PER_CASE = 11.4  # what the catalog's procedures produce (bench_generator)
 BATCH_ROWS = 50_000  # rows per stored file, about a sink batch at load
 
@@ -147,9 +149,12 @@ def measure(events: int, work: Path) -> dict:
     row["store_mib"] = (
         sum(p.stat().st_size for p in (data_dir / "events").rglob("*.parquet")) / 2**20
     )
-    row["layer_mib"] = (
-        sum(p.stat().st_size for p in (data_dir / "derived").glob("*.parquet")) / 2**20
-    )
+    layer = DerivedLayer(data_dir)  # the committed segments, not those retired in grace
+    named = [
+        layer.segment_path(t, g) for g in layer.manifest().segments for t in ("cases", "steps")
+    ]
+    row["layer_mib"] = sum(p.stat().st_size for p in named) / 2**20
+    row["segments"] = len(layer.manifest().segments)
     shutil.rmtree(data_dir, ignore_errors=True)
     return row
 
