@@ -43,11 +43,14 @@ def derive_cmd(
     with user_errors():
         store = EventStore(get_settings().data_dir)
         _show(derive(store, rebuild=rebuild), json_out)
-        while follow:
-            time.sleep(interval)
-            report = derive(store)
-            if report.new_files:
-                _show(report, json_out)
+        try:
+            while follow:
+                time.sleep(interval)
+                report = derive(store)
+                if report.new_files:
+                    _show(report, json_out)
+        except KeyboardInterrupt:  # the way --follow is stopped
+            return
 
 
 def register(app: typer.Typer) -> None:
