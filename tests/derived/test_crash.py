@@ -52,9 +52,14 @@ def kill_derive_when(data_dir: Path, point) -> bool:
             proc.wait()
 
 
+@pytest.fixture(scope="module")
+def table():
+    """Big enough that writing a segment takes a while to catch."""
+    return generate(["1.004193", "1.009974"], cases=6000, seed=4, out=None).table
+
+
 @pytest.mark.parametrize("point", [staged, published_not_committed])
-def test_killed_derive_leaves_the_old_layer_then_catches_up(tmp_path, point):
-    table = generate(["1.004193", "1.009974"], cases=6000, seed=4, out=None).table
+def test_killed_derive_leaves_the_old_layer_then_catches_up(tmp_path, point, table):
     half = table.num_rows // 2
     store = EventStore(tmp_path / "data")
     store.write(conform_table(table.slice(0, half)), "first")

@@ -31,7 +31,7 @@ TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 @pytest.fixture(scope="module")
 def generated_store(tmp_path_factory) -> EventStore:
-    result = generate(["1.004193", "1.009974"], cases=1200, seed=8, out=None)
+    result = generate(["1.004193", "1.009974"], cases=800, seed=8, out=None)
     store = EventStore(tmp_path_factory.mktemp("gen") / "data")
     store.write(conform_table(result.table), "generated")
     derive(store, rebuild=True)

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.xdist_group("generated")
 
 @pytest.fixture(scope="module")
 def generated() -> pa.Table:
-    return generate(["1.004193", "1.009974", "1.004222"], cases=1500, seed=5, out=None).table
+    return generate(["1.004193", "1.009974", "1.004222"], cases=600, seed=5, out=None).table
 
 
 def shuffled_batches(table: pa.Table, n: int, seed: int = 1) -> list[pa.Table]:
@@ -80,7 +80,7 @@ def test_segments_past_the_limit_are_merged_into_the_same_rows(generated, tmp_pa
     derive(store)
     cases = generated["case_id"].to_pylist()
     for i in range(5):  # small batches: a late step for a few dossiers each
-        late = generated.filter(pa.compute.is_in(generated["case_id"], pa.array(cases[i::400])))
+        late = generated.filter(pa.compute.is_in(generated["case_id"], pa.array(cases[i::200])))
         late = late.slice(0, 3)
         ids = pa.array([f"late-{i}-{k}" for k in range(3)])
         late = late.set_column(late.schema.get_field_index("event_id"), "event_id", ids)

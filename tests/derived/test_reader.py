@@ -24,7 +24,7 @@ def listing(store: EventStore, scope: LogFilter | None) -> list[dict]:
 
 
 def test_procedure_list_from_the_layer_equals_the_raw_events(tmp_path):
-    table = generate(["1.004193", "1.009974"], cases=1500, seed=9, out=None).table
+    table = generate(["1.004193", "1.009974"], cases=800, seed=9, out=None).table
     half = table.num_rows // 2
     store = EventStore(tmp_path / "data")
     store.write(conform_table(table.slice(0, half)), "first")
