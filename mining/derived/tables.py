@@ -8,7 +8,8 @@ events sit in or on the rest of the log:
   files, which a compaction changes); key ``(case_id, seq)``.
 - ``cases``: ``mining.log``'s ``cases`` without ``finished`` (it looks at the whole loaded
   log: a reader computes it over its selection, see ``FINISHED_SQL``), plus
-  ``variant_key``, ``reworked``, ``supplement_requests`` and ``cycle_working_days``.
+  ``variant_key``, ``reworked``, ``supplement_requests``, ``cycle_working_days`` and
+  ``procedures`` (how many procedure codes its events carry: see ``update._partitions``).
 
 Every row depends on its own dossier's events only; that is what lets a batch recompute
 just the dossiers it touches.
@@ -55,12 +56,13 @@ CASES_SCHEMA = pa.schema(
         ("events", pa.int64()), ("steps", pa.int64()), ("trace", pa.list_(pa.string())),
         ("due_attr", _TS), ("variant_key", pa.string()), ("reworked", pa.bool_()),
         ("supplement_requests", pa.int64()), ("cycle_working_days", pa.float64()),
+        ("procedures", pa.int64()),
     ]
 )  # fmt: skip
 _IDS_PER_QUERY = 20_000  # literal IN lists longer than this are split
 
 
-def _in_list(ids: Sequence[str]) -> str:
+def in_list(ids: Sequence[str]) -> str:
     """A literal ``IN`` list: DuckDB pushes it into the Parquet scan (a join would not)."""
     return ", ".join("'" + i.replace("'", "''") + "'" for i in ids)
 
@@ -77,7 +79,7 @@ def derive_rows(
     else:
         ids = sorted(set(case_ids))
         chunks = [ids[i : i + _IDS_PER_QUERY] for i in range(0, len(ids), _IDS_PER_QUERY)]
-        wheres = [f"{READABLE_SQL} AND case_id IN ({_in_list(c)})" for c in chunks]
+        wheres = [f"{READABLE_SQL} AND case_id IN ({in_list(c)})" for c in chunks]
         if not wheres:
             return CASES_SCHEMA.empty_table(), STEPS_SCHEMA.empty_table()
     scans = " UNION ALL ".join(base_scan_sql(source, w, _FACTS) for w in wheres)
@@ -104,14 +106,16 @@ def _case_rows(con: duckdb.DuckDBPyConnection) -> pa.Table:
         f"""
         WITH sup AS (
             SELECT case_id, count(*) FILTER (WHERE activity = $req) AS n FROM steps GROUP BY ALL
+        ), pr AS (    -- procedures the dossier's events name: where a derive looks for them
+            SELECT case_id, count(DISTINCT procedure_code) AS n FROM log_base GROUP BY ALL
         )
         SELECT c.case_id, procedure_code, province_code, commune_code, org_unit, channel,
                first_ts, last_ts, duration_s, outcome, events, steps, trace, due_attr,
                md5(array_to_string(trace, chr(31))) AS variant_key,
                {REWORKED_SQL} AS reworked,
                coalesce(sup.n, 0)::BIGINT AS supplement_requests,
-               {wd} AS cycle_working_days
-        FROM cases c LEFT JOIN sup USING (case_id) {joins}
+               {wd} AS cycle_working_days, pr.n AS procedures
+        FROM cases c LEFT JOIN sup USING (case_id) JOIN pr USING (case_id) {joins}
         ORDER BY c.case_id
         """,
         {"req": SUPPLEMENT_REQUEST},

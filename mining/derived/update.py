@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -29,7 +30,7 @@ from dvcflow.errors import DvcflowError
 from ingest.store import GRACE_SECONDS, EventStore, write_parquet_atomic
 from ingest.store_facts import parquet_source
 from mining.derived.layer import DerivedLayer, Manifest, definition_key
-from mining.derived.tables import CASES_SCHEMA, STEPS_SCHEMA, derive_rows
+from mining.derived.tables import CASES_SCHEMA, STEPS_SCHEMA, derive_rows, in_list
 from mining.log import connect
 
 MAX_SEGMENTS = 16
@@ -100,7 +101,8 @@ def derive(store: EventStore, rebuild: bool = False) -> DeriveReport:
         con = connect()
         try:
             ids = None if rebuild else _touched(con, new)
-            cases, steps = derive_rows(con, files, ids)
+            read = files if rebuild else _partitions(layer, old, store, files, new, ids, con)
+            cases, steps = derive_rows(con, read, ids)
             segments = [] if rebuild else list(old.segments)
             if rebuild or cases.num_rows:
                 segments.append(_next_generation(layer, old))
@@ -138,6 +140,38 @@ def _touched(con: duckdb.DuckDBPyConnection, files: list[Path]) -> list[str]:
         return []
     rows = con.execute(f"SELECT DISTINCT case_id FROM {parquet_source(files)}").fetchall()
     return [r[0] for r in rows if r[0] is not None]
+
+
+def _partitions(
+    layer: DerivedLayer,
+    old: Manifest,
+    store: EventStore,
+    files: list[Path],
+    new: list[Path],
+    ids: list[str],
+    con: duckdb.DuckDBPyConnection,
+) -> list[Path]:
+    """The live files that can hold events of the dossiers ``ids``: those of the new files'
+    partitions and, for a dossier already derived, of its procedure's months from its first
+    to its last event (a store partition is procedure × UTC month of the event). A derived
+    dossier whose events name several procedures makes it every file."""
+    if not ids:
+        return []
+    known = con.execute(
+        f"""SELECT procedure_code, max(procedures) AS procedures,
+                   strftime(timezone('UTC', first_ts), '%Y-%m') AS a,
+                   strftime(timezone('UTC', last_ts), '%Y-%m') AS b
+            FROM ({layer.cases_sql(old)}) WHERE case_id IN ({in_list(ids)}) GROUP BY ALL"""
+    ).fetchall()
+    if any(n > 1 for _, n, _, _ in known):
+        return files
+    wanted = {f.parent for f in new}
+    for procedure, _, a, b in known:
+        month = date.fromisoformat(f"{a}-01")
+        while f"{month:%Y-%m}" <= b:
+            wanted.add(store.partition_dir(procedure, f"{month:%Y-%m}"))
+            month = (month + timedelta(days=32)).replace(day=1)
+    return [f for f in files if f.parent in wanted]
 
 
 def _next_generation(layer: DerivedLayer, old: Manifest | None) -> int:

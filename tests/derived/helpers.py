@@ -11,8 +11,12 @@ from mining.filters import LogFilter
 from mining.log import connect, load_log
 
 # the columns both have (``cases.finished`` is the reader's, ``steps._row`` the file layout's)
-MINING_CASE_COLUMNS = [c for c in CASES_SCHEMA.names if c not in (
-    "variant_key", "reworked", "supplement_requests", "cycle_working_days")]  # fmt: skip
+MINING_CASE_COLUMNS = [
+    c
+    for c in CASES_SCHEMA.names
+    if c
+    not in ("variant_key", "reworked", "supplement_requests", "cycle_working_days", "procedures")
+]
 STEP_COLUMNS = STEPS_SCHEMA.names
 
 

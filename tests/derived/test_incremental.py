@@ -135,3 +135,19 @@ def test_layer_made_under_other_calendar_settings_asks_for_a_rebuild(tmp_path, m
     finally:
         monkeypatch.delenv("DVCFLOW_EXTRA_HOLIDAYS")
         get_settings.cache_clear()
+
+
+def test_a_dossier_whose_events_name_two_procedures_is_read_whole(tmp_path):
+    store = EventStore(tmp_path / "data")
+    write_rows(store, [
+        event("A", "submit", T0, procedure="1.004193"),
+        event("A", "appraise", T0 + timedelta(days=40), procedure="2.001610"),
+        event("B", "submit", T0, procedure="1.004193"),
+    ], "first")  # fmt: skip
+    derive(store)
+    # in a third partition: neither procedure's months alone hold all of A's events
+    late = event("A", "receive", T0 + timedelta(hours=1), procedure="2.001610")
+    write_rows(store, [late], "late")
+    assert derive(store).dossiers == 1
+    assert layer_rows(store) == rebuilt(store, tmp_path)
+    assert layer_rows(store, MINING_CASE_COLUMNS) == mining_rows(store)
