@@ -29,6 +29,7 @@ from dvcflow.settings import Settings
 from ingest.owner import find_owners, owners_sql
 from ingest.schema import STORE_SCHEMA
 from ingest.store import EventStore
+from mining.derived.read import procedure_summary
 from mining.filters import LogFilter
 
 log = logging.getLogger("dvcflow.web")
@@ -307,9 +308,11 @@ class Service:
         where = _owner_where(scope)
 
         def compute() -> list[dict[str, Any]]:
-            if where is None:
+            # the derived layer when it is fresh: one row per dossier, not every event
+            rows = procedure_summary(self.store, where)
+            if rows is None and where is None:
                 rows = self.store.summary()
-            else:
+            elif rows is None:
                 owned = f"SELECT case_id FROM ({owners_sql(f'({self.store.scan_sql()})')})"
                 rows = self._sql(
                     "SELECT procedure_code, count(*) AS events, count(DISTINCT case_id) AS cases,"

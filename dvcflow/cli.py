@@ -54,6 +54,7 @@ def _register_all() -> None:
     from dvcflow.commands import (
         analyze_cmd,
         demo_cmd,
+        derive_cmd,
         generate_cmd,
         import_cmd,
         reform_cmds,
@@ -68,6 +69,7 @@ def _register_all() -> None:
         generate_cmd,
         import_cmd,
         store_cmds,
+        derive_cmd,
         stream_cmds,
         web_cmds,
         analyze_cmd,

@@ -137,7 +137,7 @@ EXTRA_COLUMNS = ("event_id", "applicant_ref", "attributes", "actor_role", "sourc
 _ROW_KEY = "(file_index::BIGINT << 32) | file_row_number::BIGINT"
 
 
-def _base_scan_sql(source: str, where: str | None, facts: StoreFacts) -> str:
+def base_scan_sql(source: str, where: str | None, facts: StoreFacts) -> str:
     """The SELECT of ``log_base``'s rows: ``BASE_COLUMNS``, ``due_attr``, the row key and
     the order key ``ord``.
 
@@ -200,12 +200,10 @@ def load_log(
     con = con or connect()
     where = READABLE_SQL + (" AND procedure_code = $procedure" if flt.procedure else "")
     source = parquet_source(files)
-    scan = _base_scan_sql(source, where, store.facts(procedures, con, files))
+    scan = base_scan_sql(source, where, store.facts(procedures, con, files))
     scan_params = {"procedure": flt.procedure} if flt.procedure else {}
     con.execute(f"CREATE OR REPLACE TABLE log_base AS {scan}", scan_params)
-    con.execute(
-        f"CREATE OR REPLACE TABLE dossier_owners AS {owners_sql('log_base', LOG_OWNER_ORDER)}"
-    )
+    build_owners(con)
     conds, params = _case_filter_sql(flt)
     if conds:
         con.execute(
@@ -221,14 +219,29 @@ def load_log(
     if n == 0:
         raise NoMatch(f"no dossier matches the filter ({flt.describe()}).")
     _create_log_view(con, source)
+    build_dossier_tables(con)
+    return con
+
+
+def build_dossier_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """``steps`` and ``cases`` from ``log_base`` and ``dossier_owners``: the one definition
+    of both, shared by ``load_log`` and the derived layer (``mining.derived``). Every row
+    depends on its own dossier's events only, except ``cases.finished``, which looks at
+    the whole loaded log."""
     _build_steps(con)
     _build_cases(con)
     _cases_at_owner(con)
-    return con
 
 
 # ``ingest.owner.OWNER_ORDER`` on ``log_base``, whose ``ord`` is the dossier order
 LOG_OWNER_ORDER = "ingested_at, ord"
+
+
+def build_owners(con: duckdb.DuckDBPyConnection) -> None:
+    """Table ``dossier_owners`` (``ingest.owner``) of the dossiers in ``log_base``."""
+    con.execute(
+        f"CREATE OR REPLACE TABLE dossier_owners AS {owners_sql('log_base', LOG_OWNER_ORDER)}"
+    )
 
 
 def _cases_at_owner(con: duckdb.DuckDBPyConnection) -> None:

@@ -13,6 +13,9 @@ import duckdb
 
 from mining.deadlines import SUPPLEMENT_REQUEST, SUPPLEMENT_SUBMIT
 
+# A dossier that does some step more than once (a row of ``cases``).
+REWORKED_SQL = "len(list_distinct(trace)) < len(trace)"
+
 
 def _repeats(con: duckdb.DuckDBPyConnection) -> None:
     """Temp table ``_repeats``: per dossier and activity done more than once, the repeats
@@ -20,13 +23,13 @@ def _repeats(con: duckdb.DuckDBPyConnection) -> None:
     both the per-activity list and the share of dossiers; it groups only the steps of
     dossiers whose trace repeats an activity (a few percent, found from ``cases``)."""
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE _repeats AS
         SELECT case_id, activity, count(*) - 1 AS repeats,
                sum(coalesce(wait_s, 0) + coalesce(service_s, 0))
                - arg_min(coalesce(wait_s, 0) + coalesce(service_s, 0), seq) AS added_s
         FROM steps
-        WHERE case_id IN (SELECT case_id FROM cases WHERE len(list_distinct(trace)) < len(trace))
+        WHERE case_id IN (SELECT case_id FROM cases WHERE {REWORKED_SQL})
         GROUP BY ALL HAVING count(*) > 1
         """
     )
