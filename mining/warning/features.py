@@ -190,7 +190,7 @@ def prefix_features(
     if by_event.any():
         sub = pts[by_event].assign(n=seen[by_event].astype(np.int64))
         parts.append(sub.merge(states, on=["case_id", "n"], how="left"))
-    if (~by_event).any():
+    if (~by_event).any() or not parts:  # no point at all: an empty frame of the same shape
         order = np.lexsort((np.arange(len(states)), states["ts"].to_numpy()))
         parts.append(
             pd.merge_asof(
