@@ -76,8 +76,18 @@ def add_errors(errors: Errors, rows: np.ndarray, field: str, reason: str | Calla
         )
 
 
+def _arrow_text(column: pd.Series) -> pa.Array | None:
+    """The column's Arrow string array when pandas holds it as one (the importers do)."""
+    if isinstance(column.dtype, pd.ArrowDtype) and pa.types.is_string(column.dtype.pyarrow_dtype):
+        return pa.array(column.array)
+    return None
+
+
 def _text(column: pd.Series, field: str, errors: Errors) -> pa.Array:
     low, high, required = TEXT_RULES[field]
+    arrow = _arrow_text(column)
+    if arrow is not None:
+        return check_text(arrow, field, errors)
     if pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty"):
         return check_text(pa.array(column, type=pa.string(), from_pandas=True), field, errors)
     missing = column.isna().to_numpy()
@@ -127,8 +137,14 @@ def _rows(mask: pa.Array) -> np.ndarray:
     return np.flatnonzero(mask.to_numpy(zero_copy_only=False) == True)  # noqa: E712 (nulls)
 
 
-def _enum(column: pd.Series, field: str, errors: Errors) -> pd.Series:
+def _enum(column: pd.Series, field: str, errors: Errors) -> pd.Series | pa.Array:
     allowed, default = ENUM_RULES[field]
+    arrow = _arrow_text(column)
+    if arrow is not None:
+        ok = pc.is_in(arrow, pa.array(allowed))
+        wrong = _rows(pc.and_(arrow.is_valid(), pc.invert(ok)))
+        add_errors(errors, wrong, field, enum_reason(allowed))
+        return pc.fill_null(arrow, default) if default is not None else arrow
     missing = column.isna().to_numpy()
     ok = column.isin(allowed).to_numpy()
     add_errors(errors, np.flatnonzero(~missing & ~ok), field, enum_reason(allowed))
@@ -252,6 +268,19 @@ def _attributes(
     return pa.array(out, type=pa.string())
 
 
+def _json_attributes(
+    column: pd.Series, counts: np.ndarray, caps: dict[int, str], max_keys: int, max_bytes: int
+) -> pa.Array:
+    """Attributes the mapper wrote as JSON text of clean values: only the caps to check."""
+    text = pa.array(column.array, pa.string())
+    size = pc.fill_null(pc.binary_length(text), 0).to_numpy()
+    for i in np.flatnonzero(counts > max_keys).tolist():
+        caps[i] = f"more than {max_keys} keys"
+    for i in np.flatnonzero((counts <= max_keys) & (size > max_bytes)).tolist():
+        caps[i] = f"{size[i]} bytes as JSON, above the cap of {max_bytes}"
+    return text
+
+
 def check_frame(
     frame: pd.DataFrame,
     pseudonymizer: Pseudonymizer,
@@ -261,6 +290,7 @@ def check_frame(
     max_attributes_bytes: int = 8192,
     clean_attributes: bool = False,
     over_caps: dict[int, str] | None = None,
+    attribute_counts: np.ndarray | None = None,
 ) -> tuple[pa.Table, Errors]:
     """Wire-format rows (one column per field, None = absent) -> stored rows and the errors.
 
@@ -269,7 +299,8 @@ def check_frame(
     ``clean_attributes`` says every ``attributes`` value is None or a dict of text keys to
     stripped scalars (the importers build them so): then only the caps are checked.
     With ``over_caps`` (file imports) a row above the stream's attribute caps is kept and
-    its reason recorded there instead of rejecting it.
+    its reason recorded there instead of rejecting it. With ``attribute_counts`` the
+    ``attributes`` column is the mapper's JSON text and these are its key counts per row.
     """
     frame = frame.reset_index(drop=True)
     n = len(frame)
@@ -280,7 +311,7 @@ def check_frame(
     for f in FIELD_ORDER:
         if f not in frame.columns:
             col[f] = none
-        elif f == "timestamp" and isinstance(frame[f].dtype, pd.DatetimeTZDtype):
+        elif isinstance(frame[f].dtype, pd.DatetimeTZDtype | pd.ArrowDtype):
             col[f] = frame[f]
         else:
             col[f] = frame[f].astype(object)
@@ -292,6 +323,10 @@ def check_frame(
             out[field] = _enum(col[field], field, errors)
         elif field == "timestamp":
             out[field] = _timestamp(col[field], errors)
+        elif attribute_counts is not None:
+            out[field] = _json_attributes(
+                col[field], attribute_counts, caps, max_attributes, max_attributes_bytes
+            )
         else:
             out[field] = _attributes(
                 col[field].tolist(),
