@@ -44,14 +44,19 @@ WIRE_FIELDS: tuple[str, ...] = tuple(Event.model_fields)
 TEXT_FIELDS = tuple(f for f in WIRE_FIELDS if f not in ("timestamp", "attributes"))
 
 # Source names recognised without --map, best first; matched exactly, then ignoring case
-# and punctuation.
+# and punctuation (so CaseID, Case ID and case-id are all case_id). The first two of each
+# are pm4py's and dvcflow's own names; the others are common spellings of exports, taken
+# only when one column alone matches them (the report names the columns taken).
 KNOWN_NAMES: dict[str, tuple[str, ...]] = {
-    "case_id": ("case:concept:name", "case_id", "caseid"),
-    "activity": ("concept:name", "activity"),
-    "timestamp": ("time:timestamp", "timestamp"),
-    "resource": ("org:resource", "resource"),
+    "case_id": ("case:concept:name", "case_id", "case", "dossier_id", "trace_id"),
+    "activity": ("concept:name", "activity", "activity_id", "activity_name", "task"),
+    "timestamp": (
+        "time:timestamp", "timestamp", "complete_timestamp", "end_timestamp",
+        "end_time", "completion_time", "datetime",
+    ),
+    "resource": ("org:resource", "resource", "performer"),
     "lifecycle": ("lifecycle:transition", "lifecycle"),
-}
+}  # fmt: skip
 PM4PY_FIELDS = {names[0]: f for f, names in KNOWN_NAMES.items()}
 CASE_PREFIX = "case:"  # pm4py's (and XES exports') name prefix of trace attributes
 IGNORE = "ignore"
@@ -100,8 +105,11 @@ def parse_map(items: list[str] | None) -> dict[str, str]:
     return out
 
 
-def resolve_columns(columns: list[str], mapping: Mapping[str, str], path: Path) -> dict[str, str]:
-    """Which source column feeds which wire field (``{field: column}``)."""
+def resolve_columns(
+    columns: list[str], mapping: Mapping[str, str], path: Path, notes: list[str] | None = None
+) -> dict[str, str]:
+    """Which source column feeds which wire field (``{field: column}``); a column taken by
+    a spelling other than pm4py's or ours is named in ``notes``."""
     for column in mapping:
         if column not in columns:
             raise InputFileError(
@@ -113,20 +121,24 @@ def resolve_columns(columns: list[str], mapping: Mapping[str, str], path: Path) 
     by_norm: dict[str, str] = {}
     for column in columns:
         by_norm.setdefault(_norm(column), column)
+    guessed = []
     for name in WIRE_FIELDS:
         if name in chosen:
             continue
         candidates = KNOWN_NAMES.get(name, (name,))
-        hit = next((c for c in candidates if c in columns and c not in taken), None)
-        if hit is None:
-            hit = next(
-                (
-                    by_norm[_norm(c)]
-                    for c in candidates
-                    if by_norm.get(_norm(c)) and by_norm[_norm(c)] not in taken
-                ),
-                None,
-            )
+        hit = _best(candidates[:2], columns, by_norm, taken)
+        if hit is not None and hit not in candidates:
+            guessed.append(f"{hit!r} as {name}")
+        if hit is None and len(candidates) > 2:
+            hits = {h for c in candidates[2:] if (h := _best((c,), columns, by_norm, taken))}
+            if len(hits) > 1:
+                raise InputFileError(
+                    f"{path}: columns {', '.join(map(repr, sorted(hits)))} could each be the "
+                    f"{name}; pass --map COLUMN={name} to choose one."
+                )
+            hit = next(iter(hits), None)
+            if hit is not None:
+                guessed.append(f"{hit!r} as {name}")
         if hit is not None:
             chosen[name] = hit
             taken.add(hit)
@@ -136,11 +148,31 @@ def resolve_columns(columns: list[str], mapping: Mapping[str, str], path: Path) 
         ("timestamp", "timestamp"),
     ):
         if required not in chosen:
+            known = ", ".join(KNOWN_NAMES[required][:3])
             raise InputFileError(
-                f"{path}: no {hint} column; pass --map COLUMN={required} "
-                f"(columns: {', '.join(columns)})."
+                f"{path}: no {hint} column (looked for {known} ...); pass --map "
+                f"COLUMN={required} (columns: {', '.join(columns)})."
             )
+    if guessed and notes is not None:
+        notes.append(f"took column {', '.join(guessed)} by name; --map COLUMN=FIELD to choose")
     return chosen
+
+
+def _best(
+    candidates: tuple[str, ...], columns: list[str], by_norm: dict[str, str], taken: set[str]
+) -> str | None:
+    """The first candidate present exactly, else ignoring case and punctuation."""
+    hit = next((c for c in candidates if c in columns and c not in taken), None)
+    if hit is None:
+        hit = next(
+            (
+                by_norm[_norm(c)]
+                for c in candidates
+                if by_norm.get(_norm(c)) and by_norm[_norm(c)] not in taken
+            ),
+            None,
+        )
+    return hit
 
 
 # --- fill-ins ----------------------------------------------------------------------------
@@ -220,9 +252,9 @@ def to_wire(
     values, or a source ``attributes`` column, go row by row as dicts.
     """
     columns = src.columns
-    chosen = resolve_columns(columns, options.mapping, path)
-    n = src.num_rows
     notes = list(src.notes)
+    chosen = resolve_columns(columns, options.mapping, path, notes)
+    n = src.num_rows
 
     text: dict[str, pa.Array] = {
         name: _text_column(src, chosen[name]) if name in chosen else pa.nulls(n, pa.string())
@@ -239,6 +271,13 @@ def to_wire(
 
     stamps, bad_times = parse_timestamps(src.series(chosen["timestamp"]), timezone)
     stamps = stamps.reset_index(drop=True)
+    naive = sum(1 for reason in bad_times.values() if reason.startswith("naive"))
+    if naive:
+        notes.append(
+            f"{naive} of {n} event(s) have times without a UTC offset, so the file does not "
+            f"say when they happened: pass --timezone with the zone it was written in "
+            f"(--timezone UTC, as pm4py reads them, or e.g. --timezone Asia/Ho_Chi_Minh)"
+        )
 
     attr_columns = [
         c

@@ -197,7 +197,7 @@ def parse_timestamps(series: pd.Series, timezone: str | None) -> tuple[pd.Series
     """A column as UTC instants; rows that are missing, unreadable or naive get a reason."""
     reasons: dict[int, str] = {}
     n = len(series)
-    hint = "pass --timezone (e.g. --timezone Asia/Ho_Chi_Minh) to say how to read them"
+    hint = "pass --timezone (e.g. --timezone UTC or Asia/Ho_Chi_Minh) to say how to read them"
     if isinstance(series.dtype, pd.DatetimeTZDtype):
         out = series.dt.tz_convert("UTC")
     elif pd.api.types.is_datetime64_any_dtype(series):
