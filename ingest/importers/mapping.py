@@ -106,7 +106,11 @@ def parse_map(items: list[str] | None) -> dict[str, str]:
 
 
 def resolve_columns(
-    columns: list[str], mapping: Mapping[str, str], path: Path, notes: list[str] | None = None
+    columns: list[str],
+    mapping: Mapping[str, str],
+    path: Path,
+    notes: list[str] | None = None,
+    order_as_time: bool = False,
 ) -> dict[str, str]:
     """Which source column feeds which wire field (``{field: column}``); a column taken by
     a spelling other than pm4py's or ours is named in ``notes``."""
@@ -147,11 +151,17 @@ def resolve_columns(
         ("activity", "activity"),
         ("timestamp", "timestamp"),
     ):
-        if required not in chosen:
+        if required not in chosen and not (required == "timestamp" and order_as_time):
             known = ", ".join(KNOWN_NAMES[required][:3])
+            untimed = (
+                "; a log without any times imports with --order-as-time (each event's time "
+                "from its position in the file; durations then mean nothing)"
+                if required == "timestamp"
+                else ""
+            )
             raise InputFileError(
                 f"{path}: no {hint} column (looked for {known} ...); pass --map "
-                f"COLUMN={required} (columns: {', '.join(columns)})."
+                f"COLUMN={required} (columns: {', '.join(columns)}){untimed}."
             )
     if guessed and notes is not None:
         notes.append(f"took column {', '.join(guessed)} by name; --map COLUMN=FIELD to choose")
@@ -238,6 +248,11 @@ def _arrow_series(values: pa.Array) -> pd.Series:
     return pd.Series(pd.arrays.ArrowExtensionArray(values))
 
 
+# --order-as-time: the attribute that flags a time made from the position in the file, and
+# the first such time
+TIME_FROM_ORDER = "time_from_order"
+ORDER_EPOCH = pd.Timestamp("2000-01-01", tz="UTC")
+
 # What Python's str.strip() removes: pydantic's set and the separators \x1c-\x1f
 PY_WHITESPACE = WHITESPACE + "\x1c\x1d\x1e\x1f"
 
@@ -253,8 +268,16 @@ def to_wire(
     """
     columns = src.columns
     notes = list(src.notes)
-    chosen = resolve_columns(columns, options.mapping, path, notes)
+    chosen = resolve_columns(columns, options.mapping, path, notes, options.order_as_time)
     n = src.num_rows
+    if "timestamp" not in chosen:  # --order-as-time
+        src.add_column(TIME_FROM_ORDER, pa.array(np.ones(n, dtype=bool)))
+        columns = src.columns
+        notes.append(
+            f"the file has no times: --order-as-time gave the {n} events times one second "
+            f"apart in file order from {ORDER_EPOCH:%Y-%m-%d} (attribute {TIME_FROM_ORDER}); "
+            "orders, paths and variants are right, durations mean nothing"
+        )
 
     text: dict[str, pa.Array] = {
         name: _text_column(src, chosen[name]) if name in chosen else pa.nulls(n, pa.string())
@@ -269,7 +292,10 @@ def to_wire(
         extra = pc.if_else(known, None, raw_lifecycle)
         extra_lifecycle = extra if extra.null_count < n else None
 
-    stamps, bad_times = parse_timestamps(src.series(chosen["timestamp"]), timezone)
+    if "timestamp" in chosen:
+        stamps, bad_times = parse_timestamps(src.series(chosen["timestamp"]), timezone)
+    else:
+        stamps, bad_times = pd.Series(ORDER_EPOCH + pd.to_timedelta(np.arange(n), "s")), {}
     stamps = stamps.reset_index(drop=True)
     naive = sum(1 for reason in bad_times.values() if reason.startswith("naive"))
     if naive:

@@ -61,6 +61,12 @@ class SourceFrame:
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
             return None
 
+    def add_column(self, name: str, values: pa.Array) -> None:
+        if self.table is not None:
+            self.table = self.table.append_column(name, values)
+        else:
+            self.frame = self.frame.assign(**{name: values.to_pandas()})
+
     def release(self) -> None:
         """Drop the rows once mapped (a big log's source table is large)."""
         self.frame = None if self.frame is None else self.frame.iloc[0:0]

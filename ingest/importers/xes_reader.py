@@ -83,6 +83,10 @@ def read_xes(path: Path) -> SourceFrame:
     if lost_lifecycle and b'"lifecycle:transition"' in open_bytes(path, 1 << 20):
         notes.append("the fast XES parser lost lifecycle:transition; used iterparse")
         table = None
+    if table is not None and CASE not in table.column_names:
+        # rustxes drops the trace of an event whose trace has no name: read the traces
+        table = _numbered_traces(path)
+        notes.append("the file's traces have no name: numbered 1, 2, ... in file order")
     if table is None:
         return _read_iterparse(path, notes)
     table = table.drop_columns([c for c in table.column_names if str(c).startswith("@@")])
@@ -105,6 +109,23 @@ def read_xes(path: Path) -> SourceFrame:
         return f"trace {cases[i].as_py()!r} event {int(positions()[i]) + 1}"
 
     return SourceFrame(frame=None, table=table, label=label, notes=notes)
+
+
+def _numbered_traces(path: Path) -> pa.Table:
+    """Events with their trace's name, or its number (from 1) when it has none."""
+    import pm4py
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        log = pm4py.read_xes(
+            str(path), variant="iterparse", return_legacy_log_object=True, show_progress_bar=False
+        )
+    rows = []
+    for number, trace in enumerate(log, start=1):
+        name = str(trace.attributes.get("concept:name", number))
+        rows.extend({**event, CASE: name} for event in trace)
+    frame = pd.DataFrame(rows)
+    return _as_pandas_reads(pa.Table.from_pandas(frame, preserve_index=False))
 
 
 def _read_iterparse(path: Path, notes: list[str]) -> SourceFrame:
