@@ -34,8 +34,9 @@ DEFAULT = [
 ]
 PM4PY_XES = "import sys, pm4py; pm4py.read_xes(sys.argv[1])"
 PM4PY_CSV = (
-    "import sys, pandas, pm4py; df = pandas.read_csv(sys.argv[1], sep=None, engine='python'"
-    " if sys.argv[1].endswith('.txt') else 'c'); pm4py.format_dataframe(df)"
+    "import sys, gzip, pandas, pm4py; p = sys.argv[1]; head = (gzip.open if p.endswith('.gz')"
+    " else open)(p, 'rt').readline(); df = pandas.read_csv(p, sep=';' if head.count(';') >"
+    " head.count(',') else ','); pm4py.format_dataframe(df)"
 )
 
 

@@ -79,7 +79,8 @@ def add_errors(errors: Errors, rows: np.ndarray, field: str, reason: str | Calla
 def _arrow_text(column: pd.Series) -> pa.Array | None:
     """The column's Arrow string array when pandas holds it as one (the importers do)."""
     if isinstance(column.dtype, pd.ArrowDtype) and pa.types.is_string(column.dtype.pyarrow_dtype):
-        return pa.array(column.array)
+        values = pa.array(column.array)
+        return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     return None
 
 
@@ -99,38 +100,45 @@ def _text(column: pd.Series, field: str, errors: Errors) -> pa.Array:
     return check_text(text, field, errors, check_missing=False)
 
 
+# Fields with few distinct values (activities, units): checked once per distinct value
+FEW_VALUES = frozenset(TEXT_RULES) - {"event_id", "case_id", "applicant_id"}
+
+
 def check_text(text: pa.Array, field: str, errors: Errors, check_missing: bool = True) -> pa.Array:
     low, high, required = TEXT_RULES[field]
     if required and check_missing:
         add_errors(errors, _rows(pc.is_null(text)), field, "Field required")
-    stripped = pc.utf8_trim(text, characters=WHITESPACE)
+    values, index = text, None
+    if field in FEW_VALUES:
+        encoded = text.dictionary_encode()
+        values, index = encoded.dictionary, encoded.indices
+
+    def rows(bad: pa.Array) -> np.ndarray:  # the rows whose value is bad
+        if not pc.any(bad).as_py():
+            return np.empty(0, dtype=np.int64)
+        return _rows(bad if index is None else bad.take(index))
+
+    stripped = pc.utf8_trim(values, characters=WHITESPACE)
     length = pc.utf8_length(stripped)
     s = "" if low == 1 else "s"
     add_errors(
-        errors,
-        _rows(pc.less(length, low)),
-        field,
-        f"String should have at least {low} character{s}",
+        errors, rows(pc.less(length, low)), field, f"String should have at least {low} character{s}"
     )
-    add_errors(
-        errors,
-        _rows(pc.greater(length, high)),
-        field,
-        f"String should have at most {high} characters",
-    )
+    too_long = f"String should have at most {high} characters"
+    add_errors(errors, rows(pc.greater(length, high)), field, too_long)
     if field in CHECKED_TEXT:
         bad = pc.match_substring_regex(stripped, FORBIDDEN_RE2)
-        add_errors(errors, _rows(bad), field, f"Value error, {FORBIDDEN_REASON}")
+        add_errors(errors, rows(bad), field, f"Value error, {FORBIDDEN_REASON}")
     if field == "procedure_code":
         ok_len = pc.and_(pc.greater_equal(length, low), pc.less_equal(length, high))
         shape = pc.match_substring_regex(stripped, PROCEDURE_CODE.pattern)
         add_errors(
             errors,
-            _rows(pc.and_(ok_len, pc.invert(shape))),
+            rows(pc.and_(ok_len, pc.invert(shape))),
             field,
             "Value error, must be letters, digits, '.', '_' or '-' (e.g. 1.001193)",
         )
-    return stripped
+    return stripped if index is None else stripped.take(index)
 
 
 def _rows(mask: pa.Array) -> np.ndarray:
