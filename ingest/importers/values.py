@@ -113,11 +113,15 @@ def iso_utc(series: pd.Series) -> pa.Array:
         else series
     )
     micros = values.to_numpy(dtype="datetime64[us]")
-    ticks = micros.astype("int64")[~np.isnat(micros)]
+    missing = np.isnat(micros)
+    ticks = micros.astype("int64")[~missing]
     unit = "s" if not (ticks % 1_000_000).any() else "ms" if not (ticks % 1000).any() else "us"
-    zone = "UTC" if isinstance(series.dtype, pd.DatetimeTZDtype) else "naive"
-    text = np.datetime_as_string(micros, unit=unit, timezone=zone)
-    return pa.array(text, pa.string(), mask=series.isna().to_numpy())
+    # numpy's datetime_as_string(unit=...) text, written by Arrow (%S carries the fraction)
+    stamps = pa.array(micros.astype(f"datetime64[{unit}]"), mask=missing)
+    text = pc.strftime(stamps, format="%Y-%m-%dT%H:%M:%S")
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        text = pc.binary_join_element_wise(text, "Z", "")
+    return text
 
 
 def attribute_column(series: pd.Series, text_cells: bool) -> list[Any]:
