@@ -1,101 +1,153 @@
-"""How fast ``dvcflow import`` loads real logs, and what the vectorised contract check buys.
+"""``dvcflow import`` beside plain ``pm4py.read_xes`` on the same file, whole processes.
 
-For each log: the whole import (read, map, check, pseudonymise, write) through
-``import_file``, and the same rows checked by the two contract paths on the same wire rows:
-``check_frame`` (Arrow/pandas, whole columns) and ``validate_event`` (pydantic, one row at a
-time), with the ratio measured in this run. Both paths must accept the same number of rows.
+Each run is a fresh process timed from outside (interpreter and CLI start-up included):
+``dvcflow import FILE`` into an empty data directory (read, map, contract check,
+pseudonymise, derive ids, write Parquet) against ``python -c "import pm4py;
+pm4py.read_xes(FILE)"`` (CSV: ``pandas.read_csv`` + ``pm4py.format_dataframe``). The two
+alternate, ``--runs`` times each; the table shows medians and the ratio dvcflow / pm4py
+(lower is better). A second table splits one in-process dvcflow import into its phases.
 
-    .venv/bin/python benchmarks/bench_import.py                 # default logs
-    .venv/bin/python benchmarks/bench_import.py receipt.xes.gz  # names in ../shared/real_logs
+    flock /tmp/dvcflow-bench.lock .venv/bin/python benchmarks/bench_import.py
+    flock /tmp/dvcflow-bench.lock .venv/bin/python benchmarks/bench_import.py receipt.xes.gz
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from rich.console import Console
-from rich.table import Table
-
-from ingest.importers import ImportOptions, import_file
-from ingest.importers.contract import check_frame
-from ingest.importers.run import load
-from ingest.pseudonym import Pseudonymizer
-from ingest.schema import EventError, validate_event
-from ingest.store import EventStore
-
-REAL_LOGS = Path(__file__).resolve().parents[2] / "shared" / "real_logs"
+REPO = Path(__file__).resolve().parent.parent
+REAL_LOGS = REPO.parent / "shared" / "real_logs"
+BIN = Path(sys.executable).parent
 DEFAULT = [
-    "receipt.csv",
-    "BPIC15_1.xes.gz",
-    "sepsis.csv",
-    "BPIC15_1_minimal.csv.gz",
     "Road_Traffic_Fine_Management_Process.xes.gz",
+    "BPIC12.xes.gz",
+    "BPIC15_1.xes.gz",
+    "receipt.xes.gz",
+    "receipt.csv",
 ]
+PM4PY_XES = "import sys, pm4py; pm4py.read_xes(sys.argv[1])"
+PM4PY_CSV = (
+    "import sys, gzip, pandas, pm4py; p = sys.argv[1]; head = (gzip.open if p.endswith('.gz')"
+    " else open)(p, 'rt').readline(); df = pandas.read_csv(p, sep=';' if head.count(';') >"
+    " head.count(',') else ','); pm4py.format_dataframe(df)"
+)
 
 
-def bench(path: Path, pseudo: Pseudonymizer) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        started = time.perf_counter()
-        report = import_file(path, EventStore(tmp), ImportOptions(), pseudonymizer=pseudo)
-        total = time.perf_counter() - started
+def _options(name: str) -> list[str]:
+    sys.path.insert(0, str(REPO))
+    from tests.mining.conftest import CORPUS
 
-    _fmt, _src, wire = load(path, ImportOptions())
-    frame = wire.frame.drop(index=list(wire.bad))
+    args = []
+    for key, value in CORPUS.get(name, {}).items():
+        if key == "timezone":
+            args += ["--timezone", value]
+        elif key == "mapping":
+            args += [a for column, field in value.items() for a in ("--map", f"{column}={field}")]
+    return args
+
+
+def _wall(cmd: list[str], env: dict[str, str]) -> float:
     started = time.perf_counter()
-    table, errors = check_frame(frame, pseudo, clean_attributes=wire.clean_attributes)
-    fast = time.perf_counter() - started
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode not in (0, 2):  # 2: some rows reported bad, the rest written
+        raise SystemExit(f"{cmd[:3]} failed ({done.returncode}): {done.stderr[-400:]}")
+    return seconds
 
-    records = frame.to_dict("records")
-    rows = [{k: v for k, v in r.items() if v is not None} for r in records]
-    for r in rows:
-        r["timestamp"] = r["timestamp"].to_pydatetime()
-    accepted = 0
-    started = time.perf_counter()
-    for r in rows:
-        try:
-            validate_event(r, pseudo)
-            accepted += 1
-        except EventError:
-            pass
-    slow = time.perf_counter() - started
-    assert accepted == table.num_rows, (path.name, accepted, table.num_rows)
-    return {
-        "log": path.name,
-        "events": report.rows_read,
-        "written": report.written,
-        "import_s": total,
-        "rate": report.rows_read / total,
-        "fast_s": fast,
-        "slow_s": slow,
-    }
+
+def side_by_side(name: str, runs: int) -> dict:
+    path = REAL_LOGS / name
+    env = dict(os.environ, DVCFLOW_PSEUDONYM_KEY="bench-key-not-a-secret-0123456789abcdef")
+    env["PYTHONWARNINGS"] = "ignore"
+    pm4py_code = PM4PY_XES if ".xes" in name else PM4PY_CSV
+    mine, theirs = [], []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            cmd = [str(BIN / "dvcflow"), "import", str(path), *_options(name)]
+            mine.append(_wall(cmd, env | {"DVCFLOW_DATA_DIR": tmp}))
+        theirs.append(_wall([sys.executable, "-c", pm4py_code, str(path)], env))
+    return {"dvcflow": statistics.median(mine), "pm4py": statistics.median(theirs)}
+
+
+def phases(name: str) -> dict[str, float]:
+    """One in-process import split into parse, map, check + write (seconds)."""
+    sys.path.insert(0, str(REPO))
+    from ingest.importers import ImportOptions, import_file
+    from ingest.importers import run as importer
+    from ingest.pseudonym import Pseudonymizer
+    from ingest.store import EventStore
+    from tests.mining.conftest import CORPUS
+
+    spent: dict[str, float] = {}
+    reader = importer.READERS["xes" if ".xes" in name else "csv"]
+    to_wire = importer.to_wire
+
+    def timed(key, fn):
+        def wrapper(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[key] = spent.get(key, 0.0) + time.perf_counter() - started
+
+        return wrapper
+
+    fmt = "xes" if ".xes" in name else "csv"
+    options = CORPUS.get(name, {})
+    importer.READERS[fmt] = timed("parse", reader)
+    importer.to_wire = timed("map", to_wire)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            started = time.perf_counter()
+            import_file(
+                REAL_LOGS / name, EventStore(tmp), ImportOptions(**options),
+                pseudonymizer=Pseudonymizer(b"bench" * 8),
+            )  # fmt: skip
+            total = time.perf_counter() - started
+    finally:
+        importer.READERS[fmt] = reader
+        importer.to_wire = to_wire
+    spent["check + write"] = total - spent["parse"] - spent["map"]
+    spent["total"] = total
+    return spent
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("logs", nargs="*", default=DEFAULT)
+    parser.add_argument("logs", nargs="*", default=DEFAULT, help="names in ../shared/real_logs")
+    parser.add_argument("--runs", type=int, default=3, help="runs of each side (median)")
     args = parser.parse_args()
-    pseudo = Pseudonymizer(b"benchmark-key")
-    console = Console(width=150)
-    table = Table(title="dvcflow import on real logs (one run, this machine)")
-    for col in ("log", "events", "written", "import (s)", "events/s",
-                "check: columns (s)", "check: pydantic rows (s)", "ratio"):  # fmt: skip
-        table.add_column(col, justify="left" if col == "log" else "right")
+    print(f"load average at start: {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
+    print("| log | events | dvcflow import s (whole process) | pm4py read s (whole process) "
+          "| ratio |")  # fmt: skip
+    print("|---|---|---|---|---|")
     for name in args.logs:
-        path = REAL_LOGS / name
-        if not path.exists():
-            console.print(f"[yellow]skip {name}: not in {REAL_LOGS}")
-            continue
-        r = bench(path, pseudo)
-        table.add_row(
-            r["log"], f"{r['events']:,}", f"{r['written']:,}", f"{r['import_s']:.1f}",
-            f"{r['rate']:,.0f}", f"{r['fast_s']:.2f}", f"{r['slow_s']:.2f}",
-            f"{r['slow_s'] / r['fast_s']:.1f}x",
-        )  # fmt: skip
-        console.print(f"done {name}")
-    console.print(table)
+        r = side_by_side(name, args.runs)
+        events = _events(name)
+        print(f"| {name} | {events} | {r['dvcflow']:.2f} | {r['pm4py']:.2f} "
+              f"| {r['dvcflow'] / r['pm4py']:.2f} |", flush=True)  # fmt: skip
+    print("\nOne in-process dvcflow import, by phase (s):\n")
+    print("| log | parse | map | check + write | total |")
+    print("|---|---|---|---|---|")
+    for name in args.logs:
+        p = phases(name)
+        print(f"| {name} | {p['parse']:.2f} | {p['map']:.2f} | {p['check + write']:.2f} "
+              f"| {p['total']:.2f} |", flush=True)  # fmt: skip
+
+
+def _events(name: str) -> str:
+    sys.path.insert(0, str(REPO))
+    from tests.mining.test_real_corpus import sources_counts
+
+    counts = sources_counts().get(name)
+    return f"{counts[1]:,}" if counts else "–"
 
 
 if __name__ == "__main__":

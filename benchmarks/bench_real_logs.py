@@ -9,7 +9,7 @@ For each log, each side runs in its own fresh process (so peak memory is its own
 
 Prints one table: times, peak memory and the ratios dvcflow / pm4py.
 
-    flock /tmp/dvcflow-heavy.lock .venv/bin/python benchmarks/bench_real_logs.py \\
+    flock /tmp/dvcflow-bench.lock .venv/bin/python benchmarks/bench_real_logs.py \\
         --logs receipt.xes.gz BPIC15_1.xes.gz --limit 60
 """
 

@@ -38,7 +38,10 @@ in its case; the report says what was filled. Importing the same file again chan
 
 Bad rows: valid rows are kept and bad ones reported with their reasons (exit code 2); with
 --strict nothing is written when any row is bad. Timestamps without a UTC offset are bad
-rows unless --timezone says how to read them.
+rows unless --timezone says how to read them. A log without any times (activity names
+only) imports with --order-as-time: each event gets a time from its position in the file,
+one second apart, and the flag time_from_order; orders, paths and variants are then right,
+durations mean nothing.
 """
 
 
@@ -64,6 +67,13 @@ def import_command(
     strict: Annotated[
         bool, typer.Option("--strict", help="write nothing when any row is bad")
     ] = False,
+    order_as_time: Annotated[
+        bool,
+        typer.Option(
+            "--order-as-time",
+            help="a log without times: each event's time from its position (flagged)",
+        ),
+    ] = False,
     json: JsonOpt = False,
 ) -> None:
     from dvcflow.settings import get_settings
@@ -81,6 +91,7 @@ def import_command(
             org_unit=org_unit,
             timezone=timezone,
             strict=strict,
+            order_as_time=order_as_time,
             max_attributes=settings.max_attributes,
             max_attributes_bytes=settings.max_attributes_bytes,
             local_timezone=settings.timezone,

@@ -76,8 +76,19 @@ def add_errors(errors: Errors, rows: np.ndarray, field: str, reason: str | Calla
         )
 
 
+def _arrow_text(column: pd.Series) -> pa.Array | None:
+    """The column's Arrow string array when pandas holds it as one (the importers do)."""
+    if isinstance(column.dtype, pd.ArrowDtype) and pa.types.is_string(column.dtype.pyarrow_dtype):
+        values = pa.array(column.array)
+        return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    return None
+
+
 def _text(column: pd.Series, field: str, errors: Errors) -> pa.Array:
     low, high, required = TEXT_RULES[field]
+    arrow = _arrow_text(column)
+    if arrow is not None:
+        return check_text(arrow, field, errors)
     if pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty"):
         return check_text(pa.array(column, type=pa.string(), from_pandas=True), field, errors)
     missing = column.isna().to_numpy()
@@ -89,46 +100,59 @@ def _text(column: pd.Series, field: str, errors: Errors) -> pa.Array:
     return check_text(text, field, errors, check_missing=False)
 
 
+# Fields with few distinct values (activities, units): checked once per distinct value
+FEW_VALUES = frozenset(TEXT_RULES) - {"event_id", "case_id", "applicant_id"}
+
+
 def check_text(text: pa.Array, field: str, errors: Errors, check_missing: bool = True) -> pa.Array:
     low, high, required = TEXT_RULES[field]
     if required and check_missing:
         add_errors(errors, _rows(pc.is_null(text)), field, "Field required")
-    stripped = pc.utf8_trim(text, characters=WHITESPACE)
+    values, index = text, None
+    if field in FEW_VALUES:
+        encoded = text.dictionary_encode()
+        values, index = encoded.dictionary, encoded.indices
+
+    def rows(bad: pa.Array) -> np.ndarray:  # the rows whose value is bad
+        if not pc.any(bad).as_py():
+            return np.empty(0, dtype=np.int64)
+        return _rows(bad if index is None else bad.take(index))
+
+    stripped = pc.utf8_trim(values, characters=WHITESPACE)
     length = pc.utf8_length(stripped)
     s = "" if low == 1 else "s"
     add_errors(
-        errors,
-        _rows(pc.less(length, low)),
-        field,
-        f"String should have at least {low} character{s}",
+        errors, rows(pc.less(length, low)), field, f"String should have at least {low} character{s}"
     )
-    add_errors(
-        errors,
-        _rows(pc.greater(length, high)),
-        field,
-        f"String should have at most {high} characters",
-    )
+    too_long = f"String should have at most {high} characters"
+    add_errors(errors, rows(pc.greater(length, high)), field, too_long)
     if field in CHECKED_TEXT:
         bad = pc.match_substring_regex(stripped, FORBIDDEN_RE2)
-        add_errors(errors, _rows(bad), field, f"Value error, {FORBIDDEN_REASON}")
+        add_errors(errors, rows(bad), field, f"Value error, {FORBIDDEN_REASON}")
     if field == "procedure_code":
         ok_len = pc.and_(pc.greater_equal(length, low), pc.less_equal(length, high))
         shape = pc.match_substring_regex(stripped, PROCEDURE_CODE.pattern)
         add_errors(
             errors,
-            _rows(pc.and_(ok_len, pc.invert(shape))),
+            rows(pc.and_(ok_len, pc.invert(shape))),
             field,
             "Value error, must be letters, digits, '.', '_' or '-' (e.g. 1.001193)",
         )
-    return stripped
+    return stripped if index is None else stripped.take(index)
 
 
 def _rows(mask: pa.Array) -> np.ndarray:
     return np.flatnonzero(mask.to_numpy(zero_copy_only=False) == True)  # noqa: E712 (nulls)
 
 
-def _enum(column: pd.Series, field: str, errors: Errors) -> pd.Series:
+def _enum(column: pd.Series, field: str, errors: Errors) -> pd.Series | pa.Array:
     allowed, default = ENUM_RULES[field]
+    arrow = _arrow_text(column)
+    if arrow is not None:
+        ok = pc.is_in(arrow, pa.array(allowed))
+        wrong = _rows(pc.and_(arrow.is_valid(), pc.invert(ok)))
+        add_errors(errors, wrong, field, enum_reason(allowed))
+        return pc.fill_null(arrow, default) if default is not None else arrow
     missing = column.isna().to_numpy()
     ok = column.isin(allowed).to_numpy()
     add_errors(errors, np.flatnonzero(~missing & ~ok), field, enum_reason(allowed))
@@ -252,6 +276,19 @@ def _attributes(
     return pa.array(out, type=pa.string())
 
 
+def _json_attributes(
+    column: pd.Series, counts: np.ndarray, caps: dict[int, str], max_keys: int, max_bytes: int
+) -> pa.Array:
+    """Attributes the mapper wrote as JSON text of clean values: only the caps to check."""
+    text = pa.array(column.array, pa.string())
+    size = pc.fill_null(pc.binary_length(text), 0).to_numpy()
+    for i in np.flatnonzero(counts > max_keys).tolist():
+        caps[i] = f"more than {max_keys} keys"
+    for i in np.flatnonzero((counts <= max_keys) & (size > max_bytes)).tolist():
+        caps[i] = f"{size[i]} bytes as JSON, above the cap of {max_bytes}"
+    return text
+
+
 def check_frame(
     frame: pd.DataFrame,
     pseudonymizer: Pseudonymizer,
@@ -261,6 +298,7 @@ def check_frame(
     max_attributes_bytes: int = 8192,
     clean_attributes: bool = False,
     over_caps: dict[int, str] | None = None,
+    attribute_counts: np.ndarray | None = None,
 ) -> tuple[pa.Table, Errors]:
     """Wire-format rows (one column per field, None = absent) -> stored rows and the errors.
 
@@ -269,7 +307,8 @@ def check_frame(
     ``clean_attributes`` says every ``attributes`` value is None or a dict of text keys to
     stripped scalars (the importers build them so): then only the caps are checked.
     With ``over_caps`` (file imports) a row above the stream's attribute caps is kept and
-    its reason recorded there instead of rejecting it.
+    its reason recorded there instead of rejecting it. With ``attribute_counts`` the
+    ``attributes`` column is the mapper's JSON text and these are its key counts per row.
     """
     frame = frame.reset_index(drop=True)
     n = len(frame)
@@ -280,7 +319,7 @@ def check_frame(
     for f in FIELD_ORDER:
         if f not in frame.columns:
             col[f] = none
-        elif f == "timestamp" and isinstance(frame[f].dtype, pd.DatetimeTZDtype):
+        elif isinstance(frame[f].dtype, pd.DatetimeTZDtype | pd.ArrowDtype):
             col[f] = frame[f]
         else:
             col[f] = frame[f].astype(object)
@@ -292,6 +331,10 @@ def check_frame(
             out[field] = _enum(col[field], field, errors)
         elif field == "timestamp":
             out[field] = _timestamp(col[field], errors)
+        elif attribute_counts is not None:
+            out[field] = _json_attributes(
+                col[field], attribute_counts, caps, max_attributes, max_attributes_bytes
+            )
         else:
             out[field] = _attributes(
                 col[field].tolist(),

@@ -66,9 +66,9 @@ def read_csv(path: Path) -> SourceFrame:
     if unnamed:
         table = table.drop_columns(unnamed)
         notes.append(f"ignored {len(unnamed)} unnamed column(s) (a row index)")
-    frame = table.to_pandas()
     return SourceFrame(
-        frame=frame,
+        frame=None,
+        table=table,
         label=lambda i: f"row {i + 1}",
         skipped=skipped,
         notes=notes,

@@ -25,6 +25,7 @@ class ImportOptions:
     org_unit: str | None = None  # default: the file's stem
     timezone: str | None = None  # how to read naive timestamps; None = reject them
     strict: bool = False  # write nothing when any row is bad
+    order_as_time: bool = False  # no time column: time from the position in the file
     chunk_rows: int = 50_000  # size of the chunks ``read_events`` yields
     max_attributes: int = 64
     max_attributes_bytes: int = 8192

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+import orjson
 import pandas as pd
 import pyarrow as pa
 
@@ -66,23 +67,25 @@ def load(path: Path, options: ImportOptions) -> tuple[str, SourceFrame, WireFram
     _check_path(path)
     fmt = resolve_format(path, options)
     src = READERS[fmt](path)
-    if src.frame.empty and not src.skipped:
+    if src.num_rows == 0 and not src.skipped:
         raise InputFileError(f"{path}: the file holds no events.")
     timezone = options.timezone
     if fmt == "portal-json":
         timezone = options.timezone or options.local_timezone
-    if src.frame.empty:
+    if src.num_rows == 0:
         wire = WireFrame(frame=pd.DataFrame(), label=src.label)
     else:
         wire = to_wire(src, path, options, timezone)
-        src.frame = src.frame.iloc[0:0]  # the source table is no longer needed: free it
+        src.release()  # the source table is no longer needed: free it
     return fmt, src, wire
 
 
-def _wire_dict(row: dict) -> dict:
+def _wire_dict(row: dict, json_attributes: bool) -> dict:
     out = {k: v for k, v in row.items() if v is not None and v is not pd.NaT}
     if "timestamp" in out:
         out["timestamp"] = out["timestamp"].to_pydatetime()
+    if json_attributes and "attributes" in out:
+        out["attributes"] = orjson.loads(out["attributes"])
     return out
 
 
@@ -116,7 +119,8 @@ def read_events(
     step = max(1, options.chunk_rows)
     for start in range(0, len(frame), step):
         chunk = frame.iloc[start : start + step]
-        yield [_wire_dict(r) for r in chunk.to_dict("records")]
+        json_attributes = wire.attribute_counts is not None
+        yield [_wire_dict(r, json_attributes) for r in chunk.to_dict("records")]
 
 
 _ORDER_INDEX = STORE_SCHEMA.get_field_index("source_order")
@@ -166,7 +170,7 @@ def import_file(
         report.add_error(problem)
 
     notify("checking", 0, n)
-    keep = [i for i in range(n) if i not in wire.bad]
+    keep = np.delete(np.arange(n, dtype=np.int64), sorted(wire.bad))
     errors = {i: [{"field": f, "reason": r}] for i, (f, r) in wire.bad.items()}
     over_caps: dict[int, str] = {}
     tables = []
@@ -174,20 +178,22 @@ def import_file(
     for start in range(0, len(keep), step):
         rows = keep[start : start + step]
         chunk_caps: dict[int, str] = {}
+        counts = wire.attribute_counts
         table, chunk_errors = check_frame(
             wire.frame.iloc[rows],
             pseudonymizer,
+            attribute_counts=None if counts is None else counts[rows],
             ingested_at=datetime.now(UTC),
             max_attributes=options.max_attributes,
             max_attributes_bytes=options.max_attributes_bytes,
             clean_attributes=wire.clean_attributes,
             over_caps=chunk_caps,
         )
-        kept_rows = np.delete(np.asarray(rows, dtype=np.int64), list(chunk_errors))
+        kept_rows = np.delete(rows, list(chunk_errors))
         tables.append(table.set_column(_ORDER_INDEX, "source_order", pa.array(kept_rows)))
         for pos, errs in chunk_errors.items():
-            errors[rows[pos]] = errs
-        over_caps.update({rows[pos]: reason for pos, reason in chunk_caps.items()})
+            errors[int(rows[pos])] = errs
+        over_caps.update({int(rows[pos]): reason for pos, reason in chunk_caps.items()})
         notify("checking", min(start + step, len(keep)), n)
     for i in sorted(errors):
         first = errors[i][0]

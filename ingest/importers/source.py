@@ -8,24 +8,69 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from dvcflow.errors import InputFileError
 from ingest.importers.options import RowError
+
+_ONE_TYPE = ("string", "empty", "boolean", "integer", "floating")
 
 
 @dataclass
 class SourceFrame:
     """A file read into memory, before any mapping to the event contract.
 
+    The rows are a pandas ``frame`` or, from the Arrow-based readers (XES, CSV), an Arrow
+    ``table`` that the mapper reads column by column without a pandas copy.
     ``label(i)`` names row ``i`` (0-based, frame order) the way a user finds it in the file;
     ``skipped`` are records the reader could not even split into columns.
     """
 
-    frame: pd.DataFrame
+    frame: pd.DataFrame | None
     label: Callable[[int], str]
     skipped: list[RowError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     text_cells: bool = False  # every cell is text (CSV): attribute types are inferred
+    table: pa.Table | None = None
+
+    @property
+    def columns(self) -> list[str]:
+        names = self.table.column_names if self.table is not None else self.frame.columns
+        return [str(c) for c in names]
+
+    @property
+    def num_rows(self) -> int:
+        return self.table.num_rows if self.table is not None else len(self.frame)
+
+    def series(self, name: str) -> pd.Series:
+        """A column as pandas reads it (what the row-by-row paths expect)."""
+        if self.table is not None:
+            return self.table.column(name).to_pandas()
+        return self.frame[self.frame.columns[self.columns.index(name)]].reset_index(drop=True)
+
+    def array(self, name: str) -> pa.Array | None:
+        """A column as one Arrow array; None when its values have no single Arrow type."""
+        if self.table is not None:
+            return self.table.column(name).combine_chunks()
+        series = self.series(name)
+        mixed = pd.api.types.infer_dtype(series, skipna=True) not in _ONE_TYPE
+        if series.dtype == object and mixed:
+            return None
+        try:
+            return pa.array(series, from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            return None
+
+    def add_column(self, name: str, values: pa.Array) -> None:
+        if self.table is not None:
+            self.table = self.table.append_column(name, values)
+        else:
+            self.frame = self.frame.assign(**{name: values.to_pandas()})
+
+    def release(self) -> None:
+        """Drop the rows once mapped (a big log's source table is large)."""
+        self.frame = None if self.frame is None else self.frame.iloc[0:0]
+        self.table = None if self.table is None else self.table.slice(0, 0)
 
 
 def open_bytes(path: Path, limit: int | None = None) -> bytes:

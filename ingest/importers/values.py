@@ -76,21 +76,36 @@ def _scalar(value: Any) -> Any:
     return str(value)
 
 
-def _typed_text(values: pa.Array) -> list[Any]:
+def typed_text(values: pa.Array) -> pa.Array:
     """Text cells of one attribute column as ints, floats, booleans or text."""
     values = pc.if_else(pc.is_in(values, pa.array(sorted(MISSING_TEXT))), None, values)
     for target in (pa.int64(), pa.float64()):
         try:
-            return [_scalar(v) for v in pc.cast(values, target).to_pylist()]
+            return _finite(pc.cast(values, target))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             continue
     lowered = pc.utf8_lower(values)
     if pc.all(pc.is_in(lowered, pa.array(["true", "false"])), skip_nulls=True).as_py():
-        return pc.equal(lowered, "true").to_pylist()
-    return pc.utf8_trim(values, characters=WHITESPACE).to_pylist()
+        return pc.equal(lowered, "true")
+    return pc.utf8_trim(values, characters=WHITESPACE)
 
 
-def iso_utc(series: pd.Series) -> list[str | None]:
+def _finite(values: pa.Array) -> pa.Array:
+    """Floats without NaN and infinities (no JSON for them): those become missing."""
+    if not pa.types.is_floating(values.type):
+        return values
+    return pc.if_else(pc.is_finite(values), values, None)
+
+
+def _plain(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if pa.types.is_large_string(values.type):
+        values = values.cast(pa.string())
+    return values
+
+
+def iso_utc(series: pd.Series) -> pa.Array:
     """Instants as ISO 8601 UTC text (``...Z``), fast; None for missing."""
     values = (
         series.dt.tz_convert("UTC").dt.tz_localize(None)
@@ -98,20 +113,23 @@ def iso_utc(series: pd.Series) -> list[str | None]:
         else series
     )
     micros = values.to_numpy(dtype="datetime64[us]")
-    ticks = micros.astype("int64")[~np.isnat(micros)]
+    missing = np.isnat(micros)
+    ticks = micros.astype("int64")[~missing]
     unit = "s" if not (ticks % 1_000_000).any() else "ms" if not (ticks % 1000).any() else "us"
-    zone = "UTC" if isinstance(series.dtype, pd.DatetimeTZDtype) else "naive"
-    text = np.datetime_as_string(micros, unit=unit, timezone=zone)
-    missing = series.isna().to_numpy()
-    return [None if m else t for t, m in zip(text.tolist(), missing.tolist(), strict=True)]
+    # numpy's datetime_as_string(unit=...) text, written by Arrow (%S carries the fraction)
+    stamps = pa.array(micros.astype(f"datetime64[{unit}]"), mask=missing)
+    text = pc.strftime(stamps, format="%Y-%m-%dT%H:%M:%S")
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        text = pc.binary_join_element_wise(text, "Z", "")
+    return text
 
 
 def attribute_column(series: pd.Series, text_cells: bool) -> list[Any]:
     """One attribute column as JSON scalars per row (None = no value)."""
     if text_cells:
-        return _typed_text(pa.array(series, type=pa.string(), from_pandas=True))
+        return typed_text(pa.array(series, type=pa.string(), from_pandas=True)).to_pylist()
     if pd.api.types.is_datetime64_any_dtype(series):
-        return iso_utc(series)
+        return iso_utc(series).to_pylist()
     if pd.api.types.is_bool_dtype(series) or pd.api.types.is_integer_dtype(series):
         return series.astype(object).tolist()
     if pd.api.types.is_float_dtype(series):
@@ -121,6 +139,49 @@ def attribute_column(series: pd.Series, text_cells: bool) -> list[Any]:
     if series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) == "string":
         return [v.strip(WHITESPACE) if isinstance(v, str) else None for v in series.tolist()]
     return [_scalar(v) for v in series.tolist()]
+
+
+def attribute_array(values: pa.Array | pa.ChunkedArray, text_cells: bool) -> pa.Array | None:
+    """One attribute column as an Arrow array of JSON scalars (missing = null), the values
+    ``attribute_column`` gives for the same column read into pandas; None when the column
+    holds other types (lists, mixed objects): then the caller goes row by row."""
+    values = _plain(values)
+    kind = values.type
+    if text_cells and (pa.types.is_string(kind) or pa.types.is_null(kind)):
+        return typed_text(values.cast(pa.string()))
+    if pa.types.is_timestamp(kind):
+        return iso_utc(values.to_pandas())
+    if pa.types.is_integer(kind) or pa.types.is_boolean(kind) or pa.types.is_null(kind):
+        return values
+    if pa.types.is_floating(kind):
+        return _finite(values.cast(pa.float64()))
+    if pa.types.is_string(kind):
+        return pc.utf8_trim(values, characters=WHITESPACE)
+    return None
+
+
+def json_members(key: str, values: pa.Array) -> pa.Array:
+    """``"key":value`` as orjson writes it, per row (null where the value is missing); each
+    distinct value is written once."""
+    prefix = orjson.dumps(key).decode() + ":"
+    encoded = values.dictionary_encode()
+    texts = [prefix + orjson.dumps(v).decode() for v in encoded.dictionary.to_pylist()]
+    return pa.array(texts, pa.string()).take(encoded.indices)
+
+
+def json_objects(members: list[pa.Array], n: int) -> tuple[pa.Array, np.ndarray]:
+    """Per row, the JSON object of its present members in column order (null when none),
+    as ``orjson.dumps`` writes the dict, and how many keys it has."""
+    counts = np.zeros(n, dtype=np.int64)
+    for m in members:
+        counts += m.is_valid().to_numpy(zero_copy_only=False)
+    if not members:
+        return pa.nulls(n, pa.string()), counts
+    body = members[0]
+    for member in members[1:]:  # (join's null_handling="skip" drops all-null rows)
+        body = pc.coalesce(pc.binary_join_element_wise(body, member, ","), body, member)
+    text = pc.binary_join_element_wise("{", body, "}", "")
+    return pc.if_else(pa.array(counts > 0), text, None), counts
 
 
 def json_object(value: Any) -> Any:
@@ -140,7 +201,7 @@ def parse_timestamps(series: pd.Series, timezone: str | None) -> tuple[pd.Series
     """A column as UTC instants; rows that are missing, unreadable or naive get a reason."""
     reasons: dict[int, str] = {}
     n = len(series)
-    hint = "pass --timezone (e.g. --timezone Asia/Ho_Chi_Minh) to say how to read them"
+    hint = "pass --timezone (e.g. --timezone UTC or Asia/Ho_Chi_Minh) to say how to read them"
     if isinstance(series.dtype, pd.DatetimeTZDtype):
         out = series.dt.tz_convert("UTC")
     elif pd.api.types.is_datetime64_any_dtype(series):

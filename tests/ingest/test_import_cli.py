@@ -90,6 +90,53 @@ def test_naive_timestamps_need_a_timezone(tmp_path: Path):
     assert got == want
 
 
+def test_naive_times_are_summed_up_once_naming_the_option(tmp_path: Path):
+    rows = "".join(f"c1,a{i},2025-07-0{i + 1} 08:00:00,r\n" for i in range(3))
+    path = write(tmp_path, "naive.csv", HEADER + rows)
+    result, out = run(tmp_path / "data", path, "--json")
+    report = json.loads(result.stdout)
+    assert any("3 of 3 event(s) have times without a UTC offset" in n and "--timezone UTC" in n
+               for n in report["notes"]), report["notes"]  # fmt: skip
+
+
+def test_common_column_spellings_need_no_map(tmp_path: Path):
+    """The WABO export's CaseID / ActivityID / CompleteTimestamp, and spaced names."""
+    path = write(
+        tmp_path, "wabo.csv",
+        "Case ID,ActivityID,CompleteTimestamp\nc1,540,2025-07-01T08:00:00+07:00\n"
+        "c1,541,2025-07-01T09:00:00+07:00\n",
+    )  # fmt: skip
+    result, out = run(tmp_path / "data", path, "--json")
+    assert result.exit_code == 0, out
+    notes = " ".join(json.loads(result.stdout)["notes"])
+    for taken in ("'Case ID' as case_id", "'ActivityID' as activity",
+                  "'CompleteTimestamp' as timestamp"):  # fmt: skip
+        assert taken in notes
+    rows = EventStore(tmp_path / "data").read_table().to_pylist()
+    assert [(r["case_id"], r["activity"]) for r in rows] == [("c1", "540"), ("c1", "541")]
+
+
+def test_two_columns_of_the_same_spelling_family_need_a_map(tmp_path: Path):
+    path = write(
+        tmp_path, "two.csv",
+        "case_id,activity,end_timestamp,datetime\nc1,a,2025-07-01T08:00:00Z,2025-07-01T09:00:00Z\n",
+    )  # fmt: skip
+    result, out = run(tmp_path / "data", path)
+    assert result.exit_code == 2
+    assert "'datetime', 'end_timestamp'" in out and "--map COLUMN=timestamp" in out
+    result, out = run(tmp_path / "data", path, "--map", "datetime=timestamp")
+    assert result.exit_code == 0, out
+
+
+def test_real_wabo_export_imports_without_a_map(tmp_path: Path):
+    from tests.conftest import real_log
+
+    path = real_log("env_permit_wabo_intcoded.csv")
+    result, out = run(tmp_path / "data", path, "--timezone", "UTC")
+    assert result.exit_code == 0, out
+    assert count(tmp_path / "data") == 38944
+
+
 def test_unknown_timezone_is_a_user_error(tmp_path: Path):
     path = write(tmp_path, "ok.csv", HEADER + good_rows(1))
     result, out = run(tmp_path / "data", path, "--timezone", "Mars/Olympus")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import orjson
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 
 from ingest.importers import ImportOptions, import_file, read_events
 from ingest.importers.contract import FIELD_ORDER, WHITESPACE, check_attributes, check_frame
-from ingest.importers.mapping import to_wire
+from ingest.importers.mapping import attribute_dicts, to_wire
 from ingest.importers.source import SourceFrame
 from ingest.pseudonym import Pseudonymizer
 from ingest.schema import EventError, rows_to_table, validate_event
@@ -156,10 +157,18 @@ def test_importer_attributes_are_clean_by_construction(cells, as_text):
     src = SourceFrame(frame=source, label=lambda i: f"row {i + 1}", text_cells=as_text)
     out = to_wire(src, Path("t.csv"), ImportOptions(), None)
     assert out.clean_attributes
-    for value in out.frame["attributes"]:
+    for value in out.attribute_values():
         clean, reason = check_attributes(value)
         assert reason is None and clean == value
         assert all(k.strip(WHITESPACE) == k for k in (value or {}))
+    # the column-wise JSON is, byte for byte, orjson's text of the row-by-row dicts
+    columns = [" Note\u3000", "label"]
+    keys = [c.strip(WHITESPACE) for c in columns]
+    rows = attribute_dicts(src, columns, keys, None, None, n)
+    if out.attribute_counts is not None:
+        expected = [orjson.dumps(r).decode() if r else None for r in rows]
+        assert out.frame["attributes"].tolist() == expected
+        assert out.attribute_counts.tolist() == [len(r or {}) for r in rows]
 
 
 def _both_paths_on_file(path: Path, store: EventStore, options: ImportOptions):

@@ -13,7 +13,7 @@ from dvcflow.errors import InputFileError
 from ingest.importers import ImportOptions, import_file
 from ingest.pseudonym import Pseudonymizer
 from mining.analysis import AnalysisOptions, analyze
-from mining.discovery import ModelLimits, inductive_model, variant_counts
+from mining.discovery import ModelLimits, dfg_edges, inductive_model, variant_counts
 from mining.filters import LogFilter
 from mining.log import load_log
 from tests.conftest import REAL_LOGS, TEST_KEY, real_log
@@ -53,8 +53,42 @@ def test_every_event_imported_and_analyze_answers(name, real_store):
 
 def test_a_log_without_timestamps_is_refused_naming_what_is_missing(store):
     path = real_log(UNTIMED)
-    with pytest.raises(InputFileError, match=re.escape(str(path))):
+    with pytest.raises(InputFileError, match=re.escape(str(path))) as refused:
         import_file(path, store, ImportOptions(), pseudonymizer=Pseudonymizer(TEST_KEY.encode()))
+    assert "no timestamp column" in str(refused.value) and "time:timestamp" in str(refused.value)
+    assert "--order-as-time" in str(refused.value)
+
+
+def test_a_log_without_timestamps_analysed_in_file_order_equals_pm4py(store):
+    """--order-as-time: every event kept, times from the position in the file (flagged);
+    the DFG, start activities and variants equal pm4py's on the same file's traces."""
+    import pm4py
+
+    path = real_log(UNTIMED)
+    report = import_file(path, store, ImportOptions(procedure="untimed", order_as_time=True),
+                         pseudonymizer=Pseudonymizer(TEST_KEY.encode()))  # fmt: skip
+    cases, events = sources_counts()[UNTIMED]
+    assert report.written == events and report.rejected == 0
+    assert any("--order-as-time" in n and "durations mean nothing" in n for n in report.notes)
+    con = load_log(store, LogFilter(procedure="untimed"))
+    try:
+        flags = store.connect().sql(
+            "SELECT count(*) FROM events WHERE attributes->>'time_from_order' = 'true'"
+        ).fetchone()[0]
+        assert flags == events
+        log = pm4py.read_xes(str(path), variant="iterparse", return_legacy_log_object=True,
+                             show_progress_bar=False)  # fmt: skip
+        assert len(log) == cases
+        dfg, start, _end = pm4py.discover_dfg(log)
+        assert {(e["source"], e["target"]): e["count"] for e in dfg_edges(con)} == dict(dfg)
+        starts = con.execute("SELECT trace[1], count(*) FROM cases GROUP BY ALL").fetchall()
+        assert dict(starts) == dict(start)
+        theirs = {tuple(e["concept:name"] for e in t): 0 for t in log}
+        for t in log:
+            theirs[tuple(e["concept:name"] for e in t)] += 1
+        assert dict(variant_counts(con)) == theirs
+    finally:
+        con.close()
 
 
 @pytest.mark.timeout(60)
