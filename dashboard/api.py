@@ -20,7 +20,6 @@ from starlette.exceptions import HTTPException
 
 from dashboard import auth
 from dashboard.models import (
-    CaseEvent,
     CasePage,
     CaseTimeline,
     Figure,
@@ -288,7 +287,7 @@ def case(
         procedure_code=found.procedure_code,
         province_code=owner.province_code,
         commune_code=owner.commune_code,
-        events=[CaseEvent(**e.model_dump()) for e in found.events],
+        events=found.events,
         deadline=found.deadline,
     )
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mining.dossier import DossierDeadline
+from mining.dossier import DossierDeadline, DossierEvent
 
 
 class Problem(BaseModel):
@@ -97,25 +97,12 @@ class CasePage(BaseModel):
     items: list[dict[str, Any]]
 
 
-class CaseEvent(BaseModel):
-    event_id: str
-    activity: str
-    timestamp: datetime
-    lifecycle: str | None = None
-    org_unit: str | None = None
-    channel: str | None = None
-    actor_role: str | None = None
-    resource: str | None = None
-    outcome: str | None = None
-    attributes: str | None = None
-
-
 class CaseTimeline(BaseModel):
     case_id: str
     procedure_code: str
     province_code: str | None = None
     commune_code: str | None = None
-    events: list[CaseEvent]  # in process order: timestamp, then the source's order
+    events: list[DossierEvent]  # in process order: timestamp, then the source's order
     deadline: DossierDeadline | None = None  # due date and working days used (mining.deadlines)
 
 
