@@ -3,8 +3,6 @@ answer never waits for a retraining once a model exists."""
 
 from __future__ import annotations
 
-import time
-
 from dvcflow.settings import Settings
 from mining.filters import LogFilter
 from mining.warning import fits, warnings
@@ -25,11 +23,9 @@ def test_a_saved_model_answers_after_a_restart_without_training(tmp_path):
     assert first.method == "model" and first.model_version == store.version()
     assert list((store.data_dir / fits.MODELS_DIR).glob("*.pkl"))
     _forget()  # a new process: only the file is left
-    began = time.perf_counter()
     again = warnings(store, LogFilter(procedure=CODE), settings=settings, quality=False)
     assert again.model_trained_at == first.model_trained_at  # loaded, not trained again
     assert [i.case_id for i in again.items] == [i.case_id for i in first.items]
-    assert time.perf_counter() - began < first.training_seconds + 5
 
 
 def test_the_web_answers_with_the_last_model_while_a_newer_one_trains(tmp_path):
