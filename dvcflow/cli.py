@@ -6,7 +6,6 @@ from dvcflow import early_stop
 
 early_stop.install()  # before the heavy imports: a worker stopped while starting exits 0
 
-import os  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Annotated  # noqa: E402
 
@@ -32,6 +31,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
+    ctx: typer.Context,
     data_dir: Annotated[
         Path | None,
         typer.Option(
@@ -45,9 +45,9 @@ def main(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="show version")
     ] = False,
 ) -> None:
-    if data_dir is not None:
-        os.environ["DVCFLOW_DATA_DIR"] = str(data_dir)
-    get_settings.cache_clear()
+    # the verbs build one Settings from these (``common.cli_settings``) and pass it down
+    ctx.obj = {"data_dir": data_dir}
+    get_settings.cache_clear()  # a notebook-style caller in this process sees the env of now
 
 
 def _register_all() -> None:

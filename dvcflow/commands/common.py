@@ -9,12 +9,13 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Annotated, Any, NoReturn
 
+import click
 import orjson
 import typer
 from rich.console import Console
 
 from dvcflow.errors import DvcflowError, FilterError
-from dvcflow.settings import SettingsError
+from dvcflow.settings import Settings, SettingsError, get_settings
 from mining.filters import LogFilter
 
 console = Console()
@@ -30,6 +31,22 @@ def show_logs() -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         logger.addHandler(handler)
     logger.setLevel(logging.INFO)
+
+
+def cli_settings() -> Settings:
+    """The one ``Settings`` of this command run: the environment's with the global options
+    (``--data-dir``) on top, built once and passed to everything the verb calls (mining,
+    the store, the web service); the environment itself is never written. Outside a
+    command (a verb's function called from Python), the environment's."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return get_settings()
+    root = ctx.find_root()
+    built = root.meta.get("dvcflow.settings")
+    if built is None:
+        overrides = {k: v for k, v in (root.obj or {}).items() if v is not None}
+        built = root.meta["dvcflow.settings"] = Settings(**overrides)
+    return built
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
