@@ -493,8 +493,7 @@ class Service:
 
         def procedure() -> str | None:
             rows = self._sql(
-                f"SELECT procedure_code FROM ({self.store.scan_sql('case_id = $case_id')}) "
-                "LIMIT 1",
+                f"SELECT procedure_code FROM ({self.store.scan_sql('case_id = $case_id')}) LIMIT 1",
                 {"case_id": case_id},
             )
             return rows[0]["procedure_code"] if rows else None

@@ -156,7 +156,9 @@ def analyze_loaded(
         models = _POOL.submit(
             _models, variant_counts(con), _noise(options, settings), options.quality, settings
         )
-    beside = {name: _POOL.submit(_on_cursor, fn, con) for name, fn in _BESIDE.items()}
+    beside = {
+        name: _POOL.submit(_on_cursor, fn, con, settings.timezone) for name, fn in _BESIDE.items()
+    }
     try:
         has_due = build_deadlines(
             con, deadlines, DeadlineRules.from_settings(settings), options.as_of, results, settings
@@ -197,8 +199,8 @@ _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dvcflow-analysis")
 _BESIDE = {"bottlenecks": bottlenecks, "rework": rework}
 
 
-def _on_cursor(fn: Any, con: duckdb.DuckDBPyConnection) -> Any:
-    cur = cursor(con)
+def _on_cursor(fn: Any, con: duckdb.DuckDBPyConnection, timezone: str) -> Any:
+    cur = cursor(con, timezone)
     try:
         return fn(cur)
     finally:

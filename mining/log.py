@@ -106,12 +106,13 @@ def connect(settings: Settings | None = None) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+def cursor(con: duckdb.DuckDBPyConnection, timezone: str) -> duckdb.DuckDBPyConnection:
     """A second connection to ``con``'s database, for a query running beside ``con``'s: it
     sees ``log_base``, ``steps`` and ``cases`` (not TEMP objects) and has the same time
-    zone (a session setting, copied from ``con``)."""
+    zone (a session setting: ``con``'s, ``timezone``, given by the caller because ``con``
+    may be busy in another thread)."""
     cur = con.cursor()
-    cur.execute(f"SET TimeZone = '{timezone_of(con)}'")
+    cur.execute(f"SET TimeZone = '{timezone}'")
     return cur
 
 

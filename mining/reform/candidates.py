@@ -327,9 +327,7 @@ def candidates_from(
         if not ev["dossiers"]:
             continue  # the focus dossiers never pass it
         rec = _recommend(si, ev, settings.candidate_max_failure, reqs[act])
-        rows.append(
-            _step_row(si, ev, rec, reqs[act], automated_h, settings.candidate_max_failure)
-        )
+        rows.append(_step_row(si, ev, rec, reqs[act], automated_h, settings.candidate_max_failure))
     units = sorted(set(cases[by].dropna().astype(str))) if focus else None
     rows += wait_candidates(log, proc, by, units, reqs)
     rows.sort(key=_rank_key)
