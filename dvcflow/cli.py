@@ -31,7 +31,6 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
-    ctx: typer.Context,
     data_dir: Annotated[
         Path | None,
         typer.Option(
@@ -45,8 +44,9 @@ def main(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="show version")
     ] = False,
 ) -> None:
-    # the verbs build one Settings from these (``common.cli_settings``) and pass it down
-    ctx.obj = {"data_dir": data_dir}
+    from dvcflow.commands.common import start_run
+
+    start_run(data_dir=data_dir)  # the verbs build one Settings on it and pass it down
     get_settings.cache_clear()  # a notebook-style caller in this process sees the env of now
 
 

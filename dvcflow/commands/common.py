@@ -9,7 +9,6 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Annotated, Any, NoReturn
 
-import click
 import orjson
 import typer
 from rich.console import Console
@@ -33,20 +32,26 @@ def show_logs() -> None:
     logger.setLevel(logging.INFO)
 
 
+# this run's global options (``dvcflow --data-dir``), set by the command's callback
+_run: dict[str, Any] = {"options": None, "settings": None}
+
+
+def start_run(**options: Any) -> None:
+    """A new command run with these global options (None: not given)."""
+    _run["options"] = {k: v for k, v in options.items() if v is not None}
+    _run["settings"] = None
+
+
 def cli_settings() -> Settings:
     """The one ``Settings`` of this command run: the environment's with the global options
     (``--data-dir``) on top, built once and passed to everything the verb calls (mining,
     the store, the web service); the environment itself is never written. Outside a
-    command (a verb's function called from Python), the environment's."""
-    ctx = click.get_current_context(silent=True)
-    if ctx is None:
+    command run (a verb's function called from Python), the environment's."""
+    if _run["options"] is None:
         return get_settings()
-    root = ctx.find_root()
-    built = root.meta.get("dvcflow.settings")
-    if built is None:
-        overrides = {k: v for k, v in (root.obj or {}).items() if v is not None}
-        built = root.meta["dvcflow.settings"] = Settings(**overrides)
-    return built
+    if _run["settings"] is None:
+        _run["settings"] = Settings(**_run["options"])
+    return _run["settings"]
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
