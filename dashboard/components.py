@@ -238,6 +238,7 @@ class Namer:
     lang: str
     procedure: str | None = None
     units_file: Any = None
+    catalog_folder: Any = None  # the service's catalog (setting catalog_dir); None: packaged
 
     def name(self, kind: str, code: Any) -> str:
         if code is None:
@@ -254,7 +255,9 @@ class Namer:
         if kind == "unit":
             return names.unit_name(code, self.lang, self.units_file)
         if kind == "step":
-            return names.step_name(self.procedure, code, self.lang)
+            return names.step_name(
+                self.procedure, code, self.lang, catalog_folder=self.catalog_folder
+            )
         if kind in ("channel", "outcome", "lifecycle", "status", "recommendation"):
             key = {"channel": "ch", "outcome": "out", "lifecycle": "lc", "status": "st"}
             label = t(f"{key.get(kind, 'rec')}.{code}", self.lang)
@@ -270,7 +273,11 @@ class Namer:
 
 
 def namer(svc: Service | None, lang: str, procedure: str | None = None) -> Namer:
-    return Namer(lang, procedure, svc.settings.units_file if svc is not None else None)
+    if svc is None:
+        return Namer(lang, procedure)
+    from sample_logs.catalog import catalog_dir
+
+    return Namer(lang, procedure, svc.settings.units_file, catalog_dir(svc.settings))
 
 
 def _cell(value: Any, lang: str) -> Any:

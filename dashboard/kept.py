@@ -16,6 +16,7 @@ import duckdb
 import mining.log
 import mining.reform.source
 import mining.reform.steps
+from dvcflow.settings import Settings
 from ingest.store import EventStore
 from mining.filters import LogFilter
 
@@ -92,8 +93,11 @@ class LoadedLog:
     not for concurrent use: every query on ``con`` holds ``lock``.
     """
 
-    def __init__(self, flt: LogFilter, version: str, con: duckdb.DuckDBPyConnection):
+    def __init__(
+        self, flt: LogFilter, version: str, con: duckdb.DuckDBPyConnection, settings: Settings
+    ):
         self.flt = flt
+        self.settings = settings  # what it was read under: its StepLog is built under them
         self.version = version
         self.con = con
         self.lock = threading.Lock()
@@ -101,16 +105,17 @@ class LoadedLog:
         self._steps: Any = None
 
     @classmethod
-    def read(cls, store: EventStore, flt: LogFilter) -> LoadedLog:
-        """``flt``'s log read from the store (``mining.log.load_log``)."""
+    def read(cls, store: EventStore, flt: LogFilter, settings: Settings) -> LoadedLog:
+        """``flt``'s log read from the store (``mining.log.load_log``) in ``settings``' time
+        zone."""
         version = store.version()
-        return cls(flt, version, mining.log.load_log(store, flt))
+        return cls(flt, version, mining.log.load_log(store, flt, settings=settings), settings)
 
     @classmethod
-    def narrowed(cls, parent: LoadedLog, flt: LogFilter) -> LoadedLog:
+    def narrowed(cls, parent: LoadedLog, flt: LogFilter, settings: Settings) -> LoadedLog:
         """``flt``'s log cut from ``parent``'s in memory (``mining.log.narrow_log``)."""
-        narrowed = parent.query(lambda con: mining.log.narrow_log(con, flt))
-        return cls(flt, parent.version, narrowed)
+        narrowed = parent.query(lambda con: mining.log.narrow_log(con, flt, settings))
+        return cls(flt, parent.version, narrowed, settings)
 
     def query(self, fn: Callable[[duckdb.DuckDBPyConnection], Any]) -> Any:
         with self.lock:
@@ -122,6 +127,8 @@ class LoadedLog:
         wait for the pandas half."""
         with self._steps_lock:
             if self._steps is None:
-                frames = self.query(lambda con: mining.reform.source.step_frames(con, self.flt))
-                self._steps = mining.reform.steps.build_step_log(*frames)
+                frames = self.query(
+                    lambda con: mining.reform.source.step_frames(con, self.flt, self.settings)
+                )
+                self._steps = mining.reform.steps.build_step_log(*frames, self.settings)
             return self._steps

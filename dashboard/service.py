@@ -31,6 +31,7 @@ from ingest.schema import STORE_SCHEMA
 from ingest.store import EventStore
 from mining.derived.read import procedure_summary
 from mining.filters import LogFilter
+from sample_logs.workdays import WorkCalendar, default_calendar
 
 log = logging.getLogger("dvcflow.web")
 VERSION_REUSE_SECONDS = 1.0  # the dashboard reads the store's version at most this often
@@ -91,6 +92,10 @@ class Service:
         return view
 
     # --- plumbing ----------------------------------------------------------------------
+    def calendar(self) -> WorkCalendar:
+        """The working-day calendar of this service's settings (extra holidays, time zone)."""
+        return default_calendar(self.settings)
+
     def version(self) -> str:
         """The store's version; the dashboard's view reuses one read in the last second.
 
@@ -133,10 +138,10 @@ class Service:
         held = getattr(self._local, "held", None)
         if held is not None and held[0] == flt.key():
             if held[1] is None:
-                held[1] = LoadedLog.read(self.store, flt)
+                held[1] = LoadedLog.read(self.store, flt, self.settings)
             return held[1]
         if not flt.procedure or self._logs.size <= 0:
-            return LoadedLog.read(self.store, flt)
+            return LoadedLog.read(self.store, flt, self.settings)
         return self._logs.get(("log", flt.key()), self.version(), lambda: self._read(flt))
 
     def _read(self, flt: LogFilter) -> LoadedLog:
@@ -147,8 +152,8 @@ class Service:
         whole = LogFilter(procedure=flt.procedure)
         parent = None if flt == whole else self._logs.peek(("log", whole.key()), self.version())
         if parent is None:
-            return LoadedLog.read(self.store, flt)
-        return LoadedLog.narrowed(parent, flt)
+            return LoadedLog.read(self.store, flt, self.settings)
+        return LoadedLog.narrowed(parent, flt, self.settings)
 
     def prefetch(self, flt: LogFilter) -> None:
         """Load ``flt``'s log and its ``StepLog`` in the background and keep them: a page
@@ -321,7 +326,7 @@ class Service:
                     "GROUP BY procedure_code ORDER BY procedure_code",
                     where[1],
                 )
-            names = _catalog_names()
+            names = _catalog_names(self.settings)
             for row in rows:
                 row["name"] = names.get(row["procedure_code"])
             return rows
@@ -370,7 +375,7 @@ class Service:
 
         def compute() -> dict[str, Any]:  # ``mining.analysis.analyze`` on the shared log
             loaded = self._log(flt)
-            result = loaded.query(lambda con: analyze(con, options))
+            result = loaded.query(lambda con: analyze(con, options, self.settings))
             return result | {"filter": flt.describe(), "store_version": loaded.version}
 
         return self._cached("analysis", flt, (), compute)
@@ -392,7 +397,10 @@ class Service:
         nation = replace(flt, province=None, commune=None, org_unit=None)
 
         def compute() -> Any:
-            return self._log(nation).query(lambda con: unit_waits(con, step, flt, after=after))
+            calendar = self.calendar()
+            return self._log(nation).query(
+                lambda con: unit_waits(con, step, flt, after=after, calendar=calendar)
+            )
 
         return self._cached("unit_waits", flt, (step, after), compute)
 
@@ -402,7 +410,7 @@ class Service:
         from mining.unit_waits import step_working_days
 
         def compute() -> dict:
-            rows = self._log(flt).query(step_working_days)
+            rows = self._log(flt).query(lambda con: step_working_days(con, self.calendar()))
             return {(r.step, r.after, r.from_unit, r.to_unit): r for r in rows}
 
         return self._cached("step_working_days", flt, (), compute)
@@ -411,7 +419,10 @@ class Service:
         """Median receipt-to-end time of the filter's finished dossiers, in working days."""
         from mining.periods import cycle_working_days
 
-        return self._cached("cycle_wd", flt, (), lambda: self._log(flt).query(cycle_working_days))
+        def compute() -> float | None:
+            return self._log(flt).query(lambda con: cycle_working_days(con, self.calendar()))
+
+        return self._cached("cycle_wd", flt, (), compute)
 
     def period_change(self, flt: LogFilter) -> Any:
         """``flt``'s period (its dates, else the last 30 days) beside the one just before
@@ -426,7 +437,7 @@ class Service:
         def compute() -> Any:
             self.analysis(undated)  # its deadlines give the on-time status
             return self._log(undated).query(
-                lambda con: period_change(con, flt.date_from, flt.date_to)
+                lambda con: period_change(con, flt.date_from, flt.date_to, self.calendar())
             )
 
         return self._cached("period_change", flt, (), compute)
@@ -482,8 +493,7 @@ class Service:
 
         def procedure() -> str | None:
             rows = self._sql(
-                f"SELECT procedure_code FROM ({self.store.scan_sql('case_id = $case_id')}) "
-                "LIMIT 1",
+                f"SELECT procedure_code FROM ({self.store.scan_sql('case_id = $case_id')}) LIMIT 1",
                 {"case_id": case_id},
             )
             return rows[0]["procedure_code"] if rows else None
@@ -496,7 +506,9 @@ class Service:
             "case",
             flt,
             (case_id,),
-            lambda: self._log(flt).query(lambda con: dossier_timeline(con, case_id)),
+            lambda: self._log(flt).query(
+                lambda con: dossier_timeline(con, case_id, settings=self.settings)
+            ),
         )
         if found is None:
             raise NotFound(f"dossier {case_id!r} is not in the store.")
@@ -524,7 +536,7 @@ class Service:
                 args: tuple = (require(flt, verb),)
             else:
                 args = ()
-            result = fn(self._log(flt).steps(), *args, **options)
+            result = fn(self._log(flt).steps(), *args, **options)  # under the log's settings
             result["filter"] = flt.describe()
             return result
 
@@ -591,13 +603,13 @@ def _freeze(value: Any) -> Any:
     return value
 
 
-def _catalog_names() -> dict[str, dict[str, str]]:
+def _catalog_names(settings: Settings) -> dict[str, dict[str, str]]:
     try:
         from sample_logs.catalog import load_catalog
     except ImportError:
         return {}
     try:
-        catalog = load_catalog()
+        catalog = load_catalog(settings=settings)
     except DvcflowError:
         return {}
     return {code: {"vi": p.name.vi, "en": p.name.en} for code, p in catalog.items()}

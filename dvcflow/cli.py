@@ -6,7 +6,6 @@ from dvcflow import early_stop
 
 early_stop.install()  # before the heavy imports: a worker stopped while starting exits 0
 
-import os  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Annotated  # noqa: E402
 
@@ -45,9 +44,10 @@ def main(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="show version")
     ] = False,
 ) -> None:
-    if data_dir is not None:
-        os.environ["DVCFLOW_DATA_DIR"] = str(data_dir)
-    get_settings.cache_clear()
+    from dvcflow.commands.common import start_run
+
+    start_run(data_dir=data_dir)  # the verbs build one Settings on it and pass it down
+    get_settings.cache_clear()  # a notebook-style caller in this process sees the env of now
 
 
 def _register_all() -> None:

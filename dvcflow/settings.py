@@ -356,3 +356,10 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def or_environment(settings: Settings | None) -> Settings:
+    """``settings``, else the environment's (``get_settings()``): the default of mining's
+    public functions, for notebooks. The CLI and the web service always pass their own, so
+    nothing deep inside mining reads the environment behind their back."""
+    return settings if settings is not None else get_settings()

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import duckdb
 
-from dvcflow.settings import get_settings
+from dvcflow.settings import Settings, or_environment
 from ingest.store import EventStore
 from mining.bottlenecks import bottlenecks
 from mining.cache import analysis_cache
@@ -39,6 +39,7 @@ from mining.filters import LogFilter
 from mining.log import cursor, load_log
 from mining.rework import rework
 from mining.variants import variants
+from sample_logs.workdays import default_calendar
 
 
 @dataclass(frozen=True)
@@ -56,13 +57,14 @@ class AnalysisOptions:
         return tuple(sorted(asdict(self).items()))
 
 
-def catalog_procedure(code: str | None) -> Any | None:
-    """The catalog entry of a procedure code, or None (foreign logs have none)."""
+def catalog_procedure(code: str | None, settings: Settings | None = None) -> Any | None:
+    """The catalog entry of a procedure code in ``settings``' catalog, or None (foreign logs
+    have none)."""
     if code is None:
         return None
     from sample_logs.catalog import get_procedure
 
-    return get_procedure(code)
+    return get_procedure(code, settings)
 
 
 def _procedure_codes(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -102,10 +104,10 @@ def case_summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     }
 
 
-def _procedure_info(codes: list[str]) -> tuple[dict[str, Any], Any | None]:
+def _procedure_info(codes: list[str], settings: Settings) -> tuple[dict[str, Any], Any | None]:
     if len(codes) != 1:
         return {"code": None, "codes": sorted(codes), "in_catalog": False}, None
-    proc = catalog_procedure(codes[0])
+    proc = catalog_procedure(codes[0], settings)
     info: dict[str, Any] = {"code": codes[0], "in_catalog": proc is not None}
     if proc is not None:
         info |= {
@@ -116,13 +118,15 @@ def _procedure_info(codes: list[str]) -> tuple[dict[str, Any], Any | None]:
     return info, proc
 
 
-def catalog_deadlines(codes: list[str]) -> tuple[dict[str, int], list[str]]:
+def catalog_deadlines(
+    codes: list[str], settings: Settings | None = None
+) -> tuple[dict[str, int], list[str]]:
     """The statutory deadline (working days) of each catalogued procedure of ``codes`` and the
     steps that return the result (processing ends before them): what ``build_deadlines`` takes,
     for the analysis and for one dossier's timeline alike."""
     deadlines, results = {}, set(RESULT_ACTIVITIES)
     for code in codes:
-        entry = catalog_procedure(code)
+        entry = catalog_procedure(code, settings)
         if entry is not None:
             deadlines[code] = entry.deadline_working_days
             results |= {s.code for s in entry.steps if s.kind == "result"}
@@ -130,31 +134,43 @@ def catalog_deadlines(codes: list[str]) -> tuple[dict[str, int], list[str]]:
 
 
 def analyze_loaded(
-    con: duckdb.DuckDBPyConnection, options: AnalysisOptions | None = None
+    con: duckdb.DuckDBPyConnection,
+    options: AnalysisOptions | None = None,
+    settings: Settings | None = None,
 ) -> dict[str, Any]:
-    """The full analysis over a connection prepared by ``load_log``.
+    """The full analysis over a connection prepared by ``load_log``, under ``settings``
+    (catalog, calendar, deadline rules, model limits; without: the environment's).
 
     Bottlenecks and rework read only ``steps`` and ``cases``: they run on cursors beside
     the deadlines, which the variants then need (DuckDB releases the GIL, and each of these
     has stretches on one core); pm4py's models run on aggregates in their own thread."""
     options = options or AnalysisOptions()
+    settings = or_environment(settings)
     codes = _procedure_codes(con)
-    info, proc = _procedure_info(codes)
-    deadlines, results = catalog_deadlines(codes)
+    info, proc = _procedure_info(codes, settings)
+    deadlines, results = catalog_deadlines(codes, settings)
     counts = activity_counts(con)
     edges = dfg_edges(con)
     models = None
     if options.discover:
-        models = _POOL.submit(_models, variant_counts(con), _noise(options), options.quality)
-    beside = {name: _POOL.submit(_on_cursor, fn, con) for name, fn in _BESIDE.items()}
+        models = _POOL.submit(
+            _models, variant_counts(con), _noise(options, settings), options.quality, settings
+        )
+    beside = {
+        name: _POOL.submit(_on_cursor, fn, con, settings.timezone) for name, fn in _BESIDE.items()
+    }
     try:
         has_due = build_deadlines(
-            con, deadlines, DeadlineRules.from_settings(), options.as_of, results
+            con, deadlines, DeadlineRules.from_settings(settings), options.as_of, results, settings
         )
         summary = case_summary(con)
         sla = sla_summary(con) if has_due else None
-        top = variants(con, options.top_variants)
-        checked = conformance(con, proc) if options.conformance else None
+        top = variants(con, options.top_variants, calendar=default_calendar(settings))
+        checked = (
+            conformance(con, proc, seconds=ModelLimits.from_settings(settings).seconds)
+            if options.conformance
+            else None
+        )
     finally:  # the caller closes the connection: its cursors must be done by then
         wait(beside.values())
     result: dict[str, Any] = {
@@ -183,19 +199,21 @@ _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dvcflow-analysis")
 _BESIDE = {"bottlenecks": bottlenecks, "rework": rework}
 
 
-def _on_cursor(fn: Any, con: duckdb.DuckDBPyConnection) -> Any:
-    cur = cursor(con)
+def _on_cursor(fn: Any, con: duckdb.DuckDBPyConnection, timezone: str) -> Any:
+    cur = cursor(con, timezone)
     try:
         return fn(cur)
     finally:
         cur.close()
 
 
-def _models(uvcl: Counter[tuple[str, ...]], noise: float, quality: bool) -> dict[str, Any]:
+def _models(
+    uvcl: Counter[tuple[str, ...]], noise: float, quality: bool, settings: Settings
+) -> dict[str, Any]:
     """Summaries of both pm4py models (how each was made, its size, and for the inductive
     one its fitness and precision), bounded by ``ModelLimits``; touches no DuckDB
     connection."""
-    limits = ModelLimits.from_settings()
+    limits = ModelLimits.from_settings(settings)
     inductive = inductive_model(uvcl, noise, limits)
     summary = model_summary(inductive)
     if quality:
@@ -206,10 +224,10 @@ def _models(uvcl: Counter[tuple[str, ...]], noise: float, quality: bool) -> dict
     }
 
 
-def _noise(options: AnalysisOptions) -> float:
+def _noise(options: AnalysisOptions, settings: Settings) -> float:
     if options.noise_threshold is not None:
         return options.noise_threshold
-    return get_settings().noise_threshold
+    return settings.noise_threshold
 
 
 def analyze(
@@ -218,17 +236,20 @@ def analyze(
     options: AnalysisOptions | None = None,
     *,
     use_cache: bool = True,
+    settings: Settings | None = None,
 ) -> dict[str, Any]:
-    """Everything the issue asks of one filtered log; see docs/internals.md for the keys.
+    """Everything the issue asks of one filtered log, under ``settings`` (without: the
+    environment's, for notebooks); see docs/internals.md for the keys.
 
     Example: ``analyze(EventStore("data"), LogFilter(procedure="1.001193"))["sla"]``.
     """
     options = options or AnalysisOptions()
+    settings = or_environment(settings)
 
     def compute() -> dict[str, Any]:
-        con = load_log(store, flt)
+        con = load_log(store, flt, settings=settings)
         try:
-            return analyze_loaded(con, options) | {
+            return analyze_loaded(con, options, settings) | {
                 "filter": flt.describe(),
                 "store_version": version,
             }
@@ -238,21 +259,32 @@ def analyze(
     version = store.version()
     if not use_cache:
         return compute()
-    key = (str(store.data_dir.resolve()), version, flt.key(), options.key())
-    return analysis_cache().get_or_compute(key, compute)
+    key = (
+        str(store.data_dir.resolve()),
+        version,
+        flt.key(),
+        options.key(),
+        settings.model_dump_json(),
+    )
+    return analysis_cache(settings).get_or_compute(key, compute)
 
 
 def discover(
-    store: EventStore, flt: LogFilter, miner: Miner = "inductive", noise: float | None = None
+    store: EventStore,
+    flt: LogFilter,
+    miner: Miner = "inductive",
+    noise: float | None = None,
+    settings: Settings | None = None,
 ) -> Model:
     """A pm4py process model of the filtered log (export it with ``Model.export``)."""
-    con = load_log(store, flt)
+    settings = or_environment(settings)
+    con = load_log(store, flt, settings=settings)
     try:
         return discover_model(
             con,
             miner,
-            get_settings().noise_threshold if noise is None else noise,
-            limits=ModelLimits.from_settings(),
+            settings.noise_threshold if noise is None else noise,
+            limits=ModelLimits.from_settings(settings),
         )
     finally:
         con.close()
@@ -265,6 +297,7 @@ def export_model(
     miner: Miner = "inductive",
     noise: float | None = None,
     fmt: Literal["bpmn", "pnml"] | None = None,
+    settings: Settings | None = None,
 ) -> Path:
     """Discover and write the model as BPMN or PNML (``fmt``, else by ``path``'s suffix)."""
-    return discover(store, flt, miner, noise).export(path, fmt)
+    return discover(store, flt, miner, noise, settings).export(path, fmt)

@@ -11,7 +11,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any
 
-from dvcflow.settings import get_settings
+from dvcflow.settings import Settings, or_environment
 
 
 class AnalysisCache:
@@ -47,9 +47,10 @@ class AnalysisCache:
 _cache: AnalysisCache | None = None
 
 
-def analysis_cache() -> AnalysisCache:
-    """The process-wide cache, sized by ``DVCFLOW_MINING_CACHE_SIZE``."""
+def analysis_cache(settings: Settings | None = None) -> AnalysisCache:
+    """The process-wide cache, sized by ``settings.mining_cache_size`` when first asked for
+    (without: the environment's ``DVCFLOW_MINING_CACHE_SIZE``)."""
     global _cache
     if _cache is None:
-        _cache = AnalysisCache(get_settings().mining_cache_size)
+        _cache = AnalysisCache(or_environment(settings).mining_cache_size)
     return _cache

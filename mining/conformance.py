@@ -129,13 +129,16 @@ def unknown_activities(con: duckdb.DuckDBPyConnection, procedure: Any) -> list[d
     )
 
 
-def conformance(con: duckdb.DuckDBPyConnection, procedure: Any | None) -> dict[str, Any] | None:
-    """Fitness and deviations; None without a catalog entry (no reference model)."""
+def conformance(
+    con: duckdb.DuckDBPyConnection, procedure: Any | None, seconds: float | None = None
+) -> dict[str, Any] | None:
+    """Fitness (within ``seconds``) and deviations; None without a catalog entry (no
+    reference model)."""
     if procedure is None:
         return None
     return {
         "reference": reference_tree_string(procedure),
-        **fitness(con, procedure),
+        **fitness(con, procedure, seconds),
         "steps": deviations(con, procedure),
         "unknown_activities": unknown_activities(con, procedure),
     }

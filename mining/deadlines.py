@@ -26,8 +26,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from dvcflow.settings import get_settings
-from sample_logs.workdays import WorkCalendar
+from dvcflow.settings import Settings, or_environment
+from sample_logs.workdays import WorkCalendar, default_calendar
 
 FINISHED_STATUSES = ("early", "on_time", "late")
 OPEN_STATUSES = ("within", "at_risk", "overdue")
@@ -46,8 +46,8 @@ class DeadlineRules:
     same_day_cutoff_hour: int = 15
 
     @classmethod
-    def from_settings(cls) -> DeadlineRules:
-        s = get_settings()
+    def from_settings(cls, settings: Settings | None = None) -> DeadlineRules:
+        s = or_environment(settings)
         return cls(
             max_supplements_on_time=s.max_supplements_on_time,
             exclude_supplement_wait=s.exclude_supplement_wait,
@@ -92,6 +92,7 @@ def build_deadlines(
     rules: DeadlineRules | None = None,
     as_of: datetime | None = None,
     result_activities: Sequence[str] = RESULT_ACTIVITIES,
+    settings: Settings | None = None,
 ) -> bool:
     """Create temp table ``deadlines`` (one row per dossier of ``cases``).
 
@@ -103,18 +104,20 @@ def build_deadlines(
     due date is known). ``deadline_working_days`` is the catalog's deadline, or one per
     procedure code (None or a missing code: no catalog entry, so only a ``due_date``
     attribute gives a due date); ``as_of`` (default: the log's last event) is "now" for open
-    dossiers. All comparisons run in working time (``WorkCalendar``), so waiting for the
+    dossiers. ``rules`` default to ``settings``' (the calendar and time zone are always
+    theirs). All comparisons run in working time (``WorkCalendar``), so waiting for the
     citizen over a weekend costs nothing extra. Returns whether any dossier has a due date.
 
     Times cross between DuckDB and numpy as local naive instants (``timezone(tz, ts)``):
     pandas' time-zone conversions cost more than the whole calculation.
     """
-    rules = rules or DeadlineRules.from_settings()
-    tz_name = get_settings().timezone
+    settings = or_environment(settings)
+    rules = rules or DeadlineRules.from_settings(settings)
+    tz_name = settings.timezone
     tz = ZoneInfo(tz_name)
     if as_of is None:
         as_of = con.execute("SELECT max(last_ts) FROM cases").fetchone()[0]
-    cal = WorkCalendar(cutoff_hour=rules.same_day_cutoff_hour)
+    cal = WorkCalendar(cutoff_hour=rules.same_day_cutoff_hour, settings=settings)
     now = _local_naive(as_of, tz)
     _register_supplement_waits(con, now, cal, tz_name)
     t = con.execute(
@@ -272,13 +275,17 @@ def _register_supplement_waits(
 
 
 def supplement_pauses(
-    con: duckdb.DuckDBPyConnection, as_of: datetime, calendar: WorkCalendar | None = None
+    con: duckdb.DuckDBPyConnection,
+    as_of: datetime,
+    calendar: WorkCalendar | None = None,
+    settings: Settings | None = None,
 ) -> list[tuple[datetime, datetime, float]]:
     """Each wait for the citizen's supplements of the dossiers in ``con`` (``steps``), as
     ``build_deadlines`` stops the clock for it: (local start, local end, working days), in
     the deployment's time zone; an unanswered request waits until ``as_of``."""
-    tz_name = get_settings().timezone
-    cal = calendar or WorkCalendar(cutoff_hour=DeadlineRules.from_settings().same_day_cutoff_hour)
+    settings = or_environment(settings)
+    tz_name = settings.timezone
+    cal = calendar or default_calendar(settings)
     _register_supplement_waits(con, _local_naive(as_of, ZoneInfo(tz_name)), cal, tz_name)
     try:
         rows = con.execute("SELECT a, b, wait_days FROM _dvc_waits ORDER BY a").fetchall()

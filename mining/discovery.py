@@ -24,6 +24,7 @@ from typing import Any, Literal
 import duckdb
 
 from dvcflow.errors import DvcflowError
+from dvcflow.settings import Settings
 
 Miner = Literal["inductive", "heuristics"]
 # ETConformance replays every prefix of the log: its cost grows fast with the variants
@@ -78,10 +79,10 @@ class ModelLimits:
     seconds: float = 2.0
 
     @classmethod
-    def from_settings(cls) -> ModelLimits:
-        from dvcflow.settings import get_settings
+    def from_settings(cls, settings: Settings | None = None) -> ModelLimits:
+        from dvcflow.settings import or_environment
 
-        s = get_settings()
+        s = or_environment(settings)
         return cls(
             max_activities=s.model_max_activities,
             activity_share=s.model_activity_share,

@@ -14,6 +14,7 @@ from datetime import datetime
 import duckdb
 from pydantic import BaseModel
 
+from dvcflow.settings import Settings, or_environment
 from mining.analysis import catalog_deadlines
 from mining.deadlines import DeadlineRules, build_deadlines, supplement_pauses
 from mining.log import connect
@@ -77,11 +78,15 @@ class DossierTimeline(BaseModel):
 
 
 def dossier_timeline(
-    con: duckdb.DuckDBPyConnection, case_id: str, rules: DeadlineRules | None = None
+    con: duckdb.DuckDBPyConnection,
+    case_id: str,
+    rules: DeadlineRules | None = None,
+    settings: Settings | None = None,
 ) -> DossierTimeline | None:
-    """``case_id``'s timeline from ``con``, the loaded log of its procedure (``load_log``);
-    None when the log does not hold it. The deadline is computed on a copy of the dossier's
-    ``cases`` and ``steps`` rows, with the log's last event as "now"."""
+    """``case_id``'s timeline from ``con``, the loaded log of its procedure (``load_log``),
+    under ``settings``' catalog, calendar and rules; None when the log does not hold it.
+    The deadline is computed on a copy of the dossier's ``cases`` and ``steps`` rows, with
+    the log's last event as "now"."""
     found = con.execute(
         "SELECT procedure_code, (SELECT max(last_ts) FROM cases), due_attr IS NOT NULL "
         "FROM cases WHERE case_id = $id",
@@ -98,9 +103,10 @@ def dossier_timeline(
         .to_arrow_table()
         .to_pylist()
     )
-    deadlines, results = catalog_deadlines([procedure])
-    rules = rules or DeadlineRules.from_settings()
-    one = connect()
+    settings = or_environment(settings)
+    deadlines, results = catalog_deadlines([procedure], settings)
+    rules = rules or DeadlineRules.from_settings(settings)
+    one = connect(settings)
     try:
         for table in ("cases", "steps"):
             rows = con.execute(
@@ -109,17 +115,17 @@ def dossier_timeline(
             one.register("_dvc_rows", rows)
             one.execute(f"CREATE TABLE {table} AS SELECT * FROM _dvc_rows")
             one.unregister("_dvc_rows")
-        build_deadlines(one, deadlines, rules, as_of, results)
+        build_deadlines(one, deadlines, rules, as_of, results, settings)
         row = one.execute(
             """SELECT received_at, due_at, processed_at, finished, status,
                       working_days_used, elapsed_share, supplement_wait_days FROM deadlines"""
         ).fetchone()
         pauses = []
         if rules.exclude_supplement_wait:
-            calendar = WorkCalendar(cutoff_hour=rules.same_day_cutoff_hour)
+            calendar = WorkCalendar(cutoff_hour=rules.same_day_cutoff_hour, settings=settings)
             pauses = [
                 SupplementPause(start=a, end=b, working_days=round(days, 3))
-                for a, b, days in supplement_pauses(one, as_of, calendar)
+                for a, b, days in supplement_pauses(one, as_of, calendar, settings)
             ]
     finally:
         one.close()

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 
 from dvcflow.errors import FilterError, NoMatch
-from dvcflow.settings import get_settings
+from dvcflow.settings import Settings, or_environment
 from ingest.owner import owners_sql
 from ingest.schema import STORE_COLUMNS, STORE_SCHEMA
 from ingest.store import DEDUP_SQL, READABLE_SQL, EventStore
@@ -87,10 +87,11 @@ def _case_filter_sql(flt: LogFilter) -> tuple[list[str], dict[str, object]]:
     return conds, params
 
 
-def connect() -> duckdb.DuckDBPyConnection:
+def connect(settings: Settings | None = None) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection, with its own in-memory database, in the procedures' local time
-    zone (dates are local dates)."""
-    settings = get_settings()
+    zone (dates are local dates) and with the threads and memory of ``settings`` (without:
+    the environment's, for notebooks)."""
+    settings = or_environment(settings)
     con = duckdb.connect()
     con.execute(f"SET TimeZone = '{settings.timezone}'")
     if settings.mining_threads:
@@ -105,13 +106,19 @@ def connect() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+def cursor(con: duckdb.DuckDBPyConnection, timezone: str) -> duckdb.DuckDBPyConnection:
     """A second connection to ``con``'s database, for a query running beside ``con``'s: it
     sees ``log_base``, ``steps`` and ``cases`` (not TEMP objects) and has the same time
-    zone (a session setting)."""
+    zone (a session setting: ``con``'s, ``timezone``, given by the caller because ``con``
+    may be busy in another thread)."""
     cur = con.cursor()
-    cur.execute(f"SET TimeZone = '{get_settings().timezone}'")
+    cur.execute(f"SET TimeZone = '{timezone}'")
     return cur
+
+
+def timezone_of(con: duckdb.DuckDBPyConnection) -> str:
+    """The time zone ``con`` was opened in (``connect``): the one its local dates are in."""
+    return con.execute("SELECT current_setting('TimeZone')").fetchone()[0]
 
 
 # Store columns mining reads, kept in the temp table ``log_base``; ``log`` (a view) adds
@@ -176,7 +183,10 @@ def base_scan_sql(source: str, where: str | None, facts: StoreFacts) -> str:
 
 
 def load_log(
-    store: EventStore, flt: LogFilter, con: duckdb.DuckDBPyConnection | None = None
+    store: EventStore,
+    flt: LogFilter,
+    con: duckdb.DuckDBPyConnection | None = None,
+    settings: Settings | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """Tables ``log_base``, ``steps`` and ``cases``, and view ``log``, for the dossiers
     ``flt`` selects.
@@ -197,7 +207,7 @@ def load_log(
         raise FilterError(
             f"no such procedure in the store (it has: {shown}).", "procedure", flt.procedure
         )
-    con = con or connect()
+    con = con or connect(settings)
     where = READABLE_SQL + (" AND procedure_code = $procedure" if flt.procedure else "")
     source = parquet_source(files)
     scan = base_scan_sql(source, where, store.facts(procedures, con, files))
@@ -256,7 +266,9 @@ def _cases_at_owner(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def narrow_log(con: duckdb.DuckDBPyConnection, flt: LogFilter) -> duckdb.DuckDBPyConnection:
+def narrow_log(
+    con: duckdb.DuckDBPyConnection, flt: LogFilter, settings: Settings | None = None
+) -> duckdb.DuckDBPyConnection:
     """A new connection with ``load_log``'s tables and views for the dossiers of ``flt``
     among those ``con`` holds, without reading the store again.
 
@@ -277,7 +289,7 @@ def narrow_log(con: duckdb.DuckDBPyConnection, flt: LogFilter) -> duckdb.DuckDBP
     ).to_arrow_table()
     if keep.num_rows == 0:
         raise NoMatch(f"no dossier matches the filter ({flt.describe()}).")
-    out = connect()
+    out = connect(settings)
     con.register("_dvc_keep", keep)
     try:
         for table in ("log_base", "steps", "cases", "dossier_owners"):

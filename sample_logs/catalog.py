@@ -17,7 +17,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from dvcflow.errors import DvcflowError
-from dvcflow.settings import get_settings
+from dvcflow.settings import Settings, or_environment
 
 PACKAGED_DIR = Path(__file__).resolve().parent / "catalog"
 CODE_PATTERN = r"^\d\.\d{6}$"
@@ -186,14 +186,18 @@ def load_procedure(path: Path) -> Procedure:
     return proc
 
 
-def catalog_dir() -> Path:
-    """``settings.catalog_dir`` when set, else the folder shipped with the package."""
-    return get_settings().catalog_dir or PACKAGED_DIR
+def catalog_dir(settings: Settings | None = None) -> Path:
+    """``settings.catalog_dir`` when set, else the folder shipped with the package (without
+    ``settings``: the environment's, for notebooks)."""
+    return or_environment(settings).catalog_dir or PACKAGED_DIR
 
 
-def load_catalog(path: Path | None = None) -> dict[str, Procedure]:
-    """All procedures of a catalog folder, keyed by code, in code order."""
-    folder = Path(path) if path is not None else catalog_dir()
+def load_catalog(
+    path: Path | None = None, settings: Settings | None = None
+) -> dict[str, Procedure]:
+    """All procedures of a catalog folder (default: ``catalog_dir(settings)``), keyed by
+    code, in code order."""
+    folder = Path(path) if path is not None else catalog_dir(settings)
     if not folder.is_dir():
         raise CatalogError(f"catalog folder {folder} does not exist (setting catalog_dir).")
     procs = [load_procedure(p) for p in sorted(folder.glob("*.json"))]
@@ -207,6 +211,7 @@ def _cached(folder: str) -> dict[str, Procedure]:
     return load_catalog(Path(folder))
 
 
-def get_procedure(code: str) -> Procedure | None:
-    """The catalog entry of ``code`` (None when the catalog does not know it)."""
-    return _cached(str(catalog_dir())).get(code)
+def get_procedure(code: str, settings: Settings | None = None) -> Procedure | None:
+    """The catalog entry of ``code`` in ``settings``' catalog (None when it does not know
+    it)."""
+    return _cached(str(catalog_dir(settings))).get(code)

@@ -169,16 +169,18 @@ def step_name(
     activity: str | None,
     lang: str | None = "vi",
     catalog: dict[str, Any] | None = None,
+    catalog_folder: Path | None = None,
 ) -> str:
     """A step's catalog label in ``lang``; the activity itself for a log without catalog (or a
-    step the catalog does not list). Without ``procedure``, the first procedure naming it."""
+    step the catalog does not list). Without ``procedure``, the first procedure naming it.
+    The catalog is ``catalog``, else the one in ``catalog_folder``, else the settings'."""
     if activity is None:
         return ""
     if catalog is None:
         from sample_logs.catalog import _cached, catalog_dir
 
         try:
-            catalog = _cached(str(catalog_dir()))
+            catalog = _cached(str(catalog_folder or catalog_dir()))
         except Exception:  # a broken catalog must not hide the log's own names
             return str(activity)
     procs = [catalog[procedure]] if procedure in catalog else list(catalog.values())

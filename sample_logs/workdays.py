@@ -19,7 +19,7 @@ import holidays
 import numpy as np
 
 from dvcflow.errors import DvcflowError
-from dvcflow.settings import get_settings
+from dvcflow.settings import Settings, or_environment
 
 _DAY_US = 86_400_000_000
 
@@ -62,8 +62,10 @@ def _parse_days(values: Iterable[str | date], setting: str) -> set[date]:
 class WorkCalendar:
     """Vietnam's working days: Monday-Friday minus public holidays, plus declared workdays.
 
-    ``extra_holidays`` / ``extra_workdays`` / ``cutoff_hour`` default to the settings
-    (``DVCFLOW_EXTRA_HOLIDAYS``, ``DVCFLOW_EXTRA_WORKDAYS``, ``DVCFLOW_SAME_DAY_CUTOFF_HOUR``).
+    ``extra_holidays`` / ``extra_workdays`` / ``cutoff_hour`` / ``timezone`` default to
+    ``settings`` (``DVCFLOW_EXTRA_HOLIDAYS``, ``DVCFLOW_EXTRA_WORKDAYS``,
+    ``DVCFLOW_SAME_DAY_CUTOFF_HOUR``, ``DVCFLOW_TIMEZONE``); without ``settings``, the
+    environment's (``or_environment``, for notebooks).
     """
 
     def __init__(
@@ -72,8 +74,9 @@ class WorkCalendar:
         extra_workdays: Iterable[str | date] | None = None,
         cutoff_hour: int | None = None,
         timezone: str | None = None,
+        settings: Settings | None = None,
     ) -> None:
-        settings = get_settings()
+        settings = or_environment(settings)
         self.extra_holidays = _parse_days(
             settings.extra_holidays if extra_holidays is None else extra_holidays,
             "extra_holidays",
@@ -224,12 +227,20 @@ def _local_naive64(moment: datetime) -> np.datetime64:
     return np.datetime64(moment.replace(tzinfo=None), "us")
 
 
-_default: WorkCalendar | None = None
+_calendars: dict[tuple, WorkCalendar] = {}
 
 
-def default_calendar() -> WorkCalendar:
-    """A calendar from the current settings, built once."""
-    global _default
-    if _default is None:
-        _default = WorkCalendar()
-    return _default
+def default_calendar(settings: Settings | None = None) -> WorkCalendar:
+    """The calendar of ``settings`` (without: the environment's, for notebooks), built once
+    per distinct calendar settings."""
+    settings = or_environment(settings)
+    key = (
+        tuple(map(str, settings.extra_holidays)),
+        tuple(map(str, settings.extra_workdays)),
+        settings.same_day_cutoff_hour,
+        settings.timezone,
+    )
+    cal = _calendars.get(key)
+    if cal is None:
+        cal = _calendars.setdefault(key, WorkCalendar(settings=settings))
+    return cal

@@ -31,7 +31,6 @@ from dashboard.components import (
 from dashboard.i18n import t
 from dashboard.pages.unit_waits import unit_waits_view
 from dashboard.service import Service
-from sample_logs.workdays import default_calendar
 
 PATH = "/bottlenecks"
 STEP_COLUMNS = ["activity", "count", "median_wd", "p90_wd", "limit_share", "median_h", "total_h"]
@@ -173,7 +172,7 @@ def drill(svc: Service, activity: str, flt: Any, lang: str, names: Namer) -> Any
     """The dossiers through ``activity``, the longest wait at it first, with the count."""
     page = svc.cases(flt, activity=activity, limit=DRILL_LIMIT, sort="step_wait_s", descending=True)
     rows = in_hours(page["items"])
-    calendar = default_calendar()
+    calendar = svc.calendar()
     for row in rows:
         a, b = row.get("step_wait_from"), row.get("step_wait_to")
         row["wait_wd"] = None if a is None or b is None else calendar.working_days_between(a, b)

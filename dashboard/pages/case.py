@@ -79,7 +79,7 @@ def show(svc: Service, _clicks: int, case_id: str | None, _version: str | None, 
         )
     tz = ZoneInfo(svc.settings.timezone)
     names = namer(svc, lang, found.procedure_code)
-    procedure = get_procedure(found.procedure_code)
+    procedure = get_procedure(found.procedure_code, svc.settings)
     where = names.name("commune_path", owner.commune_code) if owner.commune_code else ""
     if not where and owner.province_code:
         where = names.name("province", owner.province_code)

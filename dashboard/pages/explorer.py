@@ -219,7 +219,7 @@ def map_view(svc: Service, flt, dfg: dict, lang: str) -> mapstyle.MapView:
     """Names, working-day waits per edge and service hours per step for the map."""
     from sample_logs.catalog import get_procedure
 
-    proc = get_procedure(flt.procedure) if flt.procedure else None
+    proc = get_procedure(flt.procedure, svc.settings) if flt.procedure else None
     waits = {
         (step, after): r.median_working_days
         for (step, after, f, u), r in svc.step_working_days(flt).items()

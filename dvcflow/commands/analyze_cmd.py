@@ -17,6 +17,7 @@ from dvcflow.commands.common import (
     ProcedureOpt,
     ProvinceOpt,
     ToOpt,
+    cli_settings,
     console,
     err_console,
     fail,
@@ -24,7 +25,6 @@ from dvcflow.commands.common import (
     print_json,
     user_errors,
 )
-from dvcflow.settings import get_settings
 
 
 def _dur(seconds: float | None) -> str:
@@ -200,15 +200,16 @@ def analyze(
     if miner not in ("inductive", "heuristics"):
         fail(f"--miner {miner!r} is not one of inductive, heuristics.")
     flt = make_filter(procedure, province, commune, org_unit, date_from, date_to, channel)
-    store = EventStore(get_settings().data_dir)
+    settings = cli_settings()
+    store = EventStore(settings.data_dir)
     options = AnalysisOptions(
         noise_threshold=noise, top_variants=max(top, 20), conformance=not no_conformance
     )
     with user_errors():
-        result = run_analysis(store, flt, options)
+        result = run_analysis(store, flt, options, settings=settings)
         for path, fmt in ((export_bpmn, "bpmn"), (export_pnml, "pnml")):
             if path is not None:
-                export_model(store, flt, path, miner, noise, fmt)  # type: ignore[arg-type]
+                export_model(store, flt, path, miner, noise, fmt, settings)  # type: ignore[arg-type]
     if as_json:
         print_json(result)
     else:

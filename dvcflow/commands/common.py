@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from dvcflow.errors import DvcflowError, FilterError
-from dvcflow.settings import SettingsError
+from dvcflow.settings import Settings, SettingsError, get_settings
 from mining.filters import LogFilter
 
 console = Console()
@@ -30,6 +30,28 @@ def show_logs() -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         logger.addHandler(handler)
     logger.setLevel(logging.INFO)
+
+
+# this run's global options (``dvcflow --data-dir``), set by the command's callback
+_run: dict[str, Any] = {"options": None, "settings": None}
+
+
+def start_run(**options: Any) -> None:
+    """A new command run with these global options (None: not given)."""
+    _run["options"] = {k: v for k, v in options.items() if v is not None}
+    _run["settings"] = None
+
+
+def cli_settings() -> Settings:
+    """The one ``Settings`` of this command run: the environment's with the global options
+    (``--data-dir``) on top, built once and passed to everything the verb calls (mining,
+    the store, the web service); the environment itself is never written. Outside a
+    command run (a verb's function called from Python), the environment's."""
+    if _run["options"] is None:
+        return get_settings()
+    if _run["settings"] is None:
+        _run["settings"] = Settings(**_run["options"])
+    return _run["settings"]
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

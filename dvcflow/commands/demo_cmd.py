@@ -16,9 +16,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import typer
 
-from dvcflow.commands.common import console, show_logs, user_errors
+from dvcflow.commands.common import cli_settings, console, show_logs, user_errors
 from dvcflow.commands.store_cmds import summary_table
-from dvcflow.settings import Settings, get_settings
+from dvcflow.settings import Settings
 from ingest.store import EventStore
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_logs" / "data"
@@ -93,7 +93,7 @@ def demo(
     from ingest.sink import run_sink
 
     with user_errors():
-        settings = get_settings()
+        settings = cli_settings()
         settings.ensure_demo_key()
         settings.port = port
         store = EventStore(settings.data_dir)

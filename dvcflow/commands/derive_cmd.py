@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from dvcflow.commands.common import JsonOpt, console, print_json, user_errors
-from dvcflow.settings import get_settings
+from dvcflow.commands.common import JsonOpt, cli_settings, console, print_json, user_errors
 from ingest.store import EventStore
 from mining.derived import DeriveReport, derive
 
@@ -41,7 +40,7 @@ def derive_cmd(
     """Update the per-dossier and per-step tables beside the events (only the dossiers new
     store files touch), or rebuild them."""
     with user_errors():
-        store = EventStore(get_settings().data_dir)
+        store = EventStore(cli_settings().data_dir)
         _show(derive(store, rebuild=rebuild), json_out)
         try:
             while follow:

@@ -16,7 +16,15 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from dvcflow.commands.common import JsonOpt, console, err_console, fail, print_json, user_errors
+from dvcflow.commands.common import (
+    JsonOpt,
+    cli_settings,
+    console,
+    err_console,
+    fail,
+    print_json,
+    user_errors,
+)
 
 HELP = """Load an event log FILE into the store (pseudonymising applicant ids).
 
@@ -76,13 +84,12 @@ def import_command(
     ] = False,
     json: JsonOpt = False,
 ) -> None:
-    from dvcflow.settings import get_settings
     from ingest.importers import ImportOptions, import_file, parse_map
     from ingest.pseudonym import Pseudonymizer
     from ingest.store import EventStore
 
     with user_errors():
-        settings = get_settings()
+        settings = cli_settings()
         _check_timezone(timezone)
         options = ImportOptions(
             format=format,

@@ -19,12 +19,12 @@ from dvcflow.commands.common import (
     ProcedureOpt,
     ProvinceOpt,
     ToOpt,
+    cli_settings,
     console,
     make_filter,
     print_json,
     user_errors,
 )
-from dvcflow.settings import get_settings
 from ingest.store import EventStore
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ class ReportFormat(StrEnum):
 
 
 def _store() -> EventStore:
-    return EventStore(get_settings().data_dir)
+    return EventStore(cli_settings().data_dir)
 
 
 def _fmt(value: object, digits: int = 2) -> str:
@@ -92,10 +92,14 @@ def reform(
         from mining.reform.source import require_procedure
 
         require_procedure(flt, "reform")
-        store = _store()
+        store, settings = _store(), cli_settings()
         result = {
-            "readiness": readiness(store, flt, by=_UNIT_COLUMN[(by or UnitBy.unit).value]),
-            "candidates": candidates(store, flt, by=_UNIT_COLUMN[by.value] if by else None),
+            "readiness": readiness(
+                store, flt, by=_UNIT_COLUMN[(by or UnitBy.unit).value], settings=settings
+            ),
+            "candidates": candidates(
+                store, flt, by=_UNIT_COLUMN[by.value] if by else None, settings=settings
+            ),
         }
     if as_json:
         print_json(result)
@@ -208,7 +212,13 @@ def whatif(
         changes += [Change("automate", s, unit=where) for s in automate or []]
         changes += [Change("data_reuse", s, unit=where) for s in reuse_data or []]
         changes += [_cut_wait(spec, where) for spec in cut_wait or []]
-        result = run(_store(), flt, by=_UNIT_COLUMN[by.value] if by else None, changes=changes)
+        result = run(
+            _store(),
+            flt,
+            by=_UNIT_COLUMN[by.value] if by else None,
+            changes=changes,
+            settings=cli_settings(),
+        )
     if as_json:
         print_json(result)
         return
@@ -266,7 +276,7 @@ def impact(
 
     flt = make_filter(procedure, province, commune, org_unit, None, None, channel)
     with user_errors():
-        result = run(_store(), flt, when.date(), window)
+        result = run(_store(), flt, when.date(), window, settings=cli_settings())
     if as_json:
         print_json(result)
         return
@@ -308,7 +318,7 @@ def kpi(
 
     flt = make_filter(procedure, province, commune, org_unit, date_from, date_to, channel)
     with user_errors():
-        result = run(_store(), flt, by.value)
+        result = run(_store(), flt, by.value, settings=cli_settings())
     if as_json:
         print_json(result)
         return
@@ -348,7 +358,7 @@ def report(
 
     flt = make_filter(procedure, province, commune, org_unit, date_from, date_to, channel)
     with user_errors():
-        brief = build_brief(_store(), flt)
+        brief = build_brief(_store(), flt, cli_settings())
         path = output or Path(f"reform-{brief['procedure']}.{fmt.value}")
         (write_html if fmt is ReportFormat.html else write_xlsx)(brief, path)
     console.print(f"wrote {path}")

@@ -18,8 +18,8 @@ from pydantic_core import to_jsonable_python
 from rich.padding import Padding
 from rich.text import Text
 
-from dvcflow.commands.common import JsonOpt, console, print_json, user_errors
-from dvcflow.settings import Settings, get_settings
+from dvcflow.commands.common import JsonOpt, cli_settings, console, print_json, user_errors
+from dvcflow.settings import Settings
 
 ENV_PREFIX = Settings.model_config.get("env_prefix", "")
 
@@ -81,7 +81,7 @@ def settings_verb(json_out: JsonOpt = False) -> None:
     """Every setting: environment variable, type, default, current value and description
     (secrets show only whether they are set)."""
     with user_errors():
-        listed = rows(get_settings())
+        listed = rows(cli_settings())
     if json_out:
         print_json(listed)
         return

@@ -9,8 +9,7 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.table import Table
 
-from dvcflow.commands.common import JsonOpt, console, print_json, user_errors
-from dvcflow.settings import get_settings
+from dvcflow.commands.common import JsonOpt, cli_settings, console, print_json, user_errors
 from ingest.store import EventStore
 
 
@@ -21,7 +20,7 @@ def compact(
 ) -> None:
     """Merge the store's small batch files: same rows, fewer files, duplicates dropped."""
     with user_errors():
-        store = EventStore(get_settings().data_dir)
+        store = EventStore(cli_settings().data_dir)
         with console.status("compacting the store…"):
             stats = store.compact(min_files=min_files)
     console.print(
@@ -34,7 +33,7 @@ def compact(
 def summary_table(rows: list[dict], title: str | None = None) -> Table:
     """Per procedure: dossiers, events, first and last event in local time
     (``settings.timezone``; the store keeps UTC)."""
-    tz = ZoneInfo(get_settings().timezone)
+    tz = ZoneInfo(cli_settings().timezone)
 
     def local(ts: datetime | None) -> str:
         return ts.astimezone(tz).strftime("%Y-%m-%d %H:%M") if ts else "–"
@@ -54,7 +53,7 @@ def summary_table(rows: list[dict], title: str | None = None) -> Table:
 def status(json_out: JsonOpt = False) -> None:
     """What the store holds: events, dossiers and time span per procedure."""
     with user_errors():
-        settings = get_settings()
+        settings = cli_settings()
         store = EventStore(settings.data_dir)
         rows = store.summary()
         info = {

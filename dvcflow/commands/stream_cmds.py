@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from dvcflow.commands.common import JsonOpt, console, print_json, user_errors
-from dvcflow.settings import get_settings
+from dvcflow.commands.common import JsonOpt, cli_settings, console, print_json, user_errors
 
 keys_app = typer.Typer(help="API keys of the HTTP gateway and read tokens of the API.")
 
@@ -28,7 +27,7 @@ def broker() -> None:
     from ingest.broker import EmbeddedBroker, default_topics, ensure_topics
     from ingest.kafka_config import client_config
 
-    settings = get_settings()
+    settings = cli_settings()
     with user_errors():
         if settings.kafka_bootstrap:
             ensure_topics(client_config(settings), default_topics(settings))
@@ -56,7 +55,7 @@ def sink() -> None:
     stop = _stop_on_signals()
     from ingest.sink import run_sink
 
-    settings = get_settings()
+    settings = cli_settings()
     with user_errors():
         settings.require_pseudonym_key()
         console.print(
@@ -100,7 +99,7 @@ def replay(
     from ingest.importers import ImportOptions
     from ingest.replay import ReplayError, replay_file
 
-    settings = get_settings()
+    settings = cli_settings()
     with user_errors():
         if speed is not None and max_speed:
             raise ReplayError("give either --speed X or --max, not both.")
@@ -125,7 +124,7 @@ def gateway(
     """Run the HTTP gateway alone (POST /api/v1/events); `dvcflow serve` also serves it."""
     import uvicorn
 
-    settings = get_settings()
+    settings = cli_settings()
     uvicorn.run(
         "ingest.gateway:create_app",
         factory=True,
@@ -150,7 +149,7 @@ def keys_add(
     """Create a key: prints the token once; only its SHA-256 is stored."""
     from dvcflow.access import add_key, keys_path
 
-    settings = get_settings()
+    settings = cli_settings()
     path = keys_path(settings)
     with user_errors():
         token = add_key(path, name, role, province, commune, org_unit)  # type: ignore[arg-type]
@@ -162,7 +161,7 @@ def status_stream(json: JsonOpt = False) -> None:
     """Stream health: events/s in and out, consumer lag, DLQ count, last write."""
     from ingest.health import read_stream_health
 
-    health = read_stream_health(get_settings().data_dir)
+    health = read_stream_health(cli_settings().data_dir)
     health.pop("processes")
     if json:
         print_json(health)

@@ -14,12 +14,12 @@ from dvcflow.commands.common import (
     CommuneOpt,
     JsonOpt,
     ProvinceOpt,
+    cli_settings,
     console,
     make_filter,
     print_json,
     user_errors,
 )
-from dvcflow.settings import get_settings
 
 
 class WarnFormat(StrEnum):
@@ -207,9 +207,14 @@ def register(app: typer.Typer) -> None:
         with user_errors():
             if out_format is WarnFormat.xlsx and output is None:
                 raise_missing_output()
-            store = EventStore(get_settings().data_dir)
+            settings = cli_settings()
             result = warnings(
-                store, flt, as_of=as_of.date() if as_of else None, top=top, quality=quality
+                EventStore(settings.data_dir),
+                flt,
+                as_of=as_of.date() if as_of else None,
+                top=top,
+                quality=quality,
+                settings=settings,
             )
         if as_json:
             print_json(result.model_dump(mode="json"))

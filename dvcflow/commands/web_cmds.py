@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from dvcflow.commands.common import console, fail, show_logs, user_errors
-from dvcflow.settings import get_settings
+from dvcflow.commands.common import cli_settings, console, fail, show_logs, user_errors
 
 
 def serve(
@@ -21,7 +20,7 @@ def serve(
     """Serve the dashboard at / and the read API at /api (docs at /api/docs)."""
     from dashboard.server import run
 
-    settings = get_settings()
+    settings = cli_settings()
     if host is not None:
         settings.host = host
     if port is not None:

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from dvcflow.settings import get_settings
+from dvcflow.settings import Settings
 from ingest.store import EventStore
 from mining.filters import LogFilter
 from mining.reform.catalog_view import StepInfo, database_label, procedure_name
@@ -95,7 +95,9 @@ _KEPT_AS = {  # how a required step can still be reformed, by its advice
 }
 
 
-def _reasons(si: StepInfo, ev: dict, rec: str, req: Requirement) -> list[dict[str, str]]:
+def _reasons(
+    si: StepInfo, ev: dict, rec: str, req: Requirement, max_failure: float
+) -> list[dict[str, str]]:
     out = [
         sentence(
             f"Có ở {pct(ev['dossier_share'], 'vi')} hồ sơ; hồ sơ chờ trung bình "
@@ -114,7 +116,7 @@ def _reasons(si: StepInfo, ev: dict, rec: str, req: Requirement) -> list[dict[st
                 f"This check led to a supplement request or a refusal in only "
                 f"{pct(ev['failure_rate'])} of cases.",
             )
-            if ev["failure_rate"] <= get_settings().candidate_max_failure
+            if ev["failure_rate"] <= max_failure
             else sentence(
                 f"Bước kiểm tra này dẫn tới yêu cầu bổ sung hoặc từ chối ở "
                 f"{pct(ev['failure_rate'], 'vi')} trường hợp.",
@@ -239,7 +241,9 @@ def _database(code: str | None) -> dict[str, str] | None:
 _WHATIF = {"remove": "remove", "replace_by_data": "data_reuse", "automate": "automate"}
 
 
-def _step_row(si: StepInfo, ev: dict, rec: str, req: Requirement, automated_h: float) -> dict:
+def _step_row(
+    si: StepInfo, ev: dict, rec: str, req: Requirement, automated_h: float, max_failure: float
+) -> dict:
     hours, wdays = _saving(rec, ev, automated_h)
     visits = ev["visits_per_dossier"] if rec in ("remove", "replace_by_data", "make_online") else 0
     action = _WHATIF.get(rec)
@@ -276,7 +280,7 @@ def _step_row(si: StepInfo, ev: dict, rec: str, req: Requirement, automated_h: f
             "visits_total": round(visits * ev["dossiers"], 1),
         },
         "whatif": whatif,
-        "reasons": _reasons(si, ev, rec, req),
+        "reasons": _reasons(si, ev, rec, req, max_failure),
     }
 
 
@@ -295,8 +299,9 @@ def candidates_from(
 ) -> dict:
     """Ranked candidates of ``proc``: its steps (over the ``focus`` dossiers: those whose
     columns have the given values, all when None) and the waits and handoffs in which a
-    ``by`` unit of the focus lags behind the other units of ``log``."""
-    settings = get_settings()
+    ``by`` unit of the focus lags behind the other units of ``log``; under the settings
+    ``log`` was read with."""
+    settings = log.settings
     focus = dict(focus) if focus else None
     automated_h = settings.automated_step_minutes / 60.0
     cases = log.cases[log.cases["procedure_code"] == proc]
@@ -322,7 +327,7 @@ def candidates_from(
         if not ev["dossiers"]:
             continue  # the focus dossiers never pass it
         rec = _recommend(si, ev, settings.candidate_max_failure, reqs[act])
-        rows.append(_step_row(si, ev, rec, reqs[act], automated_h))
+        rows.append(_step_row(si, ev, rec, reqs[act], automated_h, settings.candidate_max_failure))
     units = sorted(set(cases[by].dropna().astype(str))) if focus else None
     rows += wait_candidates(log, proc, by, units, reqs)
     rows.sort(key=_rank_key)
@@ -330,7 +335,7 @@ def candidates_from(
         row["rank"] = rank
     return {
         "procedure": proc,
-        "name": procedure_name(proc),
+        "name": procedure_name(proc, settings),
         "dossiers": len(cases),
         "by": by,
         "focus": focus or {},
@@ -350,12 +355,16 @@ def candidates_from(
 
 
 def candidates(
-    store: EventStore, flt: LogFilter, compare_outside: bool = True, by: str | None = None
+    store: EventStore,
+    flt: LogFilter,
+    compare_outside: bool = True,
+    by: str | None = None,
+    settings: Settings | None = None,
 ) -> dict:
     """Ranked candidates of ``flt.procedure``; its units compared with the others outside
     the location filters when ``compare_outside`` (the viewer may read them)."""
     proc = require_procedure(flt, "reform")
     peers, focus, default_by = peer_view(flt, compare_outside)
-    result = candidates_from(load_steps(store, peers), proc, by or default_by, focus)
+    result = candidates_from(load_steps(store, peers, settings), proc, by or default_by, focus)
     result["filter"] = flt.describe()
     return result

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from dvcflow.errors import DvcflowError
+from dvcflow.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -61,42 +62,42 @@ def database_label(code: str | None) -> tuple[str, str] | None:
     return DATABASES.get(code, (code, code))
 
 
-def _procedure(code: str):  # -> sample_logs.catalog.Procedure | None
+def _procedure(code: str, settings: Settings | None):  # -> catalog.Procedure | None
     try:
         from sample_logs.catalog import get_procedure
     except ImportError:  # catalog package not installed: reform still works
         return None
     try:
-        return get_procedure(code)
+        return get_procedure(code, settings)
     except DvcflowError:
         return None
 
 
-def result_steps(code: str) -> frozenset[str]:
+def result_steps(code: str, settings: Settings | None = None) -> frozenset[str]:
     """The steps a what-if may not remove (empty when the catalog does not know ``code``)."""
-    proc = _procedure(code)
+    proc = _procedure(code, settings)
     return frozenset() if proc is None else proc.result_steps
 
 
-def procedure_name(code: str) -> dict[str, str]:
-    proc = _procedure(code)
+def procedure_name(code: str, settings: Settings | None = None) -> dict[str, str]:
+    proc = _procedure(code, settings)
     if proc is None:
         return {"vi": code, "en": code}
     return {"vi": proc.name.vi, "en": proc.name.en}
 
 
-def procedure_deadline(code: str) -> int | None:
-    proc = _procedure(code)
+def procedure_deadline(code: str, settings: Settings | None = None) -> int | None:
+    proc = _procedure(code, settings)
     return None if proc is None else proc.deadline_working_days
 
 
-def procedure_has_fee(code: str) -> bool | None:
-    proc = _procedure(code)
+def procedure_has_fee(code: str, settings: Settings | None = None) -> bool | None:
+    proc = _procedure(code, settings)
     return None if proc is None else proc.fee
 
 
-def step_info(procedure: str, activity: str) -> StepInfo:
-    proc = _procedure(procedure)
+def step_info(procedure: str, activity: str, settings: Settings | None = None) -> StepInfo:
+    proc = _procedure(procedure, settings)
     step = proc.step(activity) if proc is not None else None
     if step is None:
         return StepInfo(

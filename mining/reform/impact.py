@@ -18,7 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from dvcflow.errors import DvcflowError
-from dvcflow.settings import get_settings
+from dvcflow.settings import Settings
 from ingest.store import EventStore
 from mining.filters import LogFilter
 from mining.reform.catalog_view import procedure_name
@@ -73,7 +73,7 @@ def _proportion_p(a: np.ndarray, b: np.ndarray) -> float | None:
 
 
 def impact_from(log: StepLog, proc: str, when: date, window_days: int | None = None) -> dict:
-    settings = get_settings()
+    settings = log.settings
     window = window_days or settings.impact_window_days
     tz = ZoneInfo(settings.timezone)
     cut = datetime.combine(when, time(0), tzinfo=tz)
@@ -158,7 +158,7 @@ def impact_from(log: StepLog, proc: str, when: date, window_days: int | None = N
     )
     return {
         "procedure": proc,
-        "name": procedure_name(proc),
+        "name": procedure_name(proc, settings),
         "date": when.isoformat(),
         "window_days": window,
         "dossiers_before": len(before),
@@ -176,9 +176,15 @@ def impact_from(log: StepLog, proc: str, when: date, window_days: int | None = N
     }
 
 
-def impact(store: EventStore, flt: LogFilter, when: date, window_days: int | None = None) -> dict:
+def impact(
+    store: EventStore,
+    flt: LogFilter,
+    when: date,
+    window_days: int | None = None,
+    settings: Settings | None = None,
+) -> dict:
     """Before/after comparison of ``flt.procedure`` around the reform date ``when``."""
     proc = require_procedure(flt, "impact")
-    result = impact_from(load_steps(store, flt), proc, when, window_days)
+    result = impact_from(load_steps(store, flt, settings), proc, when, window_days)
     result["filter"] = flt.describe()
     return result

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from dvcflow.settings import Settings
 from ingest.store import EventStore
 from mining.filters import LogFilter
 from mining.reform.catalog_view import procedure_name
@@ -96,7 +97,7 @@ def readiness_from(log: StepLog, by: str = "unit") -> dict:
         procedures.append(
             {
                 "procedure": proc,
-                "name": procedure_name(proc),
+                "name": procedure_name(proc, log.settings),
                 "dossiers": len(all_cases),
                 "judged": len(pcases),
                 "not_judged": int(len(all_cases) - len(pcases)),
@@ -128,10 +129,12 @@ def readiness_from(log: StepLog, by: str = "unit") -> dict:
     }
 
 
-def readiness(store: EventStore, flt: LogFilter, by: str = "unit") -> dict:
+def readiness(
+    store: EventStore, flt: LogFilter, by: str = "unit", settings: Settings | None = None
+) -> dict:
     """Full-online readiness per procedure and per unit (receiving org unit by default)."""
     if by not in ("unit", "province_code", "commune_code"):
         raise ValueError(f"by must be unit, province_code or commune_code, not {by!r}")
-    result = readiness_from(load_steps(store, flt), by=by)
+    result = readiness_from(load_steps(store, flt, settings), by=by)
     result["filter"] = flt.describe()
     return result

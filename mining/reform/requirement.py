@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dvcflow.settings import get_settings
 from mining.reform.catalog_view import result_steps
 from mining.reform.steps import StepLog
 
@@ -64,7 +63,7 @@ def requirements(log: StepLog, proc: str, skip_no_worse: dict[str, bool]) -> dic
 
 def result_steps_of(log: StepLog, proc: str) -> frozenset[str]:
     """The steps a what-if may not remove: the catalog's result steps, else the inferred one."""
-    known = result_steps(proc)
+    known = result_steps(proc, log.settings)
     if known:
         return known
     return frozenset(a for a, (_, is_result) in _inferred(log, proc).items() if is_result)
@@ -82,7 +81,7 @@ def _inferred(log: StepLog, proc: str) -> dict[str, tuple[bool, bool]]:
     result = str(last.mode().iloc[0])
     result_seq = steps[steps["activity"] == result].groupby("case_id")["seq"].max()
     first_seq = steps.groupby(["activity", "case_id"])["seq"].min()
-    share = get_settings().reform_inferred_required_share
+    share = log.settings.reform_inferred_required_share
     out: dict[str, tuple[bool, bool]] = {}
     for act, per_case in first_seq.groupby(level=0):
         seqs = per_case.droplevel(0)

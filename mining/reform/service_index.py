@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from dvcflow.errors import DvcflowError
-from dvcflow.settings import get_settings
+from dvcflow.settings import Settings
 from ingest.store import EventStore
 from mining.filters import LogFilter
 from mining.reform.catalog_view import procedure_deadline
@@ -87,7 +87,9 @@ def _bool_share(series: pd.Series) -> tuple[float | None, int]:
     return float(known.astype(bool).mean()), len(known)
 
 
-def _components(cases: pd.DataFrame, attrs: pd.DataFrame, paid: pd.Series) -> dict:
+def _components(
+    cases: pd.DataFrame, attrs: pd.DataFrame, paid: pd.Series, settings: Settings
+) -> dict:
     """Component shares of one group of dossiers: name -> (share or None, basis, note)."""
     fin = cases[cases["finished"].astype(bool)]
     out: dict[str, tuple[float | None, int, tuple[str, str] | None]] = {}
@@ -100,7 +102,7 @@ def _components(cases: pd.DataFrame, attrs: pd.DataFrame, paid: pd.Series) -> di
         None if judged.any() else ("Không có hạn xử lý.", "No due dates known."),
     )
     dl = fin["procedure_code"].map(
-        {p: procedure_deadline(p) for p in fin["procedure_code"].unique()}
+        {p: procedure_deadline(p, settings) for p in fin["procedure_code"].unique()}
     )
     ratio = (fin["cycle_wd"] / dl.clip(lower=1)).where(dl.notna()).dropna()
     out["processing_time"] = (
@@ -111,7 +113,7 @@ def _components(cases: pd.DataFrame, attrs: pd.DataFrame, paid: pd.Series) -> di
     a = attrs.reindex(cases.index)
     e_result = a["e_result"] if "e_result" in a else pd.Series(None, index=cases.index)
     paper_result = cases["procedure_code"].map(
-        {p: _paper_result(p) for p in cases["procedure_code"].unique()}
+        {p: _paper_result(p, settings) for p in cases["procedure_code"].unique()}
     )
     electronic = e_result.eq(True).fillna(False).astype(bool)
     counted = (cases["channel"] == "online") & (~paper_result.astype(bool) | electronic)
@@ -169,10 +171,10 @@ def _components(cases: pd.DataFrame, attrs: pd.DataFrame, paid: pd.Series) -> di
     return out
 
 
-def _paper_result(proc: str) -> bool:
+def _paper_result(proc: str, settings: Settings) -> bool:
     from sample_logs.catalog import get_procedure
 
-    entry = get_procedure(proc)
+    entry = get_procedure(proc, settings)
     if entry is None:
         return False
     return any(s.kind == "result" and s.paper for s in entry.steps)
@@ -216,7 +218,7 @@ def _score(shares: dict, weights: dict[str, float], full_at: dict[str, float]) -
 def kpi_from(log: StepLog, by: str = "procedure") -> dict:
     if by not in BY:
         raise KpiError(f"--by {by!r} is not one of {', '.join(BY)}.")
-    settings = get_settings()
+    settings = log.settings
     weights, full_at = settings.service_index_weights, settings.service_index_full_at
     unknown = sorted(set(weights) - set(COMPONENTS))
     if unknown:
@@ -229,7 +231,7 @@ def kpi_from(log: StepLog, by: str = "procedure") -> dict:
     column = BY[by]
     rows = []
     for key, group in log.cases.groupby(column, sort=True, dropna=False):
-        shares = _components(group, attrs, paid)
+        shares = _components(group, attrs, paid, settings)
         rows.append(
             {
                 by: None if pd.isna(key) else str(key),
@@ -238,7 +240,7 @@ def kpi_from(log: StepLog, by: str = "procedure") -> dict:
                 **_score(shares, weights, full_at),
             }
         )
-    overall = _score(_components(log.cases, attrs, paid), weights, full_at)
+    overall = _score(_components(log.cases, attrs, paid, settings), weights, full_at)
     return {
         "by": by,
         "rows": rows,
@@ -254,8 +256,10 @@ def kpi_from(log: StepLog, by: str = "procedure") -> dict:
     }
 
 
-def kpi(store: EventStore, flt: LogFilter, by: str = "procedure") -> dict:
+def kpi(
+    store: EventStore, flt: LogFilter, by: str = "procedure", settings: Settings | None = None
+) -> dict:
     """Service-index KPIs per procedure, org unit, province or commune."""
-    result = kpi_from(load_steps(store, flt), by)
+    result = kpi_from(load_steps(store, flt, settings), by)
     result["filter"] = flt.describe()
     return result

@@ -9,6 +9,7 @@ import duckdb
 import pandas as pd
 
 from dvcflow.errors import FilterError
+from dvcflow.settings import Settings, or_environment
 from ingest.store import EventStore
 from mining.deadlines import build_deadlines
 from mining.filters import LogFilter
@@ -52,18 +53,23 @@ FROM cases ORDER BY case_id
 """
 
 
-def load_steps(store: EventStore, flt: LogFilter) -> StepLog:
-    """The filtered log (``mining.log.load_log``) as a ``StepLog``."""
-    return steps_from(load_log(store, flt), flt)
+def load_steps(store: EventStore, flt: LogFilter, settings: Settings | None = None) -> StepLog:
+    """The filtered log (``mining.log.load_log``) as a ``StepLog``, under ``settings``
+    (without: the environment's, for notebooks)."""
+    settings = or_environment(settings)
+    return steps_from(load_log(store, flt, settings=settings), flt, settings)
 
 
-def steps_from(con: duckdb.DuckDBPyConnection, flt: LogFilter) -> StepLog:
+def steps_from(
+    con: duckdb.DuckDBPyConnection, flt: LogFilter, settings: Settings | None = None
+) -> StepLog:
     """A ``StepLog`` from a connection that ``load_log`` filled."""
-    return build_step_log(*step_frames(con, flt))
+    settings = or_environment(settings)
+    return build_step_log(*step_frames(con, flt, settings), settings)
 
 
 def step_frames(
-    con: duckdb.DuckDBPyConnection, flt: LogFilter
+    con: duckdb.DuckDBPyConnection, flt: LogFilter, settings: Settings | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame, Any]:
     """What ``build_step_log`` takes, read from ``con``: the steps with their completing
     events, the dossiers with their deadline status, and the log's last moment. Apart from
@@ -73,8 +79,10 @@ def step_frames(
     if steps.empty:
         raise FilterError(f"no finished step in the dossiers selected by ({flt.describe()}).")
     as_of = con.execute("SELECT max(last_ts) FROM cases").fetchone()[0]  # not ``log``: a re-read
-    deadlines = {p: procedure_deadline(p) for p in cases["procedure_code"].unique()}
-    build_deadlines(con, {p: d for p, d in deadlines.items() if d is not None}, as_of=as_of)
+    settings = or_environment(settings)
+    deadlines = {p: procedure_deadline(p, settings) for p in cases["procedure_code"].unique()}
+    known = {p: d for p, d in deadlines.items() if d is not None}
+    build_deadlines(con, known, as_of=as_of, settings=settings)
     status = con.sql("SELECT case_id, status FROM deadlines").df().set_index("case_id")
     cases["status"] = status["status"].reindex(cases.index)
     return steps, cases, as_of

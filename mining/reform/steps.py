@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from dvcflow.settings import Settings, or_environment
 from mining.reform.catalog_view import StepInfo, step_info
 from mining.reform.timing import working_days
 
@@ -27,11 +28,21 @@ class StepLog:
     steps: pd.DataFrame  # one row per finished step instance, ordered by case and seq
     cases: pd.DataFrame  # one row per dossier, indexed by case_id
     info: dict[tuple[str, str], StepInfo]  # (procedure, activity) -> catalog facts
+    # what it was read under (catalog, calendar, time zone): every reform figure on it uses
+    # these, so a figure never mixes the environment's settings with the caller's
+    settings: Settings
     as_of: object = None  # the log's last event: "now" for open dossiers
 
 
-def build_step_log(steps: pd.DataFrame, cases: pd.DataFrame, as_of: object = None) -> StepLog:
-    """``mining.log`` steps (joined with their completing event) and cases -> ``StepLog``."""
+def build_step_log(
+    steps: pd.DataFrame,
+    cases: pd.DataFrame,
+    as_of: object = None,
+    settings: Settings | None = None,
+) -> StepLog:
+    """``mining.log`` steps (joined with their completing event) and cases -> ``StepLog``,
+    under ``settings`` (without: the environment's, for notebooks)."""
+    settings = or_environment(settings)
     inst = steps.reset_index(drop=True).copy()
     inst["segment_h"] = (
         (inst["complete_ts"] - inst["prev_complete"]).dt.total_seconds() / 3600.0
@@ -39,14 +50,16 @@ def build_step_log(steps: pd.DataFrame, cases: pd.DataFrame, as_of: object = Non
     by_case = inst.groupby("case_id", sort=False)
     inst["next_activity"] = by_case["activity"].shift(-1)
     inst["next_outcome"] = by_case["outcome"].shift(-1)
-    inst["segment_wd"] = working_days(inst["prev_complete"], inst["complete_ts"]).fillna(0.0)
+    segment = working_days(inst["prev_complete"], inst["complete_ts"], settings)
+    inst["segment_wd"] = segment.fillna(0.0)
     # the wait before the step in working days (an overlap with the previous step: no wait)
     waited_from = inst["prev_complete"].where(inst["prev_complete"] < inst["start_ts"])
-    inst["wait_wd"] = working_days(waited_from, inst["start_ts"]).fillna(0.0).clip(lower=0.0)
+    waited = working_days(waited_from, inst["start_ts"], settings)
+    inst["wait_wd"] = waited.fillna(0.0).clip(lower=0.0)
 
     info: dict[tuple[str, str], StepInfo] = {}
     for proc, act in inst[["procedure_code", "activity"]].drop_duplicates().itertuples(False):
-        info[(proc, act)] = step_info(proc, act)
+        info[(proc, act)] = step_info(proc, act, settings)
     # the catalog facts of each instance's step, looked up by (procedure, activity): a
     # merge would copy every column of the frame
     facts = pd.DataFrame(
@@ -69,7 +82,7 @@ def build_step_log(steps: pd.DataFrame, cases: pd.DataFrame, as_of: object = Non
     ) & ~inst["is_request_supplement"]
 
     cases = cases.copy()
-    cases["cycle_wd"] = working_days(cases["received"], cases["ended"])
+    cases["cycle_wd"] = working_days(cases["received"], cases["ended"], settings)
     per_case = inst.groupby("case_id")
     cases["blocked"] = per_case["blocks_online"].any().reindex(cases.index, fill_value=False)
     cases["supplements"] = (
@@ -89,7 +102,7 @@ def build_step_log(steps: pd.DataFrame, cases: pd.DataFrame, as_of: object = Non
         cases["finished"].astype(bool) & cases["procedure_code"].isin(with_channels),
     )
     cases["full_online"] = cases["judged"] & ~cases["blocked"].astype(bool)
-    return StepLog(steps=inst, cases=cases, info=info, as_of=as_of)
+    return StepLog(steps=inst, cases=cases, info=info, as_of=as_of, settings=settings)
 
 
 def _blocks_online(inst: pd.DataFrame) -> pd.Series:

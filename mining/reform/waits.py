@@ -16,7 +16,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dvcflow.settings import get_settings
 from mining.reform.catalog_view import database_label
 from mining.reform.requirement import Requirement, required_reason
 from mining.reform.steps import StepLog
@@ -45,7 +44,7 @@ def wait_candidates(
     log: StepLog, proc: str, by: str, units: list[str] | None, reqs: dict[str, Requirement]
 ) -> list[dict]:
     """The wait and handoff candidates of ``units`` (all units when None), unranked."""
-    settings = get_settings()
+    settings = log.settings
     waits = transition_waits(log, proc, by)
     rows = []
     for (prev, act), tr in waits.groupby(["prev_activity", "activity"], sort=True):

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from dvcflow.errors import DvcflowError
-from dvcflow.settings import get_settings
+from dvcflow.settings import Settings
 from ingest.store import EventStore
 from mining.deadlines import build_deadlines
 from mining.filters import LogFilter
@@ -176,7 +176,7 @@ def _scenario_status(
 
     ``kept["case_id"]`` holds each step's dossier as its position in ``cases``: integer keys
     join faster than the ids, and the answer comes back in ``cases`` order."""
-    con = connect()
+    con = connect(log.settings)
     new_cases = pd.DataFrame(
         {
             "case_id": np.arange(len(cases)),
@@ -191,8 +191,9 @@ def _scenario_status(
     )
     con.register("cases", new_cases)
     con.register("steps", kept.rename(columns={"complete_ts": "end_ts"}))
-    deadline = procedure_deadline(proc)
-    build_deadlines(con, {proc: deadline} if deadline is not None else None, as_of=log.as_of)
+    deadline = procedure_deadline(proc, log.settings)
+    known = {proc: deadline} if deadline is not None else None
+    build_deadlines(con, known, as_of=log.as_of, settings=log.settings)
     order = "ORDER BY case_id::BIGINT"  # ``deadlines`` holds the keys as text
     status = con.sql(f"SELECT status FROM deadlines {order}").fetchnumpy()["status"]
     return np.asarray(status, dtype=object)
@@ -327,8 +328,9 @@ def whatif_from(
     focus: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
 ) -> dict:
     """The scenario of ``changes`` (plus ``remove`` and ``automate``, all units) replayed on
-    ``proc``; overall figures over the ``focus`` dossiers, and per ``by`` unit."""
-    settings = get_settings()
+    ``proc``; overall figures over the ``focus`` dossiers, and per ``by`` unit; under the
+    settings ``log`` was read with."""
+    settings = log.settings
     focus = dict(focus) if focus else None
     changes = [
         *(Change("remove", s) for s in remove),
@@ -387,7 +389,7 @@ def whatif_from(
 
     new_end = cases["ended"] - pd.to_timedelta(_hours(total.to_numpy()))
     new_cycle_h = cases["cycle_h"] - total
-    new_cycle_wd = working_days(cases["received"], new_end)
+    new_cycle_wd = working_days(cases["received"], new_end, settings)
     blocks = steps["blocks_online"].to_numpy(dtype=float)
     blocked = per_dossier(blocks, keep & ~reused & ~auto) > 0
     new_online = cases["judged"].astype(bool) & ~blocked
@@ -412,7 +414,7 @@ def whatif_from(
     edges = _bins(pd.concat([cases["cycle_wd"][fin], new_cycle_wd[fin]]).dropna())
     return {
         "procedure": proc,
-        "name": procedure_name(proc),
+        "name": procedure_name(proc, settings),
         "remove": [c.step for c in changes if c.action == "remove"],
         "automate": [c.step for c in changes if c.action == "automate"],
         "changes": report,
@@ -509,13 +511,14 @@ def whatif(
     by: str | None = None,
     changes: Sequence[Change] = (),
     compare_outside: bool = True,
+    settings: Settings | None = None,
 ) -> dict:
     """The log of ``flt.procedure`` replayed with ``changes`` (and without ``remove``, with
     ``automate`` steps); a province or commune filter is the focus, compared with the other
     units when ``compare_outside`` (see ``source.peer_view``)."""
     proc = require_procedure(flt, "whatif")
     peers, focus, default_by = peer_view(flt, compare_outside)
-    log = load_steps(store, peers)
+    log = load_steps(store, peers, settings)
     result = whatif_from(log, proc, remove, automate, by or default_by, changes, focus)
     result["filter"] = flt.describe()
     return result

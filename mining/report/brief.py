@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from dvcflow.settings import get_settings
+from dvcflow.settings import Settings, or_environment
 from ingest.store import EventStore
 from mining.bottlenecks import step_waits
 from mining.discovery import dfg_edges
@@ -21,11 +21,13 @@ from mining.report.processmap import process_map_svg
 TOP_WHATIFS = 3
 
 
-def build_brief(store: EventStore, flt: LogFilter) -> dict:
-    """Everything the brief shows, computed once from one load of the log."""
+def build_brief(store: EventStore, flt: LogFilter, settings: Settings | None = None) -> dict:
+    """Everything the brief shows, computed once from one load of the log, under
+    ``settings`` (without: the environment's, for notebooks)."""
     proc = require_procedure(flt, "report")
-    con = load_log(store, flt)
-    log = steps_from(con, flt)
+    settings = or_environment(settings)
+    con = load_log(store, flt, settings=settings)
+    log = steps_from(con, flt, settings)
     cands = candidates_from(log, proc)
     ready = readiness_from(log)["procedures"][0]
     whatifs = []
@@ -66,7 +68,7 @@ def build_brief(store: EventStore, flt: LogFilter) -> dict:
         "candidates": cands["candidates"],
         "method": cands["method"],
         "whatif": whatifs,
-        "whatif_assumptions": whatif_assumptions(get_settings().automated_step_minutes),
+        "whatif_assumptions": whatif_assumptions(settings.automated_step_minutes),
         "kpi": kpi_from(log, by="org-unit"),
     }
 

@@ -274,7 +274,7 @@ def _deadlines() -> dict[str, int]:
 
 
 def pooled_timeline(store, moment, rules, term_days, settings) -> Timeline | None:
-    con = load_log(store, LogFilter())
+    con = load_log(store, LogFilter(), settings=settings)
     try:
         if moment is not None:
             cut_log(con, moment)

@@ -40,11 +40,11 @@ def as_of_moment(as_of: date | datetime | None, tz: str) -> datetime | None:
     return as_of
 
 
-def _catalog(code: str):
+def _catalog(code: str, settings=None):
     try:
         from sample_logs.catalog import get_procedure
 
-        return get_procedure(code)
+        return get_procedure(code, settings)
     except Exception:  # a broken user catalog: the log has no deadlines then
         return None
 
@@ -74,9 +74,9 @@ def warnings(
         at_risk_share=settings.at_risk_share,
         same_day_cutoff_hour=settings.same_day_cutoff_hour,
     )
-    proc = _catalog(code)
+    proc = _catalog(code, settings)
     deadline = proc.deadline_working_days if proc else None
-    con = load_log(store, LogFilter(procedure=code))
+    con = load_log(store, LogFilter(procedure=code), settings=settings)
     if moment is not None:
         cut_log(con, moment)
     tl = read_timeline(con, deadline, rules=rules, as_of=moment, term_days=term_days)
