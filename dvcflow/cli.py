@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+
 from dvcflow import early_stop
 
 early_stop.install()  # before the heavy imports: a worker stopped while starting exits 0
+
+from dvcflow import early_parse  # noqa: E402
+
+early_parse.start(sys.argv)  # `import FILE.xes`: the parse runs while the rest is imported
 
 from pathlib import Path  # noqa: E402
 from typing import Annotated  # noqa: E402

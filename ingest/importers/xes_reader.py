@@ -46,9 +46,14 @@ def _pm4py_read(path: Path, variant: str | None) -> pd.DataFrame:
 def _rustxes_read(path: Path) -> pa.Table:
     """The file through rustxes directly, as pm4py's rustxes variant reads it, without
     importing pm4py itself (1.5 s of a big import) and without a pandas copy."""
-    import rustxes
+    from dvcflow import early_parse
 
-    return _as_pandas_reads(rustxes.import_xes(str(path))[0].to_arrow())
+    table = early_parse.take(str(path))  # parsed by the CLI's child while it started
+    if table is None:
+        import rustxes
+
+        table = rustxes.import_xes(str(path))[0].to_arrow()
+    return _as_pandas_reads(table)
 
 
 def _as_pandas_reads(table: pa.Table) -> pa.Table:
