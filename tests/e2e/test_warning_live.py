@@ -1,0 +1,107 @@
+"""The early warning follows the stream: a supplement request streamed through the gateway,
+the real broker and the sink for an open dossier changes that dossier's row in
+``GET /api/v1/warnings`` while the server keeps running (no restart, no retrain awaited)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import httpx
+import orjson
+import pytest
+
+from dvcflow.access import ENV_KEYS, hash_token
+from ingest.sink import run_sink
+from mining.deadlines import SUPPLEMENT_REQUEST
+from tests.e2e.browser import web_server
+from tests.e2e.conftest import wait_for as wait_until
+from tests.e2e.test_dashboard_live import FEED, TEAM, post_events
+from tests.warning.conftest import generated
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("web-live")]
+CODE = "1.004193"
+
+
+def rows(base: str) -> dict[str, dict]:
+    got = httpx.get(
+        f"{base}/api/v1/warnings",
+        params={"procedure": CODE, "top": 500},
+        headers={"Authorization": f"Bearer {TEAM}"},
+        timeout=120,
+    )
+    assert got.status_code == 200, got.text
+    return {i["case_id"]: i for i in got.json()["items"]}
+
+
+def test_a_streamed_supplement_request_changes_the_dossiers_warning(stream_settings):
+    settings = stream_settings
+    store = generated(settings.data_dir, CODE, 1500, seed=5)
+    keys = [
+        {"name": "feed", "token_sha256": hash_token(FEED), "role": "integrator"},
+        {"name": "team", "token_sha256": hash_token(TEAM), "role": "reform_team"},
+    ]
+    env = {
+        ENV_KEYS: orjson.dumps(keys).decode(),
+        "DVCFLOW_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "DVCFLOW_TOPIC_EVENTS": settings.topic_events,
+        "DVCFLOW_TOPIC_DLQ": settings.topic_dlq,
+        "DVCFLOW_WEB_STALE_SECONDS": "1",
+        "DVCFLOW_WEB_WARM_CACHE": "false",
+    }
+    stop = threading.Event()
+    sink = threading.Thread(target=run_sink, args=(settings, stop), daemon=True)
+    sink.start()
+    try:
+        with web_server(settings.data_dir, env) as base:
+            before = rows(base)
+            # an open dossier not waiting for the citizen, its last step not a request
+            row = next(
+                r
+                for r in before.values()
+                if r["step"] != SUPPLEMENT_REQUEST and r["probability_late"] is not None
+            )
+            case = row["case_id"]
+            con = store.connect()
+            try:
+                last = con.execute(
+                    "SELECT * FROM events WHERE case_id = $c ORDER BY timestamp DESC LIMIT 1",
+                    {"c": case},
+                ).df().iloc[0]
+                end = con.execute("SELECT max(timestamp) FROM events").fetchone()[0]
+            finally:
+                con.close()
+            # before the log's last moment: the other dossiers' clocks stay where they were
+            at = min(last["timestamp"] + timedelta(minutes=5), end)
+            event = {
+                "event_id": f"live-{case}-supplement",
+                "case_id": case,
+                "procedure_code": CODE,
+                "activity": SUPPLEMENT_REQUEST,
+                "timestamp": at.isoformat(),
+                "lifecycle": "complete",
+                "org_unit": last["org_unit"],
+                "province_code": last["province_code"],
+                "commune_code": last["commune_code"],
+                "channel": last["channel"],
+                "actor_role": "officer",
+            }
+            post_events(base, [event])
+            wait_until(
+                lambda: rows(base)[case]["supplement_requests"] == row["supplement_requests"] + 1,
+                120,
+                "the dossier's warning to count the streamed supplement request",
+                every=0.5,
+            )
+            after = rows(base)[case]
+            assert after["step"] == SUPPLEMENT_REQUEST
+            assert after["probability_late"] != row["probability_late"]
+            assert any("bổ sung" in r["vi"].lower() for r in after["reasons"]) or (
+                after["expected_days"] != row["expected_days"]
+            )
+            # the other dossiers kept their rows (their clocks did not move)
+            other = next(c for c in before if c != case)
+            assert rows(base)[other]["waited_days"] == before[other]["waited_days"]
+    finally:
+        stop.set()
+        sink.join(timeout=30)
