@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("web-live")]
 CODE = "1.004193"
 
 
-def rows(base: str) -> dict[str, dict]:
+def answer(base: str) -> dict:
     got = httpx.get(
         f"{base}/api/v1/warnings",
         params={"procedure": CODE, "top": 500},
@@ -31,12 +31,16 @@ def rows(base: str) -> dict[str, dict]:
         timeout=120,
     )
     assert got.status_code == 200, got.text
-    return {i["case_id"]: i for i in got.json()["items"]}
+    return got.json()
+
+
+def rows(base: str) -> dict[str, dict]:
+    return {i["case_id"]: i for i in answer(base)["items"]}
 
 
 def test_a_streamed_supplement_request_changes_the_dossiers_warning(stream_settings):
     settings = stream_settings
-    store = generated(settings.data_dir, CODE, 1500, seed=5)
+    store = generated(settings.data_dir, CODE, 1000, seed=5)
     keys = [
         {"name": "feed", "token_sha256": hash_token(FEED), "role": "integrator"},
         {"name": "team", "token_sha256": hash_token(TEAM), "role": "reform_team"},
@@ -48,6 +52,7 @@ def test_a_streamed_supplement_request_changes_the_dossiers_warning(stream_setti
         "DVCFLOW_TOPIC_DLQ": settings.topic_dlq,
         "DVCFLOW_WEB_STALE_SECONDS": "1",
         "DVCFLOW_WEB_WARM_CACHE": "false",
+        "DVCFLOW_WARNING_RETRAIN_SECONDS": "0",  # every new store version retrains
     }
     stop = threading.Event()
     sink = threading.Thread(target=run_sink, args=(settings, stop), daemon=True)
@@ -87,13 +92,20 @@ def test_a_streamed_supplement_request_changes_the_dossiers_warning(stream_setti
                 "actor_role": "officer",
             }
             post_events(base, [event])
-            wait_until(
-                lambda: rows(base)[case]["supplement_requests"] == row["supplement_requests"] + 1,
-                120,
-                "the dossier's warning to count the streamed supplement request",
-                every=0.5,
-            )
-            after = rows(base)[case]
+            seen: list[dict] = []
+
+            def counted() -> bool:
+                got = answer(base)
+                hit = {i["case_id"]: i for i in got["items"]}[case]
+                if hit["supplement_requests"] == row["supplement_requests"] + 1:
+                    seen.append(got)
+                return bool(seen)
+
+            wait_until(counted, 120, "the warning to count the streamed request", every=0.5)
+            got = seen[0]
+            # answered at once by the model of the older version, the new one training
+            assert got["model_version"] != got["store_version"] and got["retraining"], got
+            after = {i["case_id"]: i for i in got["items"]}[case]
             assert after["step"] == SUPPLEMENT_REQUEST
             assert after["probability_late"] != row["probability_late"]
             assert any("bổ sung" in r["vi"].lower() for r in after["reasons"]) or (
@@ -102,6 +114,14 @@ def test_a_streamed_supplement_request_changes_the_dossiers_warning(stream_setti
             # the other dossiers kept their rows (their clocks did not move)
             other = next(c for c in before if c != case)
             assert rows(base)[other]["waited_days"] == before[other]["waited_days"]
+            # the retrained model lands in the background and answers the next request
+            wait_until(
+                lambda: (a := answer(base))["model_version"] == a["store_version"],
+                180,
+                "the background retrain to land",
+                every=1,
+            )
+            assert rows(base)[case]["supplement_requests"] == after["supplement_requests"]
     finally:
         stop.set()
         sink.join(timeout=30)
