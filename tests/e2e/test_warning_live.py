@@ -1,6 +1,7 @@
 """The early warning follows the stream: a supplement request streamed through the gateway,
 the real broker and the sink for an open dossier changes that dossier's row in
-``GET /api/v1/warnings`` while the server keeps running (no restart, no retrain awaited)."""
+``GET /api/v1/warnings`` and on the open /warning page in a real Chromium, while the server
+keeps running (no restart, no reload, no retrain awaited)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ import pytest
 from dvcflow.access import ENV_KEYS, hash_token
 from ingest.sink import run_sink
 from mining.deadlines import SUPPLEMENT_REQUEST
-from tests.e2e.browser import web_server
+from tests.e2e.browser import chromium, need_browser, wait_for, web_server
 from tests.e2e.conftest import wait_for as wait_until
-from tests.e2e.test_dashboard_live import FEED, TEAM, post_events
+from tests.e2e.test_dashboard_live import FEED, TEAM, post_events, signed_in_overview
 from tests.warning.conftest import generated
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("web-live")]
@@ -38,7 +39,20 @@ def rows(base: str) -> dict[str, dict]:
     return {i["case_id"]: i for i in answer(base)["items"]}
 
 
+def page_step(driver, case: str) -> str | None:
+    """The step cell of ``case``'s row in the page's list (None: not listed)."""
+    return driver.execute_script(
+        "for (const r of document.querySelectorAll('#wn-list tbody tr')) {"
+        "  const c = r.querySelectorAll('td');"
+        "  if (c.length > 4 && c[1].innerText.trim() === arguments[0])"
+        "    return c[4].innerText.trim(); }"
+        "return null;",
+        case,
+    )
+
+
 def test_a_streamed_supplement_request_changes_the_dossiers_warning(stream_settings):
+    need_browser()
     settings = stream_settings
     store = generated(settings.data_dir, CODE, 1000, seed=5)
     keys = [
@@ -51,6 +65,7 @@ def test_a_streamed_supplement_request_changes_the_dossiers_warning(stream_setti
         "DVCFLOW_TOPIC_EVENTS": settings.topic_events,
         "DVCFLOW_TOPIC_DLQ": settings.topic_dlq,
         "DVCFLOW_WEB_STALE_SECONDS": "1",
+        "DVCFLOW_WEB_REFRESH_SECONDS": "1",
         "DVCFLOW_WEB_WARM_CACHE": "false",
         "DVCFLOW_WARNING_RETRAIN_SECONDS": "0",  # every new store version retrains
     }
@@ -58,21 +73,32 @@ def test_a_streamed_supplement_request_changes_the_dossiers_warning(stream_setti
     sink = threading.Thread(target=run_sink, args=(settings, stop), daemon=True)
     sink.start()
     try:
-        with web_server(settings.data_dir, env) as base:
+        with web_server(settings.data_dir, env) as base, chromium() as driver:
             before = rows(base)
-            # an open dossier not waiting for the citizen, its last step not a request
+            # an open dossier on the page (top 50), its last step not a request
             row = next(
                 r
-                for r in before.values()
+                for r in sorted(before.values(), key=lambda r: r["rank"])
                 if r["step"] != SUPPLEMENT_REQUEST and r["probability_late"] is not None
             )
             case = row["case_id"]
+            driver.get(f"{base}/")
+            wait_for(driver, "#token").send_keys(TEAM)
+            driver.find_element("css selector", "#sign-in").click()
+            signed_in_overview(driver)
+            driver.get(f"{base}/warning?procedure={CODE}")
+            wait_for(driver, "#wn-list", timeout=120)
+            assert page_step(driver, case) == row["step_label"]["vi"]
             con = store.connect()
             try:
-                last = con.execute(
-                    "SELECT * FROM events WHERE case_id = $c ORDER BY timestamp DESC LIMIT 1",
-                    {"c": case},
-                ).df().iloc[0]
+                last = (
+                    con.execute(
+                        "SELECT * FROM events WHERE case_id = $c ORDER BY timestamp DESC LIMIT 1",
+                        {"c": case},
+                    )
+                    .df()
+                    .iloc[0]
+                )
                 end = con.execute("SELECT max(timestamp) FROM events").fetchone()[0]
             finally:
                 con.close()
@@ -110,6 +136,13 @@ def test_a_streamed_supplement_request_changes_the_dossiers_warning(stream_setti
             assert after["probability_late"] != row["probability_late"]
             assert any("bổ sung" in r["vi"].lower() for r in after["reasons"]) or (
                 after["expected_days"] != row["expected_days"]
+            )
+            # the open page redraws by itself with the new step
+            wait_until(
+                lambda: page_step(driver, case) == after["step_label"]["vi"],
+                120,
+                "the open /warning page to show the streamed step",
+                every=0.5,
             )
             # the other dossiers kept their rows (their clocks did not move)
             other = next(c for c in before if c != case)
