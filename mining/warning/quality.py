@@ -9,6 +9,7 @@ are still open. The rule is ``mining.deadlines``' own: overdue, then at risk onc
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 
@@ -152,12 +153,94 @@ class RemainingTimeScore:
     score_seconds: float
 
 
+def _by_start(
+    tl: Timeline, cases: np.ndarray | None, share: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``cases`` (default all) sorted by start: the first ``1 - share`` and the last ``share``."""
+    start = tl.dossiers["received"]
+    if cases is not None:
+        start = start.loc[cases]
+    start = start.sort_values(kind="stable")
+    k = int(len(start) * (1 - share))
+    return start.index[:k].to_numpy(), start.index[k:].to_numpy()
+
+
+def with_attributes(tl: Timeline, names: tuple[str, ...]) -> Timeline:
+    """``tl`` with only the case attributes ``names`` among its ``attr:`` columns."""
+    keep = {f"attr:{n}" for n in names}
+    drop = [c for c in tl.dossiers.columns if c.startswith("attr:") and c not in keep]
+    return dataclasses.replace(tl, dossiers=tl.dossiers.drop(columns=drop))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One configuration tried on the validation split, and its validation MAE (days)."""
+
+    attributes: tuple[str, ...]
+    top_activities: int
+    log_target: bool
+    validation_mae_days: float
+    fit_seconds: float
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The validation-chosen configuration (``chosen``), every one tried, and the test
+    score of the chosen one retrained on all training cases (measured once)."""
+
+    chosen: Candidate
+    tried: list[Candidate]
+    validation_cases: int
+    test: RemainingTimeScore
+
+
+def select_on_validation(
+    tl: Timeline,
+    attributes: tuple[tuple[str, ...], ...],
+    bags: tuple[int, ...] = (40, 100),
+    targets: tuple[bool, ...] = (True, False),
+    options: ModelOptions | None = None,
+    test_share: float = 0.2,
+    validation_share: float = 0.2,
+) -> Selection:
+    """Model selection that never looks at the test cases: the training cases (first
+    ``1 - test_share`` by start) are split again by start, the last ``validation_share``
+    validating. Coordinate search on the validation MAE, in order: the case attributes
+    (the first bag and target), then the bag size, then the target transform. The chosen
+    configuration is then retrained on every training case and scored once on the test
+    cases (``published_protocol``)."""
+    base = options or ModelOptions(min_finished=1, min_late=1)
+    fit_cases, _ = _by_start(tl, None, test_share)
+    inner, valid = _by_start(tl, fit_cases, validation_share)
+    tried: dict[tuple, Candidate] = {}
+
+    def score(attrs: tuple[str, ...], bag: int, log: bool) -> Candidate:
+        key = (attrs, bag, log)
+        if key not in tried:
+            sub = with_attributes(tl, attrs)
+            opts = dataclasses.replace(base, top_activities=bag, log_target=log)
+            model = train(sub, inner, opts)
+            mae = remaining_mae(sub, model, valid)
+            tried[key] = Candidate(
+                attrs, bag, log, float("nan") if mae is None else mae, round(model.seconds, 2)
+            )
+        return tried[key]
+
+    def best(cands: list[Candidate]) -> Candidate:
+        return min(cands, key=lambda c: c.validation_mae_days)
+
+    c = best([score(a, bags[0], targets[0]) for a in attributes])
+    c = best([score(c.attributes, b, targets[0]) for b in bags])
+    c = best([score(c.attributes, c.top_activities, t) for t in targets])
+    opts = dataclasses.replace(base, top_activities=c.top_activities, log_target=c.log_target)
+    test = published_protocol(with_attributes(tl, c.attributes), opts, test_share)
+    return Selection(chosen=c, tried=list(tried.values()), validation_cases=len(valid), test=test)
+
+
 def published_protocol(
     tl: Timeline, options: ModelOptions | None = None, test_share: float = 0.2
 ) -> RemainingTimeScore:
-    start = tl.dossiers["received"].sort_values(kind="stable")
-    k = int(len(start) * (1 - test_share))
-    train_cases, test_cases = start.index[:k].to_numpy(), start.index[k:].to_numpy()
+    train_cases, test_cases = _by_start(tl, None, test_share)
     opts = options or ModelOptions(min_finished=1, min_late=1)
     model = train(tl, train_cases, opts)
     began = time.perf_counter()

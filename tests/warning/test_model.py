@@ -79,3 +79,31 @@ def test_few_late_dossiers_learn_pooled_and_are_measured_on_their_own(tmp_path):
     assert got.quality.test_dossiers == int((done & after).sum()) > 0
     assert got.quality.train_dossiers > int((done & ~after).sum())  # both procedures
     assert {i.procedure for i in got.items} == {"1.009974"}
+
+
+def test_model_selection_never_sees_the_test_cases(tmp_path, monkeypatch):
+    """``select_on_validation`` chooses on the training cases' own last 20 % by start: every
+    fit and every score before the final one touches only the first 80 % of cases."""
+    from mining.warning import quality
+
+    store = generated(tmp_path / "data", CODE, 600, seed=3)
+    tl = read_timeline(load_log(store, LogFilter(procedure=CODE)), DEADLINE)
+    start = tl.dossiers["received"].sort_values(kind="stable")
+    test = set(start.index[int(len(start) * 0.8) :])
+    touched: list[set] = []
+    real_train, real_mae = quality.train, quality.remaining_mae
+    monkeypatch.setattr(
+        quality, "train", lambda t, c, o: touched.append(set(c)) or real_train(t, c, o)
+    )
+    monkeypatch.setattr(
+        quality, "remaining_mae", lambda t, m, c: touched.append(set(c)) or real_mae(t, m, c)
+    )
+    sel = quality.select_on_validation(tl, ((),), bags=(10, 40), targets=(True, False))
+    assert len(sel.tried) == 3 and sel.chosen in sel.tried
+    *choosing, final_train, final_score = touched
+    assert len(choosing) == 2 * len(sel.tried)
+    assert all(not (c & test) for c in choosing)
+    valid = choosing[1]
+    assert len(valid) == sel.validation_cases and max(start[list(valid)]) < min(start[list(test)])
+    assert final_score == test and not (final_train & test)
+    assert sel.chosen.validation_mae_days == min(c.validation_mae_days for c in sel.tried)
