@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -118,8 +119,13 @@ class Service:
         less than ``stale_seconds`` before a change may be served for the new version
         (``FigureCache``): without the second redraw, a page drawn then would stay behind the store
         until its next write. The first version a process sees is settled (nothing older is
-        cached)."""
+        cached). A warning model trained in the background since (``fits.generation``) is a
+        change too: an open early-warning page then redraws with it."""
         version = self.version()
+        fits = sys.modules.get("mining.warning.fits")  # not loaded: no model has landed
+        landed = fits.generation() if fits is not None else 0
+        if landed:
+            version = f"{version}+m{landed}"
         now = time.monotonic()
         seen = self._first_seen
         first = seen.setdefault(version, now - self.stale_seconds if not seen else now)
