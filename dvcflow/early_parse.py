@@ -24,6 +24,8 @@ from typing import Any
 
 from dvcflow.early_stop import command_of
 
+# an Arrow table takes up to this many times the bytes of its (gzipped) XES file, with room
+TABLE_PER_FILE_BYTE = 100
 _PENDING: dict[str, tuple[int, str]] = {}  # real path -> (child's pid, its IPC file)
 
 
@@ -40,8 +42,7 @@ def start(argv: Sequence[str]) -> bool:
     path = _xes_file(argv)
     if path is None or not hasattr(os, "fork") or not _fork_safe():
         return False
-    folder = "/dev/shm" if os.path.isdir("/dev/shm") else tempfile.gettempdir()
-    out = os.path.join(folder, f".dvcflow-xes-{os.getpid()}.arrow")
+    out = os.path.join(_folder(os.path.getsize(path)), f".dvcflow-xes-{os.getpid()}.arrow")
     pid = os.fork()
     if pid == 0:  # the child: parse, write, leave without running the parent's exit hooks
         code = 1
@@ -66,6 +67,17 @@ def start(argv: Sequence[str]) -> bool:
     _PENDING[os.path.realpath(path)] = (pid, out)
     atexit.register(discard)
     return True
+
+
+def _folder(file_bytes: int) -> str:
+    """/dev/shm when it has room for the table (a container's is often 64 MB: a full one
+    would make the parent parse again after waiting), else the temp folder."""
+    try:
+        shm = os.statvfs("/dev/shm")
+    except OSError:
+        return tempfile.gettempdir()
+    room = shm.f_bavail * shm.f_frsize
+    return "/dev/shm" if room > TABLE_PER_FILE_BYTE * file_bytes else tempfile.gettempdir()
 
 
 def _fork_safe() -> bool:
