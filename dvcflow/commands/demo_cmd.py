@@ -89,6 +89,7 @@ def demo(
     broker and sink, dashboard at http://127.0.0.1:PORT (Ctrl-C stops everything)."""
     from ingest.broker import EmbeddedBroker
     from ingest.importers import import_file
+    from ingest.pseudonym import Pseudonymizer
     from ingest.replay import replay_file
     from ingest.sink import run_sink
 
@@ -99,7 +100,8 @@ def demo(
         store = EventStore(settings.data_dir)
         source = _sample_log(settings, cases)
         history, live = split_history(source, settings.data_dir / "demo", live_share)
-        report = import_file(history, store)
+        key = Pseudonymizer(settings.require_pseudonym_key())  # the demo key, not the env's
+        report = import_file(history, store, pseudonymizer=key)
         console.print(f"imported the history: {report.written:,} events from {history}")
         print_summary(store)
 
