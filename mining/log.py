@@ -281,7 +281,7 @@ def narrow_log(
     """
     conds, params = _case_filter_sql(flt)
     if flt.procedure is not None:
-        conds.append("any_value(procedure_code) = $procedure")
+        conds.append("arg_min(procedure_code, ord) = $procedure")
         params["procedure"] = flt.procedure
     having = " AND ".join(conds) or "true"
     keep = con.execute(
@@ -449,7 +449,7 @@ def _build_cases(con: duckdb.DuckDBPyConnection) -> None:
         CREATE OR REPLACE TABLE cases AS
         WITH ev AS (
             SELECT case_id,
-                   any_value(procedure_code) AS procedure_code,
+                   arg_min(procedure_code, ord) AS procedure_code,  -- the first registration's
                    arg_min(province_code, ord) FILTER (WHERE province_code IS NOT NULL)
                        AS province_code,
                    arg_min(commune_code, ord) FILTER (WHERE commune_code IS NOT NULL)
@@ -499,7 +499,7 @@ def case_ids(con: duckdb.DuckDBPyConnection, flt: LogFilter) -> list[str]:
     """The dossiers of ``flt`` among those ``con`` holds (the filters of ``load_log``)."""
     conds, params = _case_filter_sql(flt)
     if flt.procedure is not None:
-        conds.append("any_value(procedure_code) = $procedure")
+        conds.append("arg_min(procedure_code, ord) = $procedure")
         params["procedure"] = flt.procedure
     having = " AND ".join(conds) or "true"
     rows = con.execute(
