@@ -51,7 +51,8 @@ def _safe(value: str) -> str:
     return _SAFE.sub("_", value)[:100] or "_"
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a rename or a new entry in ``path`` durable (the store and the derived layer)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -111,10 +112,10 @@ def _publish(*staged: tuple[Path, Path]) -> None:
     parents |= {p.parent for p in parents}  # a new month folder's entry in its procedure
     if len(parents) < 2:
         for parent in parents:
-            _fsync_dir(parent)
+            fsync_dir(parent)
         return
     with ThreadPoolExecutor(max_workers=_STAGE_THREADS) as pool:
-        list(pool.map(_fsync_dir, parents))
+        list(pool.map(fsync_dir, parents))
 
 
 @dataclass(frozen=True)
@@ -372,7 +373,7 @@ def _add_tombstones(part: Path, files: list[Path]) -> None:
     for f in files:
         dead[f.name] = {"sig": _signature(f), "at": now}
     _write_tombstones(part, dead)
-    _fsync_dir(part)
+    fsync_dir(part)
 
 
 def _purge_tombstones(part: Path, grace_seconds: float) -> None:

@@ -21,6 +21,7 @@ import duckdb
 import orjson
 
 from dvcflow.settings import get_settings
+from ingest.store import fsync_dir
 
 MANIFEST = "manifest.json"
 # Bumped whenever a definition of ``mining.derived.tables`` or ``mining.log`` changes the
@@ -46,14 +47,6 @@ class Manifest:
     segments: tuple[int, ...]  # generations, oldest first
     store_files: dict[str, str] = field(default_factory=dict)  # relative path -> signature
     retired: dict[str, float] = field(default_factory=dict)  # segment file -> when retired
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class DerivedLayer:
@@ -96,7 +89,7 @@ class DerivedLayer:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, self.root / MANIFEST)
-        _fsync_dir(self.root)
+        fsync_dir(self.root)
 
     def version(self) -> int | None:
         m = self.manifest()
